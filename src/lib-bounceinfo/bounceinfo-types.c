@@ -1,0 +1,165 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "bounceinfo.h"
+
+static const char *const class_names[BOUNCEINFO_CLASS_COUNT] = {
+	[BOUNCEINFO_CLASS_UNKNOWN] = "unknown",
+	[BOUNCEINFO_CLASS_USER_UNKNOWN] = "user-unknown",
+	[BOUNCEINFO_CLASS_QUOTA] = "quota",
+	[BOUNCEINFO_CLASS_DISABLED] = "disabled",
+	[BOUNCEINFO_CLASS_MOVED] = "moved",
+	[BOUNCEINFO_CLASS_HOST_UNKNOWN] = "host-unknown",
+	[BOUNCEINFO_CLASS_NO_MAIL] = "no-mail",
+	[BOUNCEINFO_CLASS_SPAM] = "spam",
+	[BOUNCEINFO_CLASS_VIRUS] = "virus",
+	[BOUNCEINFO_CLASS_BLOCKLIST] = "blocklist",
+	[BOUNCEINFO_CLASS_REPUTATION] = "reputation",
+	[BOUNCEINFO_CLASS_RDNS] = "rdns",
+	[BOUNCEINFO_CLASS_AUTH] = "auth",
+	[BOUNCEINFO_CLASS_RELAY] = "relay",
+	[BOUNCEINFO_CLASS_SENDER_REJECTED] = "sender-rejected",
+	[BOUNCEINFO_CLASS_FILTERED] = "filtered",
+	[BOUNCEINFO_CLASS_POLICY] = "policy",
+	[BOUNCEINFO_CLASS_SECURITY] = "security",
+	[BOUNCEINFO_CLASS_SIZE] = "size",
+	[BOUNCEINFO_CLASS_RATE_LIMIT] = "rate-limit",
+	[BOUNCEINFO_CLASS_CONTENT] = "content",
+	[BOUNCEINFO_CLASS_SYNTAX] = "syntax",
+	[BOUNCEINFO_CLASS_SYSTEM] = "system",
+	[BOUNCEINFO_CLASS_MAILER] = "mailer",
+	[BOUNCEINFO_CLASS_NETWORK] = "network",
+	[BOUNCEINFO_CLASS_EXPIRED] = "expired",
+	[BOUNCEINFO_CLASS_DELIVERY_REPORT] = "delivery-report",
+	[BOUNCEINFO_CLASS_AUTOREPLY] = "autoreply",
+	[BOUNCEINFO_CLASS_COMPLAINT] = "complaint",
+};
+
+static const char *const kind_names[BOUNCEINFO_KIND_COUNT] = {
+	[BOUNCEINFO_KIND_NONE] = "none",
+	[BOUNCEINFO_KIND_DSN] = "dsn",
+	[BOUNCEINFO_KIND_NDR] = "ndr",
+	[BOUNCEINFO_KIND_DELAYED] = "delayed",
+	[BOUNCEINFO_KIND_DELIVERY_REPORT] = "delivery-report",
+	[BOUNCEINFO_KIND_AUTOREPLY] = "autoreply",
+	[BOUNCEINFO_KIND_COMPLAINT] = "complaint",
+};
+
+static const char *const severity_names[BOUNCEINFO_SEVERITY_COUNT] = {
+	[BOUNCEINFO_SEVERITY_NONE] = "none",
+	[BOUNCEINFO_SEVERITY_SOFT] = "soft",
+	[BOUNCEINFO_SEVERITY_HARD] = "hard",
+};
+
+static bool
+name_lookup(const char *const *names, unsigned int count, const char *name,
+	    unsigned int *idx_r)
+{
+	for (unsigned int i = 0; i < count; i++) {
+		if (strcasecmp(names[i], name) == 0) {
+			*idx_r = i;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+static const char *
+names_list(const char *const *names, unsigned int count)
+{
+	string_t *str = t_str_new(256);
+
+	for (unsigned int i = 0; i < count; i++) {
+		if (i > 0)
+			str_append(str, ", ");
+		str_append(str, names[i]);
+	}
+	return str_c(str);
+}
+
+const char *bounceinfo_class_name(enum bounceinfo_class class_)
+{
+	i_assert(class_ < BOUNCEINFO_CLASS_COUNT);
+	return class_names[class_];
+}
+
+const char *bounceinfo_kind_name(enum bounceinfo_kind kind)
+{
+	i_assert(kind < BOUNCEINFO_KIND_COUNT);
+	return kind_names[kind];
+}
+
+const char *bounceinfo_severity_name(enum bounceinfo_severity severity)
+{
+	i_assert(severity < BOUNCEINFO_SEVERITY_COUNT);
+	return severity_names[severity];
+}
+
+bool bounceinfo_class_parse(const char *name, enum bounceinfo_class *class_r)
+{
+	unsigned int idx;
+
+	if (!name_lookup(class_names, N_ELEMENTS(class_names), name, &idx))
+		return FALSE;
+	*class_r = idx;
+	return TRUE;
+}
+
+bool bounceinfo_kind_parse(const char *name, enum bounceinfo_kind *kind_r)
+{
+	unsigned int idx;
+
+	if (!name_lookup(kind_names, N_ELEMENTS(kind_names), name, &idx))
+		return FALSE;
+	*kind_r = idx;
+	return TRUE;
+}
+
+bool bounceinfo_severity_parse(const char *name,
+			       enum bounceinfo_severity *severity_r)
+{
+	unsigned int idx;
+
+	if (!name_lookup(severity_names, N_ELEMENTS(severity_names),
+			 name, &idx))
+		return FALSE;
+	*severity_r = idx;
+	return TRUE;
+}
+
+const char *bounceinfo_class_names_list(void)
+{
+	return names_list(class_names, N_ELEMENTS(class_names));
+}
+
+const char *bounceinfo_kind_names_list(void)
+{
+	return names_list(kind_names, N_ELEMENTS(kind_names));
+}
+
+const char *bounceinfo_severity_names_list(void)
+{
+	return names_list(severity_names, N_ELEMENTS(severity_names));
+}
+
+bool bounceinfo_kind_is_bounce(enum bounceinfo_kind kind)
+{
+	return kind == BOUNCEINFO_KIND_DSN || kind == BOUNCEINFO_KIND_NDR ||
+		kind == BOUNCEINFO_KIND_DELAYED;
+}
+
+const struct bounceinfo_recipient *
+bounceinfo_result_first_recipient(const struct bounceinfo_result *result)
+{
+	const struct bounceinfo_recipient *rcpt;
+
+	array_foreach(&result->recipients, rcpt) {
+		if (rcpt->severity != BOUNCEINFO_SEVERITY_NONE)
+			return rcpt;
+	}
+	if (array_count(&result->recipients) == 0)
+		return NULL;
+	return array_front(&result->recipients);
+}
