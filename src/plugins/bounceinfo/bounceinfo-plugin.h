@@ -1,0 +1,40 @@
+#ifndef BOUNCEINFO_PLUGIN_H
+#define BOUNCEINFO_PLUGIN_H
+
+#include "bounceinfo.h"
+
+struct mail;
+struct module;
+
+/* Answer of the spoof check (bounceinfo_verify): does the message the
+   bounce returns really exist in the user's \Sent mailbox? */
+enum bounceinfo_verify_result {
+	/* bounceinfo_verify = no, or the plugin could not check */
+	BOUNCEINFO_VERIFY_UNCHECKED = 0,
+	/* not a bounce, or the bounce carries no original Message-ID */
+	BOUNCEINFO_VERIFY_NOT_APPLICABLE,
+	/* the original Message-ID was found in \Sent */
+	BOUNCEINFO_VERIFY_GENUINE,
+	/* the original Message-ID was not found in \Sent: backscatter */
+	BOUNCEINFO_VERIFY_FORGED,
+};
+
+struct bounceinfo_mail_info {
+	const struct bounceinfo_result *result;
+	enum bounceinfo_verify_result verify;
+};
+
+/* The one classification of this mail in this process, computed on first
+   use and cached with the mail. Other plugins (the Sieve extension) call
+   this through a weak reference so that they share the result when the
+   mail plugin is loaded. Returns 0 on success, -1 on internal error
+   (already logged: callers fail open). */
+int bounceinfo_plugin_mail_get_info(struct mail *mail,
+				    const struct bounceinfo_mail_info **info_r);
+
+const char *bounceinfo_verify_result_name(enum bounceinfo_verify_result res);
+
+void bounceinfo_plugin_init(struct module *module);
+void bounceinfo_plugin_deinit(void);
+
+#endif
