@@ -16,6 +16,7 @@
 */
 
 struct istream;
+struct bounceinfo;
 
 enum bounceinfo_kind {
 	BOUNCEINFO_KIND_NONE = 0,
