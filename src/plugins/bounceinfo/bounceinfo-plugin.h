@@ -32,6 +32,13 @@ struct bounceinfo_mail_info {
 int bounceinfo_plugin_mail_get_info(struct mail *mail,
 				    const struct bounceinfo_mail_info **info_r);
 
+/* Add the bounce keywords ($Bounce, $Bounce_<class>) to mail if it is a
+   bounce, whatever bounceinfo_keywords says (used by doveadm bounceinfo
+   tag). Returns 1 if added, 0 if not a bounce, -1 on error (logged). The
+   change is part of the mail's transaction. */
+int bounceinfo_plugin_mail_set_keywords(struct mail *mail);
+
+/* "unchecked", "not-applicable", "genuine", "forged" */
 const char *bounceinfo_verify_result_name(enum bounceinfo_verify_result res);
 
 void bounceinfo_plugin_init(struct module *module);

@@ -1,0 +1,142 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "mail-storage-private.h"
+#include "bounceinfo-plugin-private.h"
+
+/* Arriving mail is classified when it is saved into a user's mailbox:
+   delivery (LMTP/LDA copy from the raw mail, or from another user's copy
+   for further LMTP recipients) and APPEND/doveadm save. A copy or move
+   between the user's own mailboxes is not classified again: the keywords
+   travel with the message.
+
+   With bounceinfo_keywords = yes a bounce gets the keywords $Bounce and
+   $Bounce_<class> ('-' in class names becomes '_': "$Bounce_user_unknown"),
+   both valid IMAP atoms. They are added to the saved message in the same
+   transaction, so they are never missing from a committed message. */
+
+struct bounceinfo_mailbox {
+	union mailbox_module_context module_ctx;
+};
+
+struct bounceinfo_storage_module bounceinfo_storage_module =
+	MODULE_CONTEXT_INIT(&mail_storage_module_register);
+
+const char *const *
+bounceinfo_keywords_get(const struct bounceinfo_result *result)
+{
+	const struct bounceinfo_recipient *rcpt;
+	const char **keywords;
+	char *class_kw, *p;
+
+	if (!bounceinfo_kind_is_bounce(result->kind))
+		return NULL;
+	rcpt = bounceinfo_result_first_recipient(result);
+	class_kw = t_strdup_noconst(t_strconcat(BOUNCEINFO_KEYWORD"_",
+		bounceinfo_class_name(rcpt == NULL ? BOUNCEINFO_CLASS_UNKNOWN :
+				      rcpt->class_), NULL));
+	for (p = class_kw; *p != '\0'; p++) {
+		if (*p == '-')
+			*p = '_';
+	}
+	keywords = t_new(const char *, 3);
+	keywords[0] = BOUNCEINFO_KEYWORD;
+	keywords[1] = class_kw;
+	return keywords;
+}
+
+static void
+bounceinfo_keywords_add(struct mail *dest_mail,
+			const struct bounceinfo_mail_info *info)
+{
+	struct mail_keywords *kw;
+	const char *const *names;
+
+	T_BEGIN {
+		names = bounceinfo_keywords_get(info->result);
+		if (names != NULL) {
+			kw = mailbox_keywords_create_valid(dest_mail->box,
+							   names);
+			mail_update_keywords(dest_mail, MODIFY_ADD, kw);
+			mailbox_keywords_unref(&kw);
+		}
+	} T_END;
+}
+
+int bounceinfo_plugin_mail_set_keywords(struct mail *mail)
+{
+	const struct bounceinfo_mail_info *info;
+
+	if (bounceinfo_plugin_mail_get_info(mail, &info) < 0)
+		return -1;
+	if (!bounceinfo_kind_is_bounce(info->result->kind))
+		return 0;
+	bounceinfo_keywords_add(mail, info);
+	return 1;
+}
+
+static void
+bounceinfo_saved(struct mail_save_context *ctx, struct mail *src_mail)
+{
+	struct mailbox *box = ctx->transaction->box;
+	struct bounceinfo_user *buser =
+		BOUNCEINFO_USER_CONTEXT(box->storage->user);
+	const struct bounceinfo_mail_info *info;
+
+	i_assert(buser != NULL);
+	/* errors are logged by get_info; the mail is saved regardless */
+	if (bounceinfo_plugin_mail_get_info(src_mail, &info) < 0)
+		return;
+	if (buser->set.keywords && ctx->dest_mail != NULL &&
+	    bounceinfo_kind_is_bounce(info->result->kind))
+		bounceinfo_keywords_add(ctx->dest_mail, info);
+}
+
+static int
+bounceinfo_copy(struct mail_save_context *ctx, struct mail *mail)
+{
+	struct mailbox *box = ctx->transaction->box;
+	union mailbox_module_context *bbox = BOUNCEINFO_CONTEXT(box);
+	bool arriving;
+
+	arriving = bounceinfo_mail_is_raw(mail) ||
+		mail->box->storage->user != box->storage->user;
+	if (bbox->super.copy(ctx, mail) < 0)
+		return -1;
+	if (arriving)
+		bounceinfo_saved(ctx, mail);
+	return 0;
+}
+
+static int bounceinfo_save_finish(struct mail_save_context *ctx)
+{
+	struct mailbox *box = ctx->transaction->box;
+	union mailbox_module_context *bbox = BOUNCEINFO_CONTEXT(box);
+
+	if (bbox->super.save_finish(ctx) < 0)
+		return -1;
+	/* copy implemented as save: handled by bounceinfo_copy() */
+	if (!ctx->copying_via_save && ctx->dest_mail != NULL)
+		bounceinfo_saved(ctx, ctx->dest_mail);
+	return 0;
+}
+
+void bounceinfo_keywords_mailbox_allocated(struct mailbox *box)
+{
+	struct mailbox_vfuncs *v = box->vlast;
+	struct bounceinfo_mailbox *bbox;
+
+	if (BOUNCEINFO_USER_CONTEXT(box->storage->user) == NULL ||
+	    strcmp(box->storage->name, "raw") == 0)
+		return;
+
+	bbox = p_new(box->pool, struct bounceinfo_mailbox, 1);
+	bbox->module_ctx.super = *v;
+	box->vlast = &bbox->module_ctx.super;
+	v->copy = bounceinfo_copy;
+	v->save_finish = bounceinfo_save_finish;
+	MODULE_CONTEXT_SET_SELF(box, bounceinfo_storage_module,
+				&bbox->module_ctx);
+}

@@ -1,0 +1,238 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+#include "lib.h"
+#include "istream.h"
+#include "mail-storage-private.h"
+#include "bounceinfo-plugin-private.h"
+
+/* One classification per mail per process: the result is kept in the
+   struct mail's module context and dropped as soon as the mail object
+   moves to another message (set_seq/set_uid), is closed or freed. All
+   consumers (keywords, events, the Sieve extension, doveadm) go through
+   bounceinfo_plugin_mail_get_info(). */
+
+struct bounceinfo_mail {
+	union mail_module_context module_ctx;
+	/* pool of the current classification, NULL when none */
+	pool_t pool;
+	struct bounceinfo_mail_info info;
+	uint32_t seq;
+	bool classified:1;
+};
+
+struct bounceinfo_mail_module bounceinfo_mail_module =
+	MODULE_CONTEXT_INIT(&mail_module_register);
+
+static void bounceinfo_mail_reset(struct bounceinfo_mail *bmail)
+{
+	if (bmail->pool != NULL)
+		pool_unref(&bmail->pool);
+	i_zero(&bmail->info);
+	bmail->classified = FALSE;
+	bmail->seq = 0;
+}
+
+static void bounceinfo_mail_close(struct mail *_mail)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct bounceinfo_mail *bmail = BOUNCEINFO_MAIL_CONTEXT(mail);
+
+	bounceinfo_mail_reset(bmail);
+	bmail->module_ctx.super.close(_mail);
+}
+
+static void bounceinfo_mail_free(struct mail *_mail)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct bounceinfo_mail *bmail = BOUNCEINFO_MAIL_CONTEXT(mail);
+
+	bounceinfo_mail_reset(bmail);
+	bmail->module_ctx.super.free(_mail);
+}
+
+static void
+bounceinfo_mail_set_seq(struct mail *_mail, uint32_t seq, bool saving)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct bounceinfo_mail *bmail = BOUNCEINFO_MAIL_CONTEXT(mail);
+
+	/* a new saved mail may get the sequence of a cancelled one */
+	if (bmail->seq != seq || saving)
+		bounceinfo_mail_reset(bmail);
+	bmail->module_ctx.super.set_seq(_mail, seq, saving);
+}
+
+static bool bounceinfo_mail_set_uid(struct mail *_mail, uint32_t uid)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct bounceinfo_mail *bmail = BOUNCEINFO_MAIL_CONTEXT(mail);
+
+	if (_mail->uid != uid || _mail->seq == 0)
+		bounceinfo_mail_reset(bmail);
+	return bmail->module_ctx.super.set_uid(_mail, uid);
+}
+
+void bounceinfo_mail_allocated(struct mail *_mail)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct mail_vfuncs *v = mail->vlast;
+	struct bounceinfo_mail *bmail;
+
+	bmail = p_new(mail->pool, struct bounceinfo_mail, 1);
+	bmail->module_ctx.super = *v;
+	mail->vlast = &bmail->module_ctx.super;
+
+	v->close = bounceinfo_mail_close;
+	v->free = bounceinfo_mail_free;
+	v->set_seq = bounceinfo_mail_set_seq;
+	v->set_uid = bounceinfo_mail_set_uid;
+	MODULE_CONTEXT_SET_SELF(mail, bounceinfo_mail_module, &bmail->module_ctx);
+}
+
+static enum bounceinfo_verify_result
+bounceinfo_mail_verify(struct mail *mail, struct bounceinfo_user *buser,
+		       const struct bounceinfo_result *result)
+{
+	struct mail_user *target = bounceinfo_mail_target_user(mail);
+	struct bounceinfo_user *tbuser;
+
+	if (!bounceinfo_kind_is_bounce(result->kind) ||
+	    result->original.message_id == NULL)
+		return BOUNCEINFO_VERIFY_NOT_APPLICABLE;
+	/* the settings of the user the mail is for decide */
+	tbuser = target == NULL ? NULL : BOUNCEINFO_USER_CONTEXT(target);
+	if (tbuser == NULL)
+		tbuser = buser;
+	if (!tbuser->set.verify)
+		return BOUNCEINFO_VERIFY_UNCHECKED;
+	if (target == NULL) {
+		e_error(buser->event, "Cannot verify the bounce: "
+			"the recipient user is unknown");
+		return BOUNCEINFO_VERIFY_UNCHECKED;
+	}
+	return bounceinfo_verify_original(target, result);
+}
+
+static bool bounceinfo_mail_is_arriving(struct mail *mail)
+{
+	return mail->saving || bounceinfo_mail_is_raw(mail);
+}
+
+static int
+bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
+			 pool_t pool, struct bounceinfo_mail_info *info)
+{
+	struct bounceinfo *bi;
+	struct bounceinfo_result *result;
+	struct istream *input;
+	const char *error;
+	int ret;
+
+	bi = bounceinfo_user_get_bi(buser);
+	if (bi == NULL)
+		return -1;
+
+	if (mail_get_stream_because(mail, NULL, NULL, "bounceinfo",
+				    &input) < 0) {
+		e_error(buser->event, "Failed to read message (uid=%u): %s",
+			mail->uid, mailbox_get_last_internal_error(mail->box,
+								   NULL));
+		return -1;
+	}
+	T_BEGIN {
+		ret = bounceinfo_parse(bi, input, pool, &result, &error);
+		if (ret < 0) {
+			e_error(buser->event,
+				"Failed to classify message (uid=%u): %s",
+				mail->uid, error);
+		}
+	} T_END;
+	/* the delivery reads the same stream after us */
+	i_stream_seek(input, 0);
+	if (ret < 0)
+		return -1;
+	info->result = result;
+
+	info->verify = bounceinfo_mail_verify(mail, buser, info->result);
+
+	T_BEGIN {
+		const struct bounceinfo_recipient *rcpt =
+			bounceinfo_result_first_recipient(info->result);
+
+		e_debug(buser->event, "Classified message (box=%s, uid=%u): "
+			"kind=%s class=%s severity=%s verified=%s",
+			mailbox_get_vname(mail->box), mail->uid,
+			bounceinfo_kind_name(info->result->kind),
+			rcpt == NULL ? "none" :
+			bounceinfo_class_name(rcpt->class_),
+			rcpt == NULL ? "none" :
+			bounceinfo_severity_name(rcpt->severity),
+			bounceinfo_verify_result_name(info->verify));
+	} T_END;
+
+	/* count arriving mail only, not doveadm looking at old mail */
+	if (info->result->kind != BOUNCEINFO_KIND_NONE &&
+	    bounceinfo_mail_is_arriving(mail))
+		bounceinfo_event_classified(mail, info);
+	return 0;
+}
+
+int bounceinfo_plugin_mail_get_info(struct mail *mail,
+				    const struct bounceinfo_mail_info **info_r)
+{
+	struct mail_private *pmail = (struct mail_private *)mail;
+	struct bounceinfo_mail *bmail = BOUNCEINFO_MAIL_CONTEXT(pmail);
+	struct bounceinfo_user *buser;
+	struct bounceinfo_mail_info *info;
+
+	if (bmail != NULL && bmail->classified && bmail->seq == mail->seq) {
+		*info_r = &bmail->info;
+		return 0;
+	}
+
+	buser = bounceinfo_user_for_mail(mail);
+	if (buser == NULL) {
+		e_debug(mail_event(mail), "bounceinfo: "
+			"plugin not enabled for this user's mail");
+		return -1;
+	}
+
+	if (bmail == NULL) {
+		/* mail of a user without our hooks (e.g. the raw mail of a
+		   delivery whose mail_plugins come from userdb): no cache,
+		   the result lives as long as the mail's current data */
+		info = p_new(pmail->data_pool, struct bounceinfo_mail_info, 1);
+		if (bounceinfo_mail_classify(mail, buser, pmail->data_pool,
+					     info) < 0)
+			return -1;
+		*info_r = info;
+		return 0;
+	}
+
+	bounceinfo_mail_reset(bmail);
+	bmail->pool = pool_alloconly_create("bounceinfo mail", 2048);
+	if (bounceinfo_mail_classify(mail, buser, bmail->pool,
+				     &bmail->info) < 0) {
+		bounceinfo_mail_reset(bmail);
+		return -1;
+	}
+	bmail->seq = mail->seq;
+	bmail->classified = TRUE;
+	*info_r = &bmail->info;
+	return 0;
+}
+
+const char *bounceinfo_verify_result_name(enum bounceinfo_verify_result res)
+{
+	switch (res) {
+	case BOUNCEINFO_VERIFY_UNCHECKED:
+		return "unchecked";
+	case BOUNCEINFO_VERIFY_NOT_APPLICABLE:
+		return "not-applicable";
+	case BOUNCEINFO_VERIFY_GENUINE:
+		return "genuine";
+	case BOUNCEINFO_VERIFY_FORGED:
+		return "forged";
+	}
+	return "unchecked";
+}

@@ -1,0 +1,88 @@
+#ifndef BOUNCEINFO_PLUGIN_PRIVATE_H
+#define BOUNCEINFO_PLUGIN_PRIVATE_H
+
+#include "module-context.h"
+#include "mail-user.h"
+#include "mail-storage-private.h"
+#include "bounceinfo-plugin.h"
+
+#define BOUNCEINFO_USER_CONTEXT(obj) \
+	MODULE_CONTEXT(obj, bounceinfo_user_module)
+#define BOUNCEINFO_MAIL_CONTEXT(obj) \
+	MODULE_CONTEXT(obj, bounceinfo_mail_module)
+#define BOUNCEINFO_CONTEXT(obj) \
+	MODULE_CONTEXT(obj, bounceinfo_storage_module)
+
+/* Keyword set on every delivered bounce; the class keyword is
+   BOUNCEINFO_KEYWORD "_" <class name with '-' mapped to '_'>. */
+#define BOUNCEINFO_KEYWORD "$Bounce"
+
+struct bounceinfo_plugin_settings {
+	bool keywords;
+	bool verify;
+	const char *language;
+	const char *datadir;
+	/* NULL-terminated, NULL when not set */
+	const char *const *rules;
+	size_t max_scan_bytes;
+	unsigned int max_recipients;
+};
+
+struct bounceinfo_user {
+	union mail_user_module_context module_ctx;
+	struct mail_user *user;
+	struct bounceinfo_plugin_settings set;
+	struct event *event;
+	/* Loaded rules shared by all users of this process with the same
+	   rules settings. NULL when loading failed: the plugin is then
+	   disabled for this user (fail open, error logged once). */
+	struct bounceinfo_instance *instance;
+	bool load_attempted:1;
+};
+
+extern MODULE_CONTEXT_DEFINE(bounceinfo_user_module,
+			     &mail_user_module_register);
+extern MODULE_CONTEXT_DEFINE(bounceinfo_mail_module, &mail_module_register);
+extern MODULE_CONTEXT_DEFINE(bounceinfo_storage_module,
+			     &mail_storage_module_register);
+
+/* bounceinfo-settings.c: parse the plugin { } settings of user. Returns 0,
+   or -1 with error_r naming the setting at fault. */
+int bounceinfo_settings_read(struct mail_user *user,
+			     struct bounceinfo_plugin_settings *set_r,
+			     const char **error_r);
+
+/* bounceinfo-plugin.c */
+/* The loaded rules of the user (loaded on first use), NULL if loading
+   failed (already logged). */
+struct bounceinfo *bounceinfo_user_get_bi(struct bounceinfo_user *buser);
+/* The user whose settings apply to mail: the mail's own user, or for the
+   raw mail being delivered (LMTP/LDA source) the recipient being
+   delivered to. NULL if the plugin is not active for it. */
+struct bounceinfo_user *bounceinfo_user_for_mail(struct mail *mail);
+/* The user mail is delivered or saved for: as above, but never the raw
+   storage's internal user. */
+struct mail_user *bounceinfo_mail_target_user(struct mail *mail);
+bool bounceinfo_mail_is_raw(struct mail *mail);
+
+/* bounceinfo-mail.c */
+void bounceinfo_mail_allocated(struct mail *mail);
+
+/* bounceinfo-keywords.c */
+void bounceinfo_keywords_mailbox_allocated(struct mailbox *box);
+/* The keywords for a classification, NULL-terminated; NULL when the mail
+   gets none (not a bounce). */
+const char *const *
+bounceinfo_keywords_get(const struct bounceinfo_result *result);
+
+/* bounceinfo-events.c: emit bounceinfo_classified for a mail. */
+void bounceinfo_event_classified(struct mail *mail,
+				 const struct bounceinfo_mail_info *info);
+
+/* bounceinfo-verify.c: look the original Message-ID up in user's \Sent
+   mailbox. Never fails: errors are logged and give UNCHECKED. */
+enum bounceinfo_verify_result
+bounceinfo_verify_original(struct mail_user *user,
+			   const struct bounceinfo_result *result);
+
+#endif

@@ -1,0 +1,184 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+#include "lib.h"
+#include "llist.h"
+#include "str.h"
+#include "mail-storage-hooks.h"
+#include "bounceinfo-plugin-private.h"
+
+const char *bounceinfo_plugin_version = DOVECOT_ABI_VERSION;
+
+struct bounceinfo_user_module bounceinfo_user_module =
+	MODULE_CONTEXT_INIT(&mail_user_module_register);
+
+static struct event_category event_category_bounceinfo = {
+	.name = "bounceinfo",
+};
+
+/* Loaded rules, shared by all users of the process whose rules settings
+   are the same (an LMTP process delivers to many users: compile the rules
+   once). Kept until the plugin is unloaded. */
+struct bounceinfo_instance {
+	struct bounceinfo_instance *prev, *next;
+	char *key;
+	struct bounceinfo *bi;
+};
+
+static struct bounceinfo_instance *bounceinfo_instances = NULL;
+/* The user mail is being delivered to: the raw mail of LMTP/LDA belongs to
+   an internal user, so verification needs to know the recipient. Mail
+   processes handle one user at a time. */
+static struct bounceinfo_user *bounceinfo_current_user = NULL;
+
+static const char *
+bounceinfo_instance_key(const struct bounceinfo_plugin_settings *set)
+{
+	string_t *key = t_str_new(128);
+	const char *const *rule;
+
+	str_printfa(key, "%s\t%zu\t%u", set->datadir == NULL ? "" :
+		    set->datadir, set->max_scan_bytes, set->max_recipients);
+	for (rule = set->rules; rule != NULL && *rule != NULL; rule++)
+		str_printfa(key, "\t%s", *rule);
+	return str_c(key);
+}
+
+static struct bounceinfo_instance *
+bounceinfo_instance_load(struct bounceinfo_user *buser)
+{
+	struct bounceinfo_instance *inst;
+	struct bounceinfo_settings bset;
+	struct bounceinfo *bi;
+	const char *key, *error;
+
+	key = bounceinfo_instance_key(&buser->set);
+	for (inst = bounceinfo_instances; inst != NULL; inst = inst->next) {
+		if (strcmp(inst->key, key) == 0)
+			return inst;
+	}
+
+	i_zero(&bset);
+	bset.datadir = buser->set.datadir;
+	bset.extra_rules = buser->set.rules;
+	bset.max_scan_bytes = buser->set.max_scan_bytes;
+	bset.max_recipients = buser->set.max_recipients;
+	bset.event_parent = buser->event;
+	if (bounceinfo_init(&bset, &bi, &error) < 0) {
+		/* fail open: mail is delivered as without the plugin */
+		e_error(buser->event,
+			"Failed to load rules, bounce classification is "
+			"disabled for this user: %s", error);
+		return NULL;
+	}
+	inst = i_new(struct bounceinfo_instance, 1);
+	inst->key = i_strdup(key);
+	inst->bi = bi;
+	DLLIST_PREPEND(&bounceinfo_instances, inst);
+	return inst;
+}
+
+static void bounceinfo_instances_free(void)
+{
+	struct bounceinfo_instance *inst;
+
+	while ((inst = bounceinfo_instances) != NULL) {
+		DLLIST_REMOVE(&bounceinfo_instances, inst);
+		bounceinfo_deinit(&inst->bi);
+		i_free(inst->key);
+		i_free(inst);
+	}
+}
+
+struct bounceinfo *bounceinfo_user_get_bi(struct bounceinfo_user *buser)
+{
+	/* Rules are loaded on first use: an IMAP session that never
+	   classifies a mail does not pay for compiling them. */
+	if (!buser->load_attempted) {
+		buser->load_attempted = TRUE;
+		buser->instance = bounceinfo_instance_load(buser);
+	}
+	return buser->instance == NULL ? NULL : buser->instance->bi;
+}
+
+bool bounceinfo_mail_is_raw(struct mail *mail)
+{
+	return strcmp(mail->box->storage->name, "raw") == 0;
+}
+
+struct bounceinfo_user *bounceinfo_user_for_mail(struct mail *mail)
+{
+	struct bounceinfo_user *buser =
+		BOUNCEINFO_USER_CONTEXT(mail->box->storage->user);
+
+	if (buser == NULL && bounceinfo_mail_is_raw(mail))
+		buser = bounceinfo_current_user;
+	return buser;
+}
+
+struct mail_user *bounceinfo_mail_target_user(struct mail *mail)
+{
+	if (!bounceinfo_mail_is_raw(mail))
+		return mail->box->storage->user;
+	return bounceinfo_current_user == NULL ? NULL :
+		bounceinfo_current_user->user;
+}
+
+static void bounceinfo_user_deinit(struct mail_user *user)
+{
+	struct bounceinfo_user *buser = BOUNCEINFO_USER_CONTEXT(user);
+
+	i_assert(buser != NULL);
+	if (bounceinfo_current_user == buser)
+		bounceinfo_current_user = NULL;
+	event_unref(&buser->event);
+	buser->module_ctx.super.deinit(user);
+}
+
+static void bounceinfo_mail_user_created(struct mail_user *user)
+{
+	struct mail_user_vfuncs *v = user->vlast;
+	struct bounceinfo_user *buser;
+	struct bounceinfo_plugin_settings set;
+	const char *error;
+
+	if (bounceinfo_settings_read(user, &set, &error) < 0) {
+		/* invalid configuration: fail the user with a clear error */
+		user->error = p_strdup(user->pool, error);
+		return;
+	}
+
+	buser = p_new(user->pool, struct bounceinfo_user, 1);
+	buser->set = set;
+	buser->user = user;
+	buser->event = event_create(user->event);
+	event_add_category(buser->event, &event_category_bounceinfo);
+	event_set_append_log_prefix(buser->event, "bounceinfo: ");
+
+	buser->module_ctx.super = *v;
+	user->vlast = &buser->module_ctx.super;
+	v->deinit = bounceinfo_user_deinit;
+	MODULE_CONTEXT_SET(user, bounceinfo_user_module, buser);
+
+	/* the internal users (raw mail of deliveries, shared namespace
+	   owners) are never the user mail is delivered to */
+	if (!user->autocreated)
+		bounceinfo_current_user = buser;
+}
+
+static struct mail_storage_hooks bounceinfo_mail_storage_hooks = {
+	.mail_user_created = bounceinfo_mail_user_created,
+	.mailbox_allocated = bounceinfo_keywords_mailbox_allocated,
+	.mail_allocated = bounceinfo_mail_allocated,
+};
+
+void bounceinfo_plugin_init(struct module *module)
+{
+	mail_storage_hooks_add(module, &bounceinfo_mail_storage_hooks);
+}
+
+void bounceinfo_plugin_deinit(void)
+{
+	mail_storage_hooks_remove(&bounceinfo_mail_storage_hooks);
+	bounceinfo_current_user = NULL;
+	bounceinfo_instances_free();
+}
