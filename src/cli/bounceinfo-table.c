@@ -1,0 +1,189 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "unichar.h"
+#include "bounceinfo-json.h"
+#include "bounceinfo-table.h"
+
+#include <stdio.h>
+
+/* rows kept before they are printed */
+#define TABLE_BLOCK_ROWS 1000
+/* a cell is cut at this many characters so that one long address or
+   file name does not push every other row off the screen */
+#define TABLE_MAX_CELL_WIDTH 60
+
+enum table_column {
+	COL_FILE,
+	COL_KIND,
+	COL_CLASS,
+	COL_SEVERITY,
+	COL_RECIPIENT,
+	COL_STATUS,
+	COL_EXPLANATION,
+
+	COL_COUNT
+};
+
+static const char *const column_titles[COL_COUNT] = {
+	"FILE", "KIND", "CLASS", "SEVERITY", "RECIPIENT", "STATUS",
+	"EXPLANATION"
+};
+
+struct table_row {
+	const char *cells[COL_COUNT];
+};
+
+struct bounceinfo_table {
+	pool_t pool;
+	FILE *out;
+	ARRAY(struct table_row) rows;
+	unsigned int widths[COL_COUNT];
+	bool header_printed:1;
+};
+
+struct bounceinfo_table *bounceinfo_table_init(FILE *out)
+{
+	struct bounceinfo_table *table;
+	pool_t pool;
+
+	/* the pool holds only the rows of the current block */
+	pool = pool_alloconly_create("bounceinfo table", 64 * 1024);
+	table = i_new(struct bounceinfo_table, 1);
+	table->pool = pool;
+	table->out = out;
+	p_array_init(&table->rows, pool, 128);
+	for (unsigned int i = 0; i < COL_COUNT; i++)
+		table->widths[i] = strlen(column_titles[i]);
+	return table;
+}
+
+/* Table cells are single-line: control characters (newlines, tabs) of
+   the diagnostic or address become spaces, and overlong cells are cut. */
+static const char *table_cell(pool_t pool, const char *value, bool last)
+{
+	string_t *str;
+	unsigned int chars = 0;
+	const char *p;
+
+	if (value == NULL || value[0] == '\0')
+		return "-";
+	str = t_str_new(strlen(value) + 4);
+	for (p = value; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if ((c & 0xc0) != 0x80) {
+			/* start of a character */
+			if (!last && chars == TABLE_MAX_CELL_WIDTH - 1 &&
+			    p[1] != '\0') {
+				str_append(str, "…");
+				break;
+			}
+			chars++;
+		}
+		str_append_c(str, c < 0x20 || c == 0x7f ? ' ' : c);
+	}
+	return p_strdup(pool, str_c(str));
+}
+
+static void table_print_row(struct bounceinfo_table *table,
+			    const char *const *cells)
+{
+	string_t *line = t_str_new(256);
+	unsigned int i, len;
+
+	for (i = 0; i < COL_COUNT; i++) {
+		str_append(line, cells[i]);
+		if (i == COL_COUNT - 1)
+			break;
+		len = uni_utf8_strlen(cells[i]);
+		for (; len < table->widths[i] + 2; len++)
+			str_append_c(line, ' ');
+	}
+	str_append_c(line, '\n');
+	fwrite(str_data(line), 1, str_len(line), table->out);
+}
+
+static void table_flush(struct bounceinfo_table *table)
+{
+	const struct table_row *row;
+	unsigned int i, len;
+
+	array_foreach(&table->rows, row) {
+		for (i = 0; i < COL_COUNT - 1; i++) {
+			len = uni_utf8_strlen(row->cells[i]);
+			if (len > table->widths[i])
+				table->widths[i] = len;
+		}
+	}
+	T_BEGIN {
+		if (!table->header_printed &&
+		    array_count(&table->rows) > 0) {
+			table_print_row(table, column_titles);
+			table->header_printed = TRUE;
+		}
+		array_foreach(&table->rows, row)
+			table_print_row(table, row->cells);
+	} T_END;
+	p_clear(table->pool);
+	p_array_init(&table->rows, table->pool, 128);
+}
+
+void bounceinfo_table_add_message(struct bounceinfo_table *table,
+				  const char *file,
+				  const struct bounceinfo_result *result,
+				  const char *const *explanations)
+{
+	const struct bounceinfo_recipient *rcpts;
+	struct bounceinfo_recipient tmp;
+	struct table_row *row;
+	unsigned int i, count;
+	pool_t pool = table->pool;
+
+	count = bounceinfo_json_get_recipients(result, &tmp, &rcpts);
+	T_BEGIN {
+		const char *file_cell = table_cell(pool, file, FALSE);
+		const char *kind = bounceinfo_kind_name(result->kind);
+
+		if (count == 0) {
+			row = array_append_space(&table->rows);
+			row->cells[COL_FILE] = file_cell;
+			row->cells[COL_KIND] = kind;
+			for (i = COL_CLASS; i < COL_COUNT; i++)
+				row->cells[i] = "-";
+		}
+		for (i = 0; i < count; i++) {
+			const struct bounceinfo_recipient *rcpt = &rcpts[i];
+			const char *expl = explanations == NULL ? NULL :
+				explanations[rcpt->class_];
+
+			row = array_append_space(&table->rows);
+			row->cells[COL_FILE] = file_cell;
+			row->cells[COL_KIND] = kind;
+			row->cells[COL_CLASS] =
+				bounceinfo_class_name(rcpt->class_);
+			row->cells[COL_SEVERITY] =
+				bounceinfo_severity_name(rcpt->severity);
+			row->cells[COL_RECIPIENT] =
+				table_cell(pool, rcpt->address, FALSE);
+			row->cells[COL_STATUS] =
+				table_cell(pool, rcpt->status, FALSE);
+			row->cells[COL_EXPLANATION] =
+				table_cell(pool, expl, TRUE);
+		}
+	} T_END;
+	if (array_count(&table->rows) >= TABLE_BLOCK_ROWS)
+		table_flush(table);
+}
+
+void bounceinfo_table_deinit(struct bounceinfo_table **_table)
+{
+	struct bounceinfo_table *table = *_table;
+
+	*_table = NULL;
+	table_flush(table);
+	pool_unref(&table->pool);
+	i_free(table);
+}
