@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""conf.d/90-bounceinfo.conf is valid Dovecot configuration: included from a
+minimal dovecot.conf, `doveconf -n -c` accepts it and shows its settings; a
+damaged copy is rejected (so this test can fail); every bounceinfo_* name in
+it (also in comments) is a known setting.  Needs no root and no running
+Dovecot.  Exit 0 pass, 1 fail, 77 skip (doveconf not installed)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SRCDIR = os.environ.get("BOUNCEINFO_SRCDIR") or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SNIPPET = os.path.join(SRCDIR, "conf.d", "90-bounceinfo.conf")
+DOVECONF = "/usr/bin/doveconf"
+
+# plugin { } settings of the mail plugin and the Sieve extension (bounceinfo(7))
+KNOWN_SETTINGS = {
+    "bounceinfo_rules", "bounceinfo_language", "bounceinfo_keywords",
+    "bounceinfo_verify", "bounceinfo_datadir", "bounceinfo_max_scan_bytes",
+    "bounceinfo_max_recipients",
+}
+
+MINIMAL = """\
+protocols = imap lmtp
+ssl = no
+base_dir = {tmp}/run
+state_dir = {tmp}/state
+mail_location = maildir:~/Maildir
+passdb {{
+  driver = static
+  args = password=x
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={tmp}/home
+}}
+!include {snippet}
+"""
+
+
+def check(cond, what):
+    print("%s: %s" % ("ok" if cond else "FAIL", what))
+    if not cond:
+        raise SystemExit(1)
+
+
+def doveconf(tmp, snippet, *args):
+    conf = os.path.join(tmp, "dovecot.conf")
+    with open(conf, "w") as f:
+        f.write(MINIMAL.format(tmp=tmp, snippet=snippet))
+    return subprocess.run([DOVECONF, "-c", conf] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+
+
+def main():
+    if not os.access(DOVECONF, os.X_OK):
+        print("SKIP: %s not installed" % DOVECONF)
+        return 77
+    check(os.path.exists(SNIPPET), "snippet exists: %s" % SNIPPET)
+    text = open(SNIPPET).read()
+    tmp = tempfile.mkdtemp(prefix="bounceinfo-conf-")
+    try:
+        proc = doveconf(tmp, SNIPPET, "-n")
+        check(proc.returncode == 0, "doveconf -n accepts the snippet%s"
+              % ("" if proc.returncode == 0 else ": " + proc.stderr))
+        out = proc.stdout
+        check(re.search(r"^mail_plugins = .*\bbounceinfo\b", out, re.M),
+              "global mail_plugins has bounceinfo")
+        lmtp = re.search(r"^protocol lmtp \{\n(.*?)^\}", out, re.M | re.S)
+        check(lmtp and re.search(r"mail_plugins = .*\bbounceinfo\b.*\bsieve\b",
+                                 lmtp.group(1)),
+              "protocol lmtp loads bounceinfo and sieve")
+        check(re.search(r"^\s+sieve_plugins = .*\bsieve_bounceinfo\b", out,
+                        re.M), "sieve_plugins has sieve_bounceinfo")
+        check(re.search(r"^\s+sieve_before = .*bounceinfo-default\.sieve",
+                        out, re.M), "sieve_before is the default script")
+        check(re.search(r"^\s+bounceinfo_keywords = yes", out, re.M),
+              "bounceinfo_keywords = yes")
+        check(re.search(r"^metric bounceinfo_classified \{", out, re.M)
+              and "filter = event=bounceinfo_classified" in out,
+              "metric block for the bounceinfo_classified event")
+
+        # single settings, as a postmaster would query them
+        proc = doveconf(tmp, SNIPPET, "-h", "plugin/sieve_plugins")
+        check(proc.returncode == 0 and "sieve_bounceinfo" in proc.stdout,
+              "doveconf -h plugin/sieve_plugins")
+
+        names = set(re.findall(r"\bbounceinfo_[a-z_]+(?=\s*=)", text))
+        unknown = names - KNOWN_SETTINGS
+        check(not unknown, "only known settings named (%s)"
+              % ", ".join(sorted(names)))
+
+        # a damaged copy must be rejected: the test can fail
+        broken = os.path.join(tmp, "broken.conf")
+        with open(broken, "w") as f:
+            f.write(text.replace("group_by =", "group_by_typo ="))
+        proc = doveconf(tmp, broken, "-n")
+        check(proc.returncode != 0, "a damaged copy is rejected: %s"
+              % proc.stderr.strip().splitlines()[-1:])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
