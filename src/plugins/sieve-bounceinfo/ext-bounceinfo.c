@@ -1,0 +1,44 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* Extension bounceinfo
+ * --------------------
+ *
+ * Specification: doc/sieve-bounceinfo.md
+ * Status: experimental
+ *
+ * The bounceinfo test looks at what a delivery status notification or
+ * non-delivery report says (class, severity, status, ...) and the
+ * bounceinfo. variables namespace hands those facts to other actions.
+ */
+
+#include "lib.h"
+
+#include "sieve-common.h"
+#include "sieve-extensions.h"
+#include "sieve-validator.h"
+
+#include "ext-bounceinfo-common.h"
+
+static bool
+ext_bounceinfo_validator_load(const struct sieve_extension *ext,
+			      struct sieve_validator *valdtr);
+
+const struct sieve_extension_def bounceinfo_extension = {
+	.name = "bounceinfo",
+	.load = ext_bounceinfo_load,
+	.unload = ext_bounceinfo_unload,
+	.validator_load = ext_bounceinfo_validator_load,
+	SIEVE_EXT_DEFINE_OPERATION(bounceinfo_operation),
+	SIEVE_EXT_DEFINE_OPERAND(bounceinfo_namespace_operand),
+};
+
+static bool
+ext_bounceinfo_validator_load(const struct sieve_extension *ext,
+			      struct sieve_validator *valdtr)
+{
+	sieve_validator_register_command(valdtr, ext, &bounceinfo_test);
+	/* The namespace only comes to life when the script also requires
+	   "variables": without it there is no ${...} substitution. */
+	ext_bounceinfo_variables_init(ext, valdtr);
+	return TRUE;
+}

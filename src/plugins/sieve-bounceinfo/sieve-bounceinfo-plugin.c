@@ -1,0 +1,44 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+#include "lib.h"
+
+#include "sieve-common.h"
+#include "sieve-extensions.h"
+
+#include "pigeonhole-config.h"
+#include "pigeonhole-version.h"
+
+#include "ext-bounceinfo-common.h"
+#include "sieve-bounceinfo-plugin.h"
+
+/* Checked by Pigeonhole's plugin loader: refuses a plugin built against
+   another Pigeonhole ABI. */
+const char *sieve_bounceinfo_plugin_version = PIGEONHOLE_ABI_VERSION;
+
+void sieve_bounceinfo_plugin_load(struct sieve_instance *svinst,
+				  void **context)
+{
+	const struct sieve_extension *ext;
+
+	ext = sieve_extension_register(svinst, &bounceinfo_extension, FALSE);
+	e_debug(svinst->event, "Sieve bounceinfo plugin for %s version %s loaded",
+		PIGEONHOLE_NAME, PIGEONHOLE_VERSION_FULL);
+	*context = (void *)ext;
+}
+
+void sieve_bounceinfo_plugin_unload(struct sieve_instance *svinst ATTR_UNUSED,
+				    void *context)
+{
+	const struct sieve_extension *ext = context;
+
+	sieve_extension_unregister(ext);
+}
+
+void sieve_bounceinfo_plugin_init(void)
+{
+	/* Nothing: everything is per Sieve instance (plugin_load). */
+}
+
+void sieve_bounceinfo_plugin_deinit(void)
+{
+}
