@@ -121,6 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					error == NULL ? "(null)" : error);
 				abort();
 			}
+			if (getenv("FUZZ_VERBOSE") != NULL)
+				fprintf(stderr, "fuzz-rules: %s\n", error);
 		} else {
 			for (i = 0; i < N_ELEMENTS(probe_diagnostics); i++) {
 				bounceinfo_classify(bi, i == 0 ? "5.1.1" : NULL,
