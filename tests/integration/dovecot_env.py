@@ -159,7 +159,8 @@ class DovecotEnv:
         plugin_settings: dict added to plugin { }.
         doveadm_plugin: load our doveadm plugin in doveadm() (default:
           same as mail_plugins).
-        sieve_extensions: value for the sieve_extensions setting, if any.
+        sieve_extensions: value for the sieve_extensions setting (default
+          "+bounceinfo"; "" leaves the extension disabled).
         debug: mail_debug = yes (and auth_debug)."""
         self.builddir = os.path.abspath(
             builddir or os.environ.get("BOUNCEINFO_BUILDDIR") or ".")
@@ -432,8 +433,11 @@ service managesieve-login {{
             plugin["sieve_plugins"] = "sieve_bounceinfo"
             if self.sieve_before_path:
                 plugin["sieve_before"] = self.sieve_before_path
-            if self.sieve_extensions is not None:
-                plugin["sieve_extensions"] = self.sieve_extensions
+            # the plugin registers the extension without enabling it
+            # (like vnd.dovecot.pipe): enable it for every script
+            plugin["sieve_extensions"] = (
+                "+bounceinfo" if self.sieve_extensions is None
+                else self.sieve_extensions)
         plugin.update(self.plugin_settings)
         conf += "plugin {\n"
         for k, v in plugin.items():
@@ -637,7 +641,7 @@ service managesieve-login {{
         cmd = [DOVEADM, "-c", self.conf_path] + [str(a) for a in args]
         if self.doveadm_plugin_loaded:
             cmd = ["unshare", "--mount", "--propagation", "private", "sh",
-                   "-c", 'mount --bind "$0" "$1" && shift 2 && exec "$@"',
+                   "-c", 'mount --bind "$0" "$1" && shift && exec "$@"',
                    self.doveadm_moduledir, SYSTEM_DOVEADM_MODULEDIR] + cmd
         return cmd
 
