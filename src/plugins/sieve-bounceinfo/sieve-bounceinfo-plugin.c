@@ -20,7 +20,10 @@ void sieve_bounceinfo_plugin_load(struct sieve_instance *svinst,
 {
 	const struct sieve_extension *ext;
 
-	ext = sieve_extension_register(svinst, &bounceinfo_extension, FALSE);
+	/* Enabled as soon as the plugin is loaded (like a core extension):
+	   loading the plugin is the administrator's opt-in. An explicit
+	   sieve_extensions list without "bounceinfo" still disables it. */
+	ext = sieve_extension_register(svinst, &bounceinfo_extension, TRUE);
 	e_debug(svinst->event, "Sieve bounceinfo plugin for %s version %s loaded",
 		PIGEONHOLE_NAME, PIGEONHOLE_VERSION_FULL);
 	*context = (void *)ext;
