@@ -1,0 +1,244 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* message/delivery-status (RFC 3464) and message/feedback-report (RFC 5965)
+   bodies: groups of header-like fields separated by empty lines. The first
+   group is per message, the others per recipient. lib-mail's header parser
+   does the unfolding; encoded words are decoded although the RFC does not
+   allow them, because real MTAs emit them. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "istream.h"
+#include "message-header-parser.h"
+#include "message-header-decode.h"
+#include "bounceinfo-private.h"
+
+struct dsn_ctx {
+	struct bounceinfo_parse_ctx *ctx;
+	struct bounceinfo_recipient *rcpt;
+	bool rcpt_has_final:1;
+};
+
+static const char *
+dsn_value(struct bounceinfo_parse_ctx *ctx, const unsigned char *data,
+	  size_t size, size_t max_len)
+{
+	string_t *str = t_str_new(size + 16);
+
+	message_header_decode_utf8(data, size, str, NULL);
+	return bounceinfo_text_clean(ctx->pool, str_c(str), str_len(str),
+				     max_len);
+}
+
+/* "rfc822; user@example.com" -> the part after the type */
+static const char *strip_type(const char *value)
+{
+	const char *p;
+
+	if (value == NULL)
+		return NULL;
+	p = strchr(value, ';');
+	if (p == NULL)
+		return value;
+	/* only a short atom before ';' is a type */
+	if (p - value > 20 || memchr(value, ' ', p - value) != NULL)
+		return value;
+	p++;
+	while (*p == ' ')
+		p++;
+	return *p == '\0' ? NULL : p;
+}
+
+static struct bounceinfo_recipient *dsn_rcpt(struct dsn_ctx *dctx)
+{
+	if (dctx->rcpt == NULL) {
+		dctx->rcpt = bounceinfo_recipient_add(dctx->ctx);
+		dctx->rcpt_has_final = FALSE;
+	}
+	return dctx->rcpt;
+}
+
+static void
+dsn_field(struct dsn_ctx *dctx, const char *name,
+	  const unsigned char *data, size_t size)
+{
+	struct bounceinfo_parse_ctx *ctx = dctx->ctx;
+	struct bounceinfo_result *result = ctx->result;
+	struct bounceinfo_recipient *rcpt;
+	const char *value;
+
+	if (strcasecmp(name, "Reporting-MTA") == 0) {
+		if (result->reporting_mta == NULL) {
+			value = dsn_value(ctx, data, size,
+					  BOUNCEINFO_MAX_FIELD_LEN);
+			result->reporting_mta = strip_type(value);
+		}
+		return;
+	}
+	if (strcasecmp(name, "Arrival-Date") == 0) {
+		if (result->arrival_date == NULL) {
+			result->arrival_date = dsn_value(ctx, data, size,
+				BOUNCEINFO_MAX_FIELD_LEN);
+		}
+		return;
+	}
+	if (strcasecmp(name, "Final-Recipient") == 0 ||
+	    strcasecmp(name, "Original-Rcpt-To") == 0) {
+		/* a second Final-Recipient without an empty line between:
+		   broken, but it is a new recipient */
+		if (dctx->rcpt != NULL && dctx->rcpt_has_final)
+			dctx->rcpt = NULL;
+		rcpt = dsn_rcpt(dctx);
+		if (rcpt == NULL)
+			return;
+		value = dsn_value(ctx, data, size, BOUNCEINFO_MAX_FIELD_LEN);
+		value = bounceinfo_address_clean(ctx->pool, value);
+		if (value != NULL)
+			rcpt->address = value;
+		dctx->rcpt_has_final = TRUE;
+		return;
+	}
+	if (strcasecmp(name, "Original-Recipient") == 0) {
+		rcpt = dsn_rcpt(dctx);
+		if (rcpt == NULL)
+			return;
+		value = dsn_value(ctx, data, size, BOUNCEINFO_MAX_FIELD_LEN);
+		rcpt->original_address =
+			bounceinfo_address_clean(ctx->pool, value);
+		return;
+	}
+	if (strcasecmp(name, "Action") == 0) {
+		rcpt = dsn_rcpt(dctx);
+		if (rcpt == NULL)
+			return;
+		value = dsn_value(ctx, data, size, 64);
+		if (value != NULL) {
+			const char *p = value;
+			while (*p != '\0' && *p != ' ' && *p != '(' &&
+			       *p != ';')
+				p++;
+			rcpt->action = p_strdup(ctx->pool, t_str_lcase(
+				t_strdup_until(value, p)));
+		}
+		return;
+	}
+	if (strcasecmp(name, "Status") == 0) {
+		rcpt = dsn_rcpt(dctx);
+		if (rcpt == NULL)
+			return;
+		value = dsn_value(ctx, data, size, 64);
+		if (value != NULL)
+			value = bounceinfo_status_find(value);
+		if (value != NULL)
+			rcpt->status = p_strdup(ctx->pool, value);
+		return;
+	}
+	if (strcasecmp(name, "Remote-MTA") == 0) {
+		rcpt = dsn_rcpt(dctx);
+		if (rcpt == NULL)
+			return;
+		value = dsn_value(ctx, data, size, BOUNCEINFO_MAX_FIELD_LEN);
+		rcpt->remote_mta = strip_type(value);
+		return;
+	}
+	if (strcasecmp(name, "Diagnostic-Code") == 0) {
+		rcpt = dsn_rcpt(dctx);
+		if (rcpt == NULL)
+			return;
+		value = dsn_value(ctx, data, size,
+				  BOUNCEINFO_MAX_DIAGNOSTIC_LEN);
+		rcpt->diagnostic = strip_type(value);
+		return;
+	}
+	if (strcasecmp(name, "Feedback-Type") == 0) {
+		rcpt = dsn_rcpt(dctx);
+		if (rcpt != NULL && rcpt->diagnostic == NULL) {
+			rcpt->diagnostic = dsn_value(ctx, data, size,
+				BOUNCEINFO_MAX_FIELD_LEN);
+		}
+		return;
+	}
+}
+
+void bounceinfo_dsn_parse(struct bounceinfo_parse_ctx *ctx,
+			  const unsigned char *data, size_t size)
+{
+	struct dsn_ctx dctx;
+	struct istream *input;
+	struct message_header_parser_ctx *parser;
+	struct message_header_line *hdr;
+	uoff_t prev_offset;
+	unsigned int groups = 0;
+	int ret;
+
+	i_zero(&dctx);
+	dctx.ctx = ctx;
+	input = i_stream_create_from_data(data, size);
+	do {
+		bool have_fields = FALSE;
+
+		prev_offset = input->v_offset;
+		parser = message_parse_header_init(input, NULL, 0);
+		while ((ret = message_parse_header_next(parser, &hdr)) > 0) {
+			if (hdr->eoh)
+				break;
+			if (hdr->continues) {
+				hdr->use_full_value = TRUE;
+				continue;
+			}
+			have_fields = TRUE;
+			dsn_field(&dctx, hdr->name, hdr->full_value,
+				  hdr->full_value_len);
+		}
+		message_parse_header_deinit(&parser);
+		/* each empty-line separated group after the first is one
+		   recipient */
+		if (have_fields) {
+			groups++;
+			dctx.rcpt = NULL;
+		}
+	} while (ret > 0 && input->v_offset > prev_offset &&
+		 i_stream_have_bytes_left(input) && groups < 100000);
+	i_stream_unref(&input);
+}
+
+void bounceinfo_headers_parse_original(struct bounceinfo_parse_ctx *ctx,
+				       const unsigned char *data, size_t size)
+{
+	struct bounceinfo_original *orig = &ctx->result->original;
+	struct istream *input;
+	struct message_header_parser_ctx *parser;
+	struct message_header_line *hdr;
+	int ret;
+
+	input = i_stream_create_from_data(data, size);
+	parser = message_parse_header_init(input, NULL, 0);
+	while ((ret = message_parse_header_next(parser, &hdr)) > 0) {
+		const char **dest = NULL;
+
+		if (hdr->eoh)
+			break;
+		if (hdr->continues) {
+			hdr->use_full_value = TRUE;
+			continue;
+		}
+		if (strcasecmp(hdr->name, "Message-ID") == 0)
+			dest = &orig->message_id;
+		else if (strcasecmp(hdr->name, "Subject") == 0)
+			dest = &orig->subject;
+		else if (strcasecmp(hdr->name, "From") == 0)
+			dest = &orig->from;
+		else if (strcasecmp(hdr->name, "To") == 0)
+			dest = &orig->to;
+		else if (strcasecmp(hdr->name, "Date") == 0)
+			dest = &orig->date;
+		if (dest != NULL && *dest == NULL) {
+			*dest = dsn_value(ctx, hdr->full_value,
+					  hdr->full_value_len,
+					  BOUNCEINFO_MAX_FIELD_LEN);
+		}
+	}
+	message_parse_header_deinit(&parser);
+	i_stream_unref(&input);
+}

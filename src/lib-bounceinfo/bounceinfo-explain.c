@@ -1,0 +1,173 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* explanations/<lang>.txt: "<class> = <sentence>" lines in UTF-8, '#'
+   comments. Every file in the directory is loaded at init. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "istream.h"
+#include "unichar.h"
+#include "bounceinfo-private.h"
+
+#include <ctype.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#define BOUNCEINFO_GENERIC_EXPLANATION \
+	"The message could not be delivered; read the diagnostic text " \
+	"and contact the recipient by other means if it persists."
+
+static struct bounceinfo_lang *
+lang_find(struct bounceinfo *bi, const char *lang, size_t len)
+{
+	struct bounceinfo_lang *l;
+
+	array_foreach_modifiable(&bi->langs, l) {
+		if (strlen(l->lang) != len)
+			continue;
+		size_t i;
+		for (i = 0; i < len; i++) {
+			char a = i_tolower(l->lang[i]), b = i_tolower(lang[i]);
+			if (a == '_') a = '-';
+			if (b == '_') b = '-';
+			if (a != b)
+				break;
+		}
+		if (i == len)
+			return l;
+	}
+	return NULL;
+}
+
+int bounceinfo_explanations_load(struct bounceinfo *bi, const char *path,
+				 const char *lang, const char **error_r)
+{
+	struct bounceinfo_lang *l;
+	struct istream *input;
+	const char *line;
+	unsigned int linenum = 0;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		return -1;
+	}
+	l = lang_find(bi, lang, strlen(lang));
+	if (l == NULL) {
+		l = array_append_space(&bi->langs);
+		l->lang = p_strdup(bi->pool, lang);
+		array_push_back(&bi->lang_names, &l->lang);
+	}
+	input = i_stream_create_fd_autoclose(&fd, 4096);
+	i_stream_set_max_buffer_size(input, 64 * 1024);
+	while ((line = i_stream_read_next_line(input)) != NULL) {
+		enum bounceinfo_class class_;
+		const char *name, *text, *eq;
+
+		linenum++;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line == '#' || *line == '\0' || *line == '\r')
+			continue;
+		eq = strchr(line, '=');
+		if (eq == NULL) {
+			*error_r = t_strdup_printf("%s:%u: expected "
+				"'<class> = <text>'", path, linenum);
+			ret = -1;
+			break;
+		}
+		name = t_strdup_until(line, eq);
+		name = t_str_trim(name, " \t");
+		text = t_str_trim(eq + 1, " \t\r");
+		if (!bounceinfo_class_parse(name, &class_)) {
+			*error_r = t_strdup_printf("%s:%u: unknown class '%s'",
+						   path, linenum, name);
+			ret = -1;
+			break;
+		}
+		if (!uni_utf8_str_is_valid(text)) {
+			*error_r = t_strdup_printf("%s:%u: text is not valid "
+						   "UTF-8", path, linenum);
+			ret = -1;
+			break;
+		}
+		if (*text == '\0')
+			continue;
+		l->texts[class_] = p_strdup(bi->pool, text);
+	}
+	if (ret == 0 && input->stream_errno != 0) {
+		*error_r = t_strdup_printf("read(%s) failed: %s", path,
+					   i_stream_get_error(input));
+		ret = -1;
+	}
+	i_stream_unref(&input);
+	return ret;
+}
+
+int bounceinfo_explanations_load_dir(struct bounceinfo *bi, const char *dir,
+				     const char **error_r)
+{
+	struct dirent *d;
+	DIR *dirp;
+	int ret = 0;
+
+	dirp = opendir(dir);
+	if (dirp == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = t_strdup_printf("opendir(%s) failed: %m", dir);
+		return -1;
+	}
+	while (ret == 0 && (d = readdir(dirp)) != NULL) {
+		if (d->d_name[0] == '.' || !bi_str_ends_with(d->d_name, ".txt"))
+			continue;
+		const char *lang = t_strndup(d->d_name,
+					     strlen(d->d_name) - 4);
+		ret = bounceinfo_explanations_load(bi,
+			t_strconcat(dir, "/", d->d_name, NULL), lang, error_r);
+	}
+	(void)closedir(dirp);
+	array_append_zero(&bi->lang_names);
+	array_pop_back(&bi->lang_names);
+	return ret;
+}
+
+const char *bounceinfo_explain(struct bounceinfo *bi,
+			       enum bounceinfo_class class_,
+			       const char *lang)
+{
+	const struct bounceinfo_lang *l;
+	const char *dash;
+
+	i_assert(class_ < BOUNCEINFO_CLASS_COUNT);
+	if (lang != NULL && *lang != '\0') {
+		/* "pt-BR" -> "pt" -> "en" */
+		l = lang_find(bi, lang, strlen(lang));
+		if (l != NULL && l->texts[class_] != NULL)
+			return l->texts[class_];
+		dash = strpbrk(lang, "-_");
+		if (dash != NULL) {
+			l = lang_find(bi, lang, dash - lang);
+			if (l != NULL && l->texts[class_] != NULL)
+				return l->texts[class_];
+		}
+	}
+	l = lang_find(bi, "en", 2);
+	if (l != NULL && l->texts[class_] != NULL)
+		return l->texts[class_];
+	return BOUNCEINFO_GENERIC_EXPLANATION;
+}
+
+const char *const *bounceinfo_get_languages(struct bounceinfo *bi)
+{
+	unsigned int count;
+
+	/* NULL-terminated: a zero element is kept past the end */
+	array_append_zero(&bi->lang_names);
+	array_pop_back(&bi->lang_names);
+	return array_get(&bi->lang_names, &count);
+}

@@ -1,0 +1,117 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* rules/mta.map: which mail system produced a bounce.
+
+   <name> <header|body> <pcre2 pattern>
+
+   "header" patterns are matched against the decoded top-level header
+   ("Name: value" lines), "body" patterns against the bounce's text.
+   The first line that matches gives the name. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "istream.h"
+#include "bounceinfo-private.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+int bounceinfo_mta_load(struct bounceinfo *bi, const char *path,
+			const char **error_r)
+{
+	struct istream *input;
+	const char *line, *error;
+	unsigned int linenum = 0;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		return -1;
+	}
+	input = i_stream_create_fd_autoclose(&fd, 4096);
+	while ((line = i_stream_read_next_line(input)) != NULL) {
+		struct bounceinfo_mta_sig sig;
+		const char *p, *name, *where;
+
+		linenum++;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line == '#' || *line == '\0')
+			continue;
+		p = strpbrk(line, " \t");
+		if (p == NULL)
+			goto syntax;
+		name = t_strdup_until(line, p);
+		while (*p == ' ' || *p == '\t') p++;
+		line = p;
+		p = strpbrk(line, " \t");
+		if (p == NULL)
+			goto syntax;
+		where = t_strdup_until(line, p);
+		while (*p == ' ' || *p == '\t') p++;
+		if (*p == '\0')
+			goto syntax;
+
+		i_zero(&sig);
+		if (strcmp(where, "header") == 0)
+			sig.where = BOUNCEINFO_MTA_WHERE_HEADER;
+		else if (strcmp(where, "body") == 0)
+			sig.where = BOUNCEINFO_MTA_WHERE_BODY;
+		else
+			goto syntax;
+		sig.code = bounceinfo_pcre_compile(p, &error);
+		if (sig.code == NULL) {
+			*error_r = t_strdup_printf("%s:%u: %s", path, linenum,
+						   error);
+			ret = -1;
+			break;
+		}
+		sig.name = p_strdup(bi->pool, name);
+		array_push_back(&bi->mta_sigs, &sig);
+		continue;
+	syntax:
+		*error_r = t_strdup_printf("%s:%u: expected "
+			"'<name> <header|body> <pattern>'", path, linenum);
+		ret = -1;
+		break;
+	}
+	if (ret == 0 && input->stream_errno != 0) {
+		*error_r = t_strdup_printf("read(%s) failed: %s", path,
+					   i_stream_get_error(input));
+		ret = -1;
+	}
+	i_stream_unref(&input);
+	return ret;
+}
+
+void bounceinfo_mta_free(struct bounceinfo *bi)
+{
+	struct bounceinfo_mta_sig *sig;
+
+	if (!array_is_created(&bi->mta_sigs))
+		return;
+	array_foreach_modifiable(&bi->mta_sigs, sig)
+		pcre2_code_free(sig->code);
+}
+
+const char *bounceinfo_mta_detect(struct bounceinfo *bi,
+				  const char *headers, const char *body)
+{
+	const struct bounceinfo_mta_sig *sig;
+	size_t hlen = strlen(headers), blen = strlen(body);
+
+	array_foreach(&bi->mta_sigs, sig) {
+		if (sig->where == BOUNCEINFO_MTA_WHERE_HEADER) {
+			if (bounceinfo_pcre_match(bi, sig->code, headers, hlen))
+				return sig->name;
+		} else {
+			if (bounceinfo_pcre_match(bi, sig->code, body, blen))
+				return sig->name;
+		}
+	}
+	return NULL;
+}

@@ -1,0 +1,377 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* Non-DSN bounces: recipients and diagnostics from the human-readable
+   text. Generic, line based:
+
+   1. The bounce text ends where the copy of the returned message starts
+      ("--- Below this line is a copy of the message", "----- Original
+      message -----", a header block...).
+   2. A recipient starts at a line that is mainly an address: "<x@y>:",
+      "x@y: 550 ...", "  x@y" (Exim, Gmail), "x@y on <date>" (Exchange),
+      "RCPT TO:<x@y>" in a session transcript, "Final-Recipient:" copies.
+   3. Its diagnostic is the rest of that line and the lines after it up
+      to the next recipient or an empty line; while the diagnostic still
+      holds no SMTP reply or status code the next paragraph is added too
+      (Gmail's "Technical details ..." layout). */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "bounceinfo-private.h"
+
+#include <ctype.h>
+
+#define NDR_MAX_DIAG_LINES 12
+#define NDR_MAX_PARAGRAPHS 3
+
+/* Start of the returned message's copy, all at line start */
+static const char *const separator_pattern =
+	"^[ \\t]*(?:"
+	"-+ ?(?:Below this line is a copy of the message|"
+		"This is a copy of (?:the|your) message|"
+		"Original message|Original Message|Returned message|"
+		"The header of the original message|Forwarded message|"
+		"Unsent message below|Message text follows|"
+		"Original message headers|Headers of the original|"
+		"original message follows|Failed message|"
+		"This is a copy of the headers|The original message|"
+		"Kopia wiadomo|Oryginalna wiadomo|Копия|Исходное сообщение|"
+		"Originalnachricht|Message d'origine|Mensaje original)|"
+	"Original message follows|"
+	"Content-Type: message/rfc822|"
+	"(?:Return-Path|Received|DKIM-Signature|Message-I[dD]|"
+		"Received-SPF|X-Original-To|Delivered-To|"
+		"Authentication-Results|ARC-Seal|MIME-Version):[ \\t]"
+	")";
+
+/* Lines that introduce a recipient; group 1 = address, group 2 = rest */
+static const char *const marker_patterns[] = {
+	/* <x@y>: ... / <x@y> ... */
+	"^[ \\t]*<([^\\s<>@]+@[^\\s<>@]+)>[ \\t]*(?:\\.\\.\\.|:|\\s|$)(.*)$",
+	/* x@y: ... / x@y... / x@y */
+	"^[ \\t]*\"?([^\\s<>@\"(),;:]+@[A-Za-z0-9][A-Za-z0-9.\\-]*[A-Za-z0-9])\"?"
+		"[ \\t]*(?:\\.\\.\\.|:|$|[ \\t]+(?=on |at |\\(|\\[|#|<|\\d{3}[ -]|"
+		"SMTP|smtp|-{2}|\\w+:))(.*)$",
+	/* "Recipient address: x@y", "Unknown user: x@y", localized */
+	"^[ \\t]*(?:Recipient(?:'s)?(?: address)?|Original recipient|"
+		"Failed recipient|Unknown user|Invalid recipient|"
+		"Undeliverable(?: to)?|Address|Adres(?:at)?|Адрес(?:ат)?|"
+		"Empf.nger|Destinataire|Destinatario|Příjemce)\\s*:\\s*"
+		"<?([^\\s<>@\"]+@[^\\s<>@\"]+?)>?[ \\t]*(?:$|[ \\t,;:](.*)$)",
+	/* "RCPT TO:<x@y>" in a transcript */
+	"RCPT TO:\\s*<([^\\s<>@]+@[^\\s<>@]+)>(.*)$",
+	/* "Your message to x@y couldn't be delivered" */
+	"(?:message|mail|e-mail) (?:to|for)\\s+<?([^\\s<>@\"]+@[^\\s<>@\"]+?)>?"
+		"\\s+(?:could ?n.t be|was not|has not been|cannot be|could not be)"
+		"(.*)$",
+};
+
+static const char *const skip_line_pattern =
+	"^[ \\t]*(?:From|To|Cc|Reply-To|Sender|Message-ID|In-Reply-To|"
+	"References|Return-Path|X-[A-Za-z-]+|Date|Subject):";
+
+struct bounceinfo_ndr {
+	pcre2_code *separator, *skip;
+	pcre2_code *markers[N_ELEMENTS(marker_patterns)];
+};
+
+struct ndr_ctx {
+	struct bounceinfo_parse_ctx *ctx;
+	pcre2_code *separator, *skip;
+	pcre2_code *const *markers;
+	const char *sender;
+};
+
+static pcre2_code *ndr_compile(const char *pattern)
+{
+	const char *error;
+	pcre2_code *code;
+	int errcode;
+	PCRE2_SIZE erroffset;
+
+	code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+			     PCRE2_UTF | PCRE2_CASELESS, &errcode,
+			     &erroffset, NULL);
+	if (code == NULL) {
+		PCRE2_UCHAR buf[256];
+		pcre2_get_error_message(errcode, buf, sizeof(buf));
+		error = (const char *)buf;
+		i_panic("bounceinfo: built-in pattern invalid at %zu: %s: %s",
+			(size_t)erroffset, error, pattern);
+	}
+	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	return code;
+}
+
+void bounceinfo_ndr_init(struct bounceinfo *bi)
+{
+	struct bounceinfo_ndr *ndr = p_new(bi->pool, struct bounceinfo_ndr, 1);
+
+	ndr->separator = ndr_compile(separator_pattern);
+	ndr->skip = ndr_compile(skip_line_pattern);
+	for (unsigned int i = 0; i < N_ELEMENTS(marker_patterns); i++)
+		ndr->markers[i] = ndr_compile(marker_patterns[i]);
+	bi->ndr = ndr;
+}
+
+void bounceinfo_ndr_deinit(struct bounceinfo *bi)
+{
+	struct bounceinfo_ndr *ndr = bi->ndr;
+
+	if (ndr == NULL)
+		return;
+	pcre2_code_free(ndr->separator);
+	pcre2_code_free(ndr->skip);
+	for (unsigned int i = 0; i < N_ELEMENTS(marker_patterns); i++)
+		pcre2_code_free(ndr->markers[i]);
+	bi->ndr = NULL;
+}
+
+static struct ndr_ctx *ndr_ctx_get(struct bounceinfo_parse_ctx *ctx)
+{
+	struct ndr_ctx *nctx = t_new(struct ndr_ctx, 1);
+
+	nctx->ctx = ctx;
+	nctx->separator = ctx->bi->ndr->separator;
+	nctx->skip = ctx->bi->ndr->skip;
+	nctx->markers = ctx->bi->ndr->markers;
+	return nctx;
+}
+
+static bool line_is_blank(const char *line)
+{
+	for (; *line != '\0'; line++) {
+		if (*line != ' ' && *line != '\t' && *line != '\r')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static bool
+address_is_ignored(struct ndr_ctx *nctx, const char *addr)
+{
+	const char *local = t_strcut(addr, '@');
+
+	if (strcasecmp(local, "postmaster") == 0 ||
+	    strcasecmp(local, "mailer-daemon") == 0 ||
+	    strcasecmp(local, "mailer_daemon") == 0)
+		return TRUE;
+	if (nctx->sender != NULL && strcasecmp(nctx->sender, addr) == 0)
+		return TRUE;
+	return FALSE;
+}
+
+/* Returns the address if line is a recipient marker, rest_r = rest */
+static const char *
+line_marker(struct ndr_ctx *nctx, const char *line, const char **rest_r)
+{
+	struct bounceinfo *bi = nctx->ctx->bi;
+	size_t len = strlen(line), s, e, rs, re;
+
+	if (strchr(line, '@') == NULL)
+		return NULL;
+	if (bounceinfo_pcre_match(bi, nctx->skip, line, len))
+		return NULL;
+	for (unsigned int i = 0; i < N_ELEMENTS(marker_patterns); i++) {
+		if (!bounceinfo_pcre_match_group(bi, nctx->markers[i], line,
+						 len, 1, &s, &e) || e <= s)
+			continue;
+		/* group 2 from the same match */
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(bi->match_data);
+		rs = ov[4]; re = ov[5];
+		const char *addr = bounceinfo_address_clean(
+			pool_datastack_create(), t_strndup(line + s, e - s));
+		if (addr == NULL || address_is_ignored(nctx, addr))
+			continue;
+		*rest_r = (rs == PCRE2_UNSET || re <= rs) ? "" :
+			t_strndup(line + rs, re - rs);
+		return addr;
+	}
+	return NULL;
+}
+
+static bool diag_has_code(const char *diag)
+{
+	return bounceinfo_status_find(diag) != NULL ||
+		bounceinfo_reply_code_find(diag) != 0;
+}
+
+static struct bounceinfo_recipient *
+ndr_rcpt_find(struct bounceinfo_parse_ctx *ctx, const char *addr)
+{
+	struct bounceinfo_recipient *rcpt;
+
+	array_foreach_modifiable(&ctx->result->recipients, rcpt) {
+		if (rcpt->address != NULL &&
+		    strcasecmp(rcpt->address, addr) == 0)
+			return rcpt;
+	}
+	return NULL;
+}
+
+static void
+ndr_set_diag(struct bounceinfo_parse_ctx *ctx,
+	     struct bounceinfo_recipient *rcpt, const char *diag)
+{
+	if (diag == NULL || *diag == '\0')
+		return;
+	if (rcpt->diagnostic != NULL) {
+		/* a later, more precise mention (transcript) is added */
+		if (diag_has_code(rcpt->diagnostic) || !diag_has_code(diag))
+			return;
+		diag = t_strconcat(rcpt->diagnostic, " ", diag, NULL);
+	}
+	rcpt->diagnostic = bounceinfo_text_clean(ctx->pool, diag, strlen(diag),
+						 BOUNCEINFO_MAX_DIAGNOSTIC_LEN);
+}
+
+/* End of the bounce's own text: where the copy of the message starts */
+static size_t ndr_text_end(struct ndr_ctx *nctx, const char *text)
+{
+	const char *line = text, *nl;
+	size_t len;
+
+	while (*line != '\0') {
+		nl = strchr(line, '\n');
+		len = nl == NULL ? strlen(line) : (size_t)(nl - line);
+		/* skip the first lines: a bounce never starts with a copy */
+		if (line != text &&
+		    bounceinfo_pcre_match(nctx->ctx->bi, nctx->separator,
+					  line, len))
+			return line - text;
+		if (nl == NULL)
+			break;
+		line = nl + 1;
+	}
+	return strlen(text);
+}
+
+void bounceinfo_ndr_parse(struct bounceinfo_parse_ctx *ctx, const char *text)
+{
+	struct ndr_ctx *nctx = ndr_ctx_get(ctx);
+	const char *const *lines, *rest, *addr;
+	unsigned int i, count;
+
+	nctx->sender = NULL;
+	if (ctx->result->original.from != NULL) {
+		const char *p = strchr(ctx->result->original.from, '<');
+		nctx->sender = bounceinfo_address_clean(pool_datastack_create(),
+			p != NULL ? p : ctx->result->original.from);
+	}
+
+	text = t_strndup(text, ndr_text_end(nctx, text));
+	lines = t_strsplit(text, "\n");
+	count = str_array_length(lines);
+	for (i = 0; i < count; i++) {
+		struct bounceinfo_recipient *rcpt;
+		string_t *diag;
+		unsigned int j, paragraphs = 0, nlines = 0;
+
+		addr = line_marker(nctx, lines[i], &rest);
+		if (addr == NULL)
+			continue;
+
+		diag = t_str_new(256);
+		str_append(diag, rest);
+		for (j = i + 1; j < count && nlines < NDR_MAX_DIAG_LINES; j++) {
+			const char *r2;
+
+			if (line_is_blank(lines[j])) {
+				if (str_len(diag) == 0 ||
+				    line_is_blank(str_c(diag)))
+					continue;
+				if (diag_has_code(str_c(diag)) ||
+				    ++paragraphs >= NDR_MAX_PARAGRAPHS)
+					break;
+				continue;
+			}
+			if (line_marker(nctx, lines[j], &r2) != NULL)
+				break;
+			str_append_c(diag, ' ');
+			str_append(diag, lines[j]);
+			nlines++;
+		}
+
+		rcpt = ndr_rcpt_find(ctx, addr);
+		if (rcpt == NULL) {
+			rcpt = bounceinfo_recipient_add(ctx);
+			if (rcpt == NULL)
+				break;
+			rcpt->address = p_strdup(ctx->pool, addr);
+			rcpt->action = "failed";
+		}
+		ndr_set_diag(ctx, rcpt, str_c(diag));
+		i = j - 1;
+	}
+}
+
+void bounceinfo_ndr_enrich(struct bounceinfo_parse_ctx *ctx, const char *text)
+{
+	struct bounceinfo_recipient *rcpt;
+	bool need = FALSE;
+
+	array_foreach_modifiable(&ctx->result->recipients, rcpt) {
+		if (rcpt->diagnostic == NULL)
+			need = TRUE;
+	}
+	if (!need || *text == '\0')
+		return;
+
+	/* parse the text into a scratch result and copy diagnostics of
+	   the same addresses */
+	struct bounceinfo_result *real = ctx->result;
+	struct bounceinfo_result scratch;
+	const struct bounceinfo_recipient *srcpt;
+
+	i_zero(&scratch);
+	scratch.original = real->original;
+	t_array_init(&scratch.recipients, 4);
+	ctx->result = &scratch;
+	bounceinfo_ndr_parse(ctx, text);
+	ctx->result = real;
+
+	array_foreach_modifiable(&real->recipients, rcpt) {
+		if (rcpt->diagnostic != NULL)
+			continue;
+		array_foreach(&scratch.recipients, srcpt) {
+			if (srcpt->address != NULL && rcpt->address != NULL &&
+			    strcasecmp(srcpt->address, rcpt->address) == 0) {
+				rcpt->diagnostic = srcpt->diagnostic;
+				break;
+			}
+		}
+		if (rcpt->diagnostic == NULL &&
+		    array_count(&real->recipients) == 1 &&
+		    array_count(&scratch.recipients) == 1) {
+			srcpt = array_front(&scratch.recipients);
+			rcpt->diagnostic = srcpt->diagnostic;
+		}
+	}
+}
+
+void bounceinfo_ndr_find_original(struct bounceinfo_parse_ctx *ctx,
+				  const char *text)
+{
+	struct ndr_ctx *nctx = ndr_ctx_get(ctx);
+	size_t end = ndr_text_end(nctx, text);
+	const char *p;
+
+	if (end >= strlen(text))
+		return;
+	/* the copy starts at the separator; skip the separator line itself
+	   unless it already is a header line */
+	p = text + end;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '-' || strncasecmp(p, "Original message follows", 24) == 0 ||
+	    strncasecmp(p, "Content-Type: message/rfc822", 28) == 0) {
+		p = strchr(p, '\n');
+		if (p == NULL)
+			return;
+		p++;
+		while (*p == '\n' || *p == '\r')
+			p++;
+	}
+	bounceinfo_headers_parse_original(ctx, (const unsigned char *)p,
+					  strlen(p));
+}

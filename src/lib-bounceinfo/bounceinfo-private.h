@@ -1,0 +1,205 @@
+#ifndef BOUNCEINFO_PRIVATE_H
+#define BOUNCEINFO_PRIVATE_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "bounceinfo.h"
+
+/* Longest diagnostic kept per recipient (bytes, cut at a UTF-8 boundary) */
+#define BOUNCEINFO_MAX_DIAGNOSTIC_LEN 1000
+/* Longest other string field (address, header value) */
+#define BOUNCEINFO_MAX_FIELD_LEN 512
+
+#define BOUNCEINFO_DEFAULT_PCRE_MATCH_LIMIT 100000
+#define BOUNCEINFO_DEFAULT_PCRE_DEPTH_LIMIT 2000
+
+static inline bool bi_str_ends_with(const char *str, const char *suffix)
+{
+	size_t len = strlen(str), slen = strlen(suffix);
+
+	return len >= slen && strcmp(str + len - slen, suffix) == 0;
+}
+
+/* One compiled text rule. */
+struct bounceinfo_rule {
+	pcre2_code *code;
+	enum bounceinfo_class class_;
+	/* NONE = the class' default severity */
+	enum bounceinfo_severity severity;
+	/* "rules/quota.rules:12" */
+	const char *source;
+};
+ARRAY_DEFINE_TYPE(bounceinfo_rule, struct bounceinfo_rule);
+
+/* One line of status.map */
+struct bounceinfo_status_entry {
+	/* "5.1.1", "5.7.", "X.7.26" ('X' matches 4 and 5) */
+	const char *pattern;
+	enum bounceinfo_class class_;
+	enum bounceinfo_severity severity;
+	/* strong entries decide before the text rules, weak ones only
+	   when no text rule matched */
+	bool strong;
+	const char *source;
+};
+ARRAY_DEFINE_TYPE(bounceinfo_status_entry, struct bounceinfo_status_entry);
+
+/* One line of mta.map: mail system name, where to look and a pattern */
+enum bounceinfo_mta_where {
+	BOUNCEINFO_MTA_WHERE_HEADER,
+	BOUNCEINFO_MTA_WHERE_BODY,
+};
+struct bounceinfo_mta_sig {
+	const char *name;
+	enum bounceinfo_mta_where where;
+	pcre2_code *code;
+};
+ARRAY_DEFINE_TYPE(bounceinfo_mta_sig, struct bounceinfo_mta_sig);
+
+struct bounceinfo_lang {
+	const char *lang;
+	const char *texts[BOUNCEINFO_CLASS_COUNT];
+};
+ARRAY_DEFINE_TYPE(bounceinfo_lang, struct bounceinfo_lang);
+
+struct bounceinfo {
+	pool_t pool;
+	struct event *event;
+	const char *datadir;
+
+	size_t max_scan_bytes;
+	unsigned int max_recipients;
+	unsigned int max_mime_parts;
+
+	pcre2_match_context *match_ctx;
+	pcre2_jit_stack *jit_stack;
+	pcre2_match_data *match_data;
+
+	/* administrator's rules, checked first */
+	ARRAY_TYPE(bounceinfo_rule) admin_rules;
+	/* shipped rules, ordered by class priority then file order */
+	ARRAY_TYPE(bounceinfo_rule) rules;
+	ARRAY_TYPE(bounceinfo_status_entry) status_map;
+	ARRAY_TYPE(bounceinfo_mta_sig) mta_sigs;
+
+	/* built-in structural patterns (not classification rules) */
+	struct bounceinfo_ndr *ndr;
+	pcre2_code **hint_codes;
+	unsigned int hint_count;
+	pcre2_code *autoreply_subject;
+
+	ARRAY_TYPE(bounceinfo_lang) langs;
+	ARRAY_TYPE(const_string) lang_names;
+};
+
+/* bounceinfo-rules.c */
+int bounceinfo_rules_load(struct bounceinfo *bi, const char *path,
+			  bool admin, const char **error_r);
+int bounceinfo_rules_load_dir(struct bounceinfo *bi, const char *dir,
+			      bool admin, const char **error_r);
+void bounceinfo_rules_sort(struct bounceinfo *bi);
+void bounceinfo_rules_free(struct bounceinfo *bi);
+/* Compile a pattern with the library's options; NULL + error on failure */
+pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r);
+/* TRUE if the pattern matches text (match/depth limit = no match) */
+bool bounceinfo_pcre_match(struct bounceinfo *bi, pcre2_code *code,
+			   const char *text, size_t len);
+/* Same, returning the offsets of capture group n */
+bool bounceinfo_pcre_match_group(struct bounceinfo *bi, pcre2_code *code,
+				 const char *text, size_t len,
+				 unsigned int group, size_t *start_r,
+				 size_t *end_r);
+const struct bounceinfo_rule *
+bounceinfo_rules_match(struct bounceinfo *bi,
+		       const ARRAY_TYPE(bounceinfo_rule) *rules,
+		       const char *text);
+
+/* bounceinfo-status.c */
+int bounceinfo_status_map_load(struct bounceinfo *bi, const char *path,
+			       const char **error_r);
+const struct bounceinfo_status_entry *
+bounceinfo_status_lookup(struct bounceinfo *bi, const char *status);
+/* Is str a syntactically valid enhanced status code "d.ddd.ddd"? */
+bool bounceinfo_status_is_valid(const char *str);
+/* Find the first enhanced status code in text (NULL if none) */
+const char *bounceinfo_status_find(const char *text);
+/* Find the first SMTP reply code (3 digits 2xx-5xx at a word start) */
+unsigned int bounceinfo_reply_code_find(const char *text);
+
+/* bounceinfo-mta.c */
+int bounceinfo_mta_load(struct bounceinfo *bi, const char *path,
+			const char **error_r);
+void bounceinfo_mta_free(struct bounceinfo *bi);
+const char *bounceinfo_mta_detect(struct bounceinfo *bi,
+				  const char *headers, const char *body);
+
+/* bounceinfo-explain.c */
+int bounceinfo_explanations_load_dir(struct bounceinfo *bi, const char *dir,
+				     const char **error_r);
+int bounceinfo_explanations_load(struct bounceinfo *bi, const char *path,
+				 const char *lang, const char **error_r);
+
+/* bounceinfo-classify.c */
+enum bounceinfo_severity
+bounceinfo_class_default_severity(enum bounceinfo_class class_);
+
+/* bounceinfo-text.c */
+/* Copy to pool as valid UTF-8 with control characters turned into
+   spaces, whitespace runs collapsed, trimmed and cut to max_len bytes.
+   Returns NULL for NULL or empty results. */
+const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
+				  size_t max_len);
+/* Normalise an address: strip <>, "rfc822;" prefix, spaces, lowercase
+   the domain. NULL if it does not look like an address. */
+const char *bounceinfo_address_clean(pool_t pool, const char *text);
+
+/* State of one bounceinfo_parse() call */
+struct bounceinfo_parse_ctx {
+	struct bounceinfo *bi;
+	pool_t pool;
+	struct bounceinfo_result *result;
+
+	/* decoded top-level header, "Name: value\n" lines (capped) */
+	string_t *headers;
+	/* human-readable text of the bounce itself (capped) */
+	string_t *text;
+	/* message/delivery-status or feedback-report body (capped) */
+	string_t *report;
+	/* the text of the returned message's header, if a part */
+	string_t *orig_headers;
+	size_t scanned;
+
+	const char *subject, *from, *content_type, *report_type;
+	const char *return_path;
+	bool have_dsn:1;
+	bool have_feedback:1;
+	bool have_orig_part:1;
+	bool auto_submitted:1;
+	bool autoreply_header:1;
+	bool precedence_bulk:1;
+};
+
+/* bounceinfo-dsn.c */
+void bounceinfo_dsn_parse(struct bounceinfo_parse_ctx *ctx,
+			  const unsigned char *data, size_t size);
+void bounceinfo_headers_parse_original(struct bounceinfo_parse_ctx *ctx,
+				       const unsigned char *data, size_t size);
+
+/* bounceinfo-ndr.c */
+void bounceinfo_ndr_init(struct bounceinfo *bi);
+void bounceinfo_ndr_deinit(struct bounceinfo *bi);
+void bounceinfo_ndr_parse(struct bounceinfo_parse_ctx *ctx, const char *text);
+/* Add diagnostics found in text to DSN recipients that lack them */
+void bounceinfo_ndr_enrich(struct bounceinfo_parse_ctx *ctx, const char *text);
+/* Find an inline copy of the returned message's header in text */
+void bounceinfo_ndr_find_original(struct bounceinfo_parse_ctx *ctx,
+				  const char *text);
+
+/* bounceinfo-parse.c */
+void bounceinfo_parse_init(struct bounceinfo *bi);
+void bounceinfo_parse_deinit(struct bounceinfo *bi);
+struct bounceinfo_recipient *
+bounceinfo_recipient_add(struct bounceinfo_parse_ctx *ctx);
+
+#endif

@@ -1,0 +1,326 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* Text rules: rules/<class>.rules files of pcre2 patterns, one a line.
+
+   # comment
+   [class]          following patterns belong to class
+   hard: pattern    force the severity
+   soft: pattern
+   pattern          the class' default severity
+
+   A file named after a class starts in that class' section. All patterns
+   are compiled once, case-insensitive UTF-8, with JIT when available. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "istream.h"
+#include "bounceinfo-private.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+/* Order in which the shipped classes are tried: the more specific reasons
+   first, so that e.g. "mailbox full" is not taken for a generic refusal
+   and a blocklist listing is not taken for an unknown user. */
+static const enum bounceinfo_class class_priority[] = {
+	BOUNCEINFO_CLASS_VIRUS,
+	BOUNCEINFO_CLASS_QUOTA,
+	BOUNCEINFO_CLASS_SIZE,
+	BOUNCEINFO_CLASS_AUTH,
+	BOUNCEINFO_CLASS_RDNS,
+	BOUNCEINFO_CLASS_REPUTATION,
+	BOUNCEINFO_CLASS_BLOCKLIST,
+	BOUNCEINFO_CLASS_SPAM,
+	BOUNCEINFO_CLASS_RATE_LIMIT,
+	BOUNCEINFO_CLASS_RELAY,
+	BOUNCEINFO_CLASS_MOVED,
+	BOUNCEINFO_CLASS_DISABLED,
+	BOUNCEINFO_CLASS_USER_UNKNOWN,
+	BOUNCEINFO_CLASS_HOST_UNKNOWN,
+	BOUNCEINFO_CLASS_NO_MAIL,
+	BOUNCEINFO_CLASS_SENDER_REJECTED,
+	BOUNCEINFO_CLASS_SECURITY,
+	BOUNCEINFO_CLASS_POLICY,
+	BOUNCEINFO_CLASS_FILTERED,
+	BOUNCEINFO_CLASS_CONTENT,
+	BOUNCEINFO_CLASS_SYNTAX,
+	BOUNCEINFO_CLASS_SYSTEM,
+	BOUNCEINFO_CLASS_MAILER,
+	BOUNCEINFO_CLASS_NETWORK,
+	BOUNCEINFO_CLASS_EXPIRED,
+	BOUNCEINFO_CLASS_DELIVERY_REPORT,
+	BOUNCEINFO_CLASS_AUTOREPLY,
+	BOUNCEINFO_CLASS_COMPLAINT,
+	BOUNCEINFO_CLASS_UNKNOWN,
+};
+
+pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r)
+{
+	pcre2_code *code;
+	int errcode;
+	PCRE2_SIZE erroffset;
+	PCRE2_UCHAR errbuf[256];
+
+	code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+			     PCRE2_UTF | PCRE2_CASELESS, &errcode, &erroffset,
+			     NULL);
+	if (code == NULL) {
+		pcre2_get_error_message(errcode, errbuf, sizeof(errbuf));
+		*error_r = t_strdup_printf("pcre2 error at offset %zu: %s",
+					   (size_t)erroffset, errbuf);
+		return NULL;
+	}
+	/* JIT is an optimisation only: without it pcre2_match() interprets */
+	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	return code;
+}
+
+bool bounceinfo_pcre_match_group(struct bounceinfo *bi, pcre2_code *code,
+				 const char *text, size_t len,
+				 unsigned int group, size_t *start_r,
+				 size_t *end_r)
+{
+	PCRE2_SIZE *ovector;
+	int ret;
+
+	/* text is valid UTF-8 (bounceinfo_text_clean() or checked) */
+	ret = pcre2_match(code, (PCRE2_SPTR)text, len, 0, PCRE2_NO_UTF_CHECK,
+			  bi->match_data, bi->match_ctx);
+	if (ret < 0) {
+		/* PCRE2_ERROR_NOMATCH, or a limit was hit: hostile or
+		   pathological input simply does not match */
+		if (ret != PCRE2_ERROR_NOMATCH) {
+			e_debug(bi->event, "pcre2 match failed: %d", ret);
+		}
+		return FALSE;
+	}
+	if (start_r == NULL)
+		return TRUE;
+	ovector = pcre2_get_ovector_pointer(bi->match_data);
+	if ((unsigned int)ret <= group ||
+	    ovector[2*group] == PCRE2_UNSET) {
+		*start_r = *end_r = 0;
+		return TRUE;
+	}
+	*start_r = ovector[2*group];
+	*end_r = ovector[2*group+1];
+	return TRUE;
+}
+
+bool bounceinfo_pcre_match(struct bounceinfo *bi, pcre2_code *code,
+			   const char *text, size_t len)
+{
+	return bounceinfo_pcre_match_group(bi, code, text, len, 0, NULL, NULL);
+}
+
+const struct bounceinfo_rule *
+bounceinfo_rules_match(struct bounceinfo *bi,
+		       const ARRAY_TYPE(bounceinfo_rule) *rules,
+		       const char *text)
+{
+	const struct bounceinfo_rule *rule;
+	size_t len = strlen(text);
+
+	array_foreach(rules, rule) {
+		if (bounceinfo_pcre_match(bi, rule->code, text, len))
+			return rule;
+	}
+	return NULL;
+}
+
+static const char *rules_display_path(struct bounceinfo *bi, const char *path)
+{
+	size_t len = strlen(bi->datadir);
+
+	/* "rules/quota.rules" for shipped files, full path otherwise */
+	if (strncmp(path, bi->datadir, len) == 0 && path[len] == '/')
+		return path + len + 1;
+	return path;
+}
+
+static bool class_from_filename(const char *path, enum bounceinfo_class *class_r)
+{
+	const char *base = strrchr(path, '/');
+	const char *name;
+
+	base = base == NULL ? path : base + 1;
+	if (!bi_str_ends_with(base, ".rules"))
+		return FALSE;
+	name = t_strndup(base, strlen(base) - strlen(".rules"));
+	return bounceinfo_class_parse(name, class_r);
+}
+
+int bounceinfo_rules_load(struct bounceinfo *bi, const char *path,
+			  bool admin, const char **error_r)
+{
+	struct istream *input;
+	const char *line, *display, *error;
+	enum bounceinfo_class class_;
+	bool have_class;
+	unsigned int linenum = 0;
+	int fd, ret = 0;
+
+	display = rules_display_path(bi, path);
+	fd = open(path, O_RDONLY);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		return -1;
+	}
+	have_class = class_from_filename(path, &class_);
+
+	input = i_stream_create_fd_autoclose(&fd, 4096);
+	i_stream_set_max_buffer_size(input, 64 * 1024);
+	while ((line = i_stream_read_next_line(input)) != NULL) {
+		struct bounceinfo_rule rule;
+		const char *p;
+
+		linenum++;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		p = line + strlen(line);
+		while (p > line && (p[-1] == ' ' || p[-1] == '\t' ||
+				    p[-1] == '\r'))
+			p--;
+		line = t_strdup_until(line, p);
+		if (*line == '\0' || *line == '#')
+			continue;
+
+		if (*line == '[' && line[strlen(line)-1] == ']') {
+			const char *name = t_strcut(line + 1, ']');
+
+			if (!bounceinfo_class_parse(name, &class_)) {
+				*error_r = t_strdup_printf(
+					"%s:%u: unknown class '%s' (valid: %s)",
+					display, linenum, name,
+					bounceinfo_class_names_list());
+				ret = -1;
+				break;
+			}
+			have_class = TRUE;
+			continue;
+		}
+		if (!have_class) {
+			*error_r = t_strdup_printf(
+				"%s:%u: pattern before any [class] section "
+				"(file name is not a class name)",
+				display, linenum);
+			ret = -1;
+			break;
+		}
+
+		i_zero(&rule);
+		rule.class_ = class_;
+		if (str_begins(line, "hard:")) {
+			rule.severity = BOUNCEINFO_SEVERITY_HARD;
+			line += 5;
+		} else if (str_begins(line, "soft:")) {
+			rule.severity = BOUNCEINFO_SEVERITY_SOFT;
+			line += 5;
+		}
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line == '\0') {
+			*error_r = t_strdup_printf("%s:%u: empty pattern",
+						   display, linenum);
+			ret = -1;
+			break;
+		}
+		rule.code = bounceinfo_pcre_compile(line, &error);
+		if (rule.code == NULL) {
+			*error_r = t_strdup_printf("%s:%u: %s", display,
+						   linenum, error);
+			ret = -1;
+			break;
+		}
+		rule.source = p_strdup_printf(bi->pool, "%s:%u",
+					      display, linenum);
+		if (admin)
+			array_push_back(&bi->admin_rules, &rule);
+		else
+			array_push_back(&bi->rules, &rule);
+	}
+	if (ret == 0 && input->stream_errno != 0) {
+		*error_r = t_strdup_printf("read(%s) failed: %s", path,
+					   i_stream_get_error(input));
+		ret = -1;
+	}
+	i_stream_unref(&input);
+	return ret;
+}
+
+static int cmp_str(const char *const *a, const char *const *b)
+{
+	return strcmp(*a, *b);
+}
+
+int bounceinfo_rules_load_dir(struct bounceinfo *bi, const char *dir,
+			      bool admin, const char **error_r)
+{
+	ARRAY_TYPE(const_string) files;
+	const char *const *file;
+	struct dirent *d;
+	DIR *dirp;
+
+	dirp = opendir(dir);
+	if (dirp == NULL) {
+		*error_r = t_strdup_printf("opendir(%s) failed: %m", dir);
+		return -1;
+	}
+	t_array_init(&files, 32);
+	while ((d = readdir(dirp)) != NULL) {
+		if (d->d_name[0] == '.' || !bi_str_ends_with(d->d_name, ".rules"))
+			continue;
+		const char *path = t_strconcat(dir, "/", d->d_name, NULL);
+		array_push_back(&files, &path);
+	}
+	(void)closedir(dirp);
+	/* deterministic order independent of the file system */
+	array_sort(&files, cmp_str);
+	array_foreach(&files, file) {
+		if (bounceinfo_rules_load(bi, *file, admin, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static unsigned int class_rank(enum bounceinfo_class class_)
+{
+	for (unsigned int i = 0; i < N_ELEMENTS(class_priority); i++) {
+		if (class_priority[i] == class_)
+			return i;
+	}
+	return N_ELEMENTS(class_priority);
+}
+
+void bounceinfo_rules_sort(struct bounceinfo *bi)
+{
+	ARRAY_TYPE(bounceinfo_rule) sorted;
+	const struct bounceinfo_rule *rule;
+
+	/* stable: by class priority, then file and line order */
+	p_array_init(&sorted, bi->pool, array_count(&bi->rules));
+	for (unsigned int r = 0; r <= N_ELEMENTS(class_priority); r++) {
+		array_foreach(&bi->rules, rule) {
+			if (class_rank(rule->class_) == r)
+				array_push_back(&sorted, rule);
+		}
+	}
+	bi->rules = sorted;
+}
+
+void bounceinfo_rules_free(struct bounceinfo *bi)
+{
+	struct bounceinfo_rule *rule;
+
+	if (array_is_created(&bi->admin_rules)) {
+		array_foreach_modifiable(&bi->admin_rules, rule)
+			pcre2_code_free(rule->code);
+	}
+	if (array_is_created(&bi->rules)) {
+		array_foreach_modifiable(&bi->rules, rule)
+			pcre2_code_free(rule->code);
+	}
+}

@@ -1,0 +1,257 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* rules/status.map: enhanced status codes (RFC 3463) and reply codes to
+   classes.
+
+   <pattern> <class> <hard|soft> [strong|weak]
+
+   pattern: "5.1.1" exact, "5.1" any 5.1.x, "X.7.26" 'X' for any class
+   digit, "code:552" an SMTP reply code. The longest pattern that matches
+   wins. "strong" entries decide before the text rules (the code is
+   specific enough to be trusted), others only when no text rule matched. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "strfuncs.h"
+#include "istream.h"
+#include "bounceinfo-private.h"
+
+#include <ctype.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+static bool status_pattern_is_valid(const char *pattern)
+{
+	const char *const *parts;
+	unsigned int i, count;
+
+	if (str_begins(pattern, "code:")) {
+		pattern += 5;
+		return strlen(pattern) == 3 && i_isdigit(pattern[0]) &&
+			i_isdigit(pattern[1]) && i_isdigit(pattern[2]);
+	}
+	parts = t_strsplit(pattern, ".");
+	count = str_array_length(parts);
+	if (count < 1 || count > 3)
+		return FALSE;
+	for (i = 0; i < count; i++) {
+		const char *p = parts[i];
+
+		if (strcmp(p, "X") == 0 || strcmp(p, "x") == 0)
+			continue;
+		if (*p == '\0' || strlen(p) > 3)
+			return FALSE;
+		for (; *p != '\0'; p++) {
+			if (!i_isdigit(*p))
+				return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+int bounceinfo_status_map_load(struct bounceinfo *bi, const char *path,
+			       const char **error_r)
+{
+	struct istream *input;
+	const char *line;
+	unsigned int linenum = 0;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		return -1;
+	}
+	input = i_stream_create_fd_autoclose(&fd, 4096);
+	while ((line = i_stream_read_next_line(input)) != NULL) {
+		struct bounceinfo_status_entry entry;
+		const char *const *args;
+		unsigned int count;
+
+		linenum++;
+		line = t_strcut(line, '#');
+		args = t_strsplit_spaces(line, " \t\r");
+		count = str_array_length(args);
+		if (count == 0)
+			continue;
+
+		i_zero(&entry);
+		if (count < 3 || count > 4) {
+			*error_r = t_strdup_printf("%s:%u: expected "
+				"'<status> <class> <hard|soft> [strong]'",
+				path, linenum);
+			ret = -1;
+			break;
+		}
+		if (!status_pattern_is_valid(args[0])) {
+			*error_r = t_strdup_printf("%s:%u: invalid status "
+				"pattern '%s'", path, linenum, args[0]);
+			ret = -1;
+			break;
+		}
+		if (!bounceinfo_class_parse(args[1], &entry.class_)) {
+			*error_r = t_strdup_printf("%s:%u: unknown class '%s' "
+				"(valid: %s)", path, linenum, args[1],
+				bounceinfo_class_names_list());
+			ret = -1;
+			break;
+		}
+		if (!bounceinfo_severity_parse(args[2], &entry.severity) ||
+		    entry.severity == BOUNCEINFO_SEVERITY_NONE) {
+			*error_r = t_strdup_printf("%s:%u: severity must be "
+				"hard or soft, not '%s'", path, linenum,
+				args[2]);
+			ret = -1;
+			break;
+		}
+		if (count == 4) {
+			if (strcmp(args[3], "strong") == 0)
+				entry.strong = TRUE;
+			else if (strcmp(args[3], "weak") != 0) {
+				*error_r = t_strdup_printf("%s:%u: expected "
+					"'strong' or 'weak', not '%s'",
+					path, linenum, args[3]);
+				ret = -1;
+				break;
+			}
+		}
+		entry.pattern = p_strdup(bi->pool, args[0]);
+		entry.source = p_strdup_printf(bi->pool, "status.map:%u",
+					       linenum);
+		array_push_back(&bi->status_map, &entry);
+	}
+	if (ret == 0 && input->stream_errno != 0) {
+		*error_r = t_strdup_printf("read(%s) failed: %s", path,
+					   i_stream_get_error(input));
+		ret = -1;
+	}
+	i_stream_unref(&input);
+	return ret;
+}
+
+/* Returns specificity (>0) if pattern matches status, 0 if not. */
+static unsigned int
+status_pattern_match(const char *pattern, const char *status)
+{
+	unsigned int score = 0;
+
+	if (str_begins(pattern, "code:")) {
+		if (!str_begins(status, "code:"))
+			return 0;
+		return strcmp(pattern, status) == 0 ? 10 : 0;
+	}
+	if (str_begins(status, "code:"))
+		return 0;
+	for (;;) {
+		const char *pend = strchr(pattern, '.');
+		const char *send = strchr(status, '.');
+		size_t plen = pend == NULL ? strlen(pattern) : (size_t)(pend - pattern);
+		size_t slen = send == NULL ? strlen(status) : (size_t)(send - status);
+
+		if (plen == 1 && (*pattern == 'X' || *pattern == 'x'))
+			score += 1;
+		else if (plen == slen && strncmp(pattern, status, plen) == 0)
+			score += 2;
+		else
+			return 0;
+		if (pend == NULL)
+			return score;
+		if (send == NULL)
+			return 0;
+		pattern = pend + 1;
+		status = send + 1;
+	}
+}
+
+const struct bounceinfo_status_entry *
+bounceinfo_status_lookup(struct bounceinfo *bi, const char *status)
+{
+	const struct bounceinfo_status_entry *entry, *best = NULL;
+	unsigned int score, best_score = 0;
+
+	if (status == NULL)
+		return NULL;
+	array_foreach(&bi->status_map, entry) {
+		score = status_pattern_match(entry->pattern, status);
+		if (score > best_score) {
+			best = entry;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+bool bounceinfo_status_is_valid(const char *str)
+{
+	unsigned int n;
+
+	if (str == NULL || (str[0] != '2' && str[0] != '4' && str[0] != '5') ||
+	    str[1] != '.')
+		return FALSE;
+	str += 2;
+	for (n = 0; i_isdigit(*str); str++) n++;
+	if (n < 1 || n > 3 || *str != '.')
+		return FALSE;
+	str++;
+	for (n = 0; i_isdigit(*str); str++) n++;
+	return n >= 1 && n <= 3 && *str == '\0';
+}
+
+const char *bounceinfo_status_find(const char *text)
+{
+	const char *p, *q;
+	unsigned int n1, n2;
+
+	for (p = text; *p != '\0'; p++) {
+		if ((*p != '2' && *p != '4' && *p != '5') || p[1] != '.')
+			continue;
+		if (p > text && (i_isdigit(p[-1]) || p[-1] == '.' ||
+				 i_isalpha(p[-1])))
+			continue;
+		q = p + 2;
+		for (n1 = 0; i_isdigit(*q); q++) n1++;
+		if (n1 < 1 || n1 > 3 || *q != '.')
+			continue;
+		q++;
+		for (n2 = 0; i_isdigit(*q); q++) n2++;
+		if (n2 < 1 || n2 > 3)
+			continue;
+		/* not an IP address or version number */
+		if (*q == '.' && i_isdigit(q[1]))
+			continue;
+		if (i_isalnum(*q))
+			continue;
+		return t_strdup_until(p, q);
+	}
+	return NULL;
+}
+
+unsigned int bounceinfo_reply_code_find(const char *text)
+{
+	const char *p;
+
+	for (p = text; *p != '\0'; p++) {
+		if ((*p != '4' && *p != '5' && *p != '2') ||
+		    !i_isdigit(p[1]) || !i_isdigit(p[2]))
+			continue;
+		if (p > text && (i_isalnum(p[-1]) || p[-1] == '.' ||
+				 p[-1] == '-' || p[-1] == ':' || p[-1] == '#' ||
+				 p[-1] == '/'))
+			continue;
+		if (p[1] > '5')
+			continue;
+		if (p[3] != ' ' && p[3] != '-' && p[3] != '\0' &&
+		    p[3] != '\t' && p[3] != ',' && p[3] != ']' && p[3] != ')')
+			continue;
+		if (p[3] == '-' && !i_isdigit(p[4]) && !i_isalpha(p[4]) &&
+		    p[4] != ' ')
+			continue;
+		if (p[3] == ')' || p[3] == ']') {
+			/* "(550)" ok, but not "2013)" */
+		}
+		return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+	}
+	return 0;
+}

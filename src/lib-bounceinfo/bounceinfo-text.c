@@ -1,0 +1,96 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "unichar.h"
+#include "bounceinfo-private.h"
+
+#include <ctype.h>
+
+const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
+				  size_t max_len)
+{
+	string_t *valid, *out;
+	const unsigned char *p, *end;
+	bool space = TRUE;
+
+	if (text == NULL || len == 0)
+		return NULL;
+	if (len > max_len * 4)
+		len = max_len * 4;
+
+	valid = t_str_new(len + 16);
+	if (!uni_utf8_get_valid_data((const unsigned char *)text, len, valid))
+		p = str_data(valid);
+	else {
+		str_append_data(valid, text, len);
+		p = str_data(valid);
+	}
+	end = str_data(valid) + str_len(valid);
+
+	/* control characters and whitespace runs become one space */
+	out = t_str_new(str_len(valid) + 1);
+	for (; p < end; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == ' ') {
+			if (!space)
+				str_append_c(out, ' ');
+			space = TRUE;
+		} else {
+			str_append_c(out, *p);
+			space = FALSE;
+		}
+	}
+	while (str_len(out) > 0 && str_data(out)[str_len(out)-1] == ' ')
+		str_truncate(out, str_len(out) - 1);
+	if (str_len(out) > max_len) {
+		size_t n = uni_utf8_data_truncate(str_data(out),
+						  str_len(out), max_len);
+		str_truncate(out, n);
+	}
+	if (str_len(out) == 0)
+		return NULL;
+	return p_strdup(pool, str_c(out));
+}
+
+const char *bounceinfo_address_clean(pool_t pool, const char *text)
+{
+	const char *p, *start, *end, *at;
+	string_t *str;
+
+	if (text == NULL)
+		return NULL;
+	/* "rfc822; user@example.com" */
+	p = strchr(text, ';');
+	if (p != NULL && strchr(p, '@') != NULL)
+		text = p + 1;
+	while (*text == ' ' || *text == '\t' || *text == '<' ||
+	       *text == '"' || *text == '(' || *text == '\'')
+		text++;
+	start = text;
+	for (end = start; *end != '\0'; end++) {
+		if (*end == '>' || *end == ' ' || *end == '\t' ||
+		    *end == '"' || *end == ')' || *end == '\r' ||
+		    *end == '\n' || *end == ',' || *end == '\'')
+			break;
+	}
+	while (end > start && (end[-1] == '.' || end[-1] == ':' ||
+			       end[-1] == ';'))
+		end--;
+	if (end - start > BOUNCEINFO_MAX_FIELD_LEN || end == start)
+		return NULL;
+	at = NULL;
+	for (p = start; p < end; p++) {
+		if (*p == '@')
+			at = p;
+	}
+	if (at == NULL || at == start || at + 1 >= end)
+		return NULL;
+
+	str = t_str_new(end - start + 1);
+	str_append_data(str, start, at - start + 1);
+	for (p = at + 1; p < end; p++)
+		str_append_c(str, i_tolower(*p));
+	return bounceinfo_text_clean(pool, str_c(str), str_len(str),
+				     BOUNCEINFO_MAX_FIELD_LEN);
+}

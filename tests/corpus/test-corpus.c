@@ -1,0 +1,330 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* Corpus test: classify every labelled message of the Sisimai corpus and
+   compare per recipient (in order) with labels.tsv through class-map.tsv.
+
+   test-corpus <datadir> <corpusdir>        run the test
+   test-corpus --dump <datadir> <file>...   print what the parser found
+
+   Fails below: class accuracy 0.97 per recipient, status agreement 0.95,
+   or when a labelled message is not recognised (kind none). Only the
+   labels decide what is expected. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "hash.h"
+#include "istream.h"
+#include "bounceinfo.h"
+
+#include <stdio.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#define MIN_CLASS_ACCURACY 0.97
+#define MIN_STATUS_AGREEMENT 0.95
+
+struct label {
+	const char *file;
+	const char *status;
+	unsigned int reply_code;
+	const char *reason;
+	enum bounceinfo_class class_;
+	bool hard;
+};
+ARRAY_DEFINE_TYPE(label, struct label);
+
+static pool_t pool;
+
+static const char *read_file(const char *path, size_t *size_r)
+{
+	struct istream *input;
+	const unsigned char *data;
+	size_t size;
+	buffer_t *buf = buffer_create_dynamic(pool, 8192);
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd == -1)
+		i_fatal("open(%s) failed: %m", path);
+	input = i_stream_create_fd_autoclose(&fd, 65536);
+	while (i_stream_read_more(input, &data, &size) > 0) {
+		buffer_append(buf, data, size);
+		i_stream_skip(input, size);
+	}
+	if (input->stream_errno != 0)
+		i_fatal("read(%s) failed: %s", path, i_stream_get_error(input));
+	i_stream_unref(&input);
+	*size_r = buf->used;
+	buffer_append_c(buf, '\0');
+	return buf->data;
+}
+
+static const char *const *read_tsv_lines(const char *path)
+{
+	size_t size;
+	const char *data = read_file(path, &size);
+
+	return (const char *const *)p_strsplit(pool, data, "\n");
+}
+
+static void
+load_labels(const char *corpusdir, ARRAY_TYPE(label) *labels)
+{
+	HASH_TABLE(const char *, const char *) map;
+	const char *const *lines;
+
+	hash_table_create(&map, pool, 64, str_hash, strcmp);
+	lines = read_tsv_lines(t_strconcat(corpusdir, "/class-map.tsv", NULL));
+	for (; *lines != NULL; lines++) {
+		const char *const *f = (const char *const *)
+			p_strsplit(pool, *lines, "\t");
+		if (**lines == '#' || **lines == '\0' ||
+		    str_array_length(f) < 2)
+			continue;
+		hash_table_insert(map, f[0], f[1]);
+	}
+
+	lines = read_tsv_lines(t_strconcat(corpusdir,
+					   "/sisimai/labels.tsv", NULL));
+	for (; *lines != NULL; lines++) {
+		const char *const *f = (const char *const *)
+			p_strsplit(pool, *lines, "\t");
+		struct label label;
+		const char *cname;
+
+		if (**lines == '#' || **lines == '\0')
+			continue;
+		if (str_array_length(f) < 6)
+			i_fatal("labels.tsv: bad line: %s", *lines);
+		i_zero(&label);
+		label.file = f[0];
+		label.status = f[2];
+		label.reply_code = atoi(f[3]);
+		label.reason = f[4];
+		label.hard = strcmp(f[5], "1") == 0;
+		cname = hash_table_lookup(map, f[4]);
+		if (cname == NULL)
+			i_fatal("class-map.tsv lacks reason %s", f[4]);
+		if (!bounceinfo_class_parse(cname, &label.class_))
+			i_fatal("class-map.tsv: unknown class %s", cname);
+		array_push_back(labels, &label);
+	}
+	hash_table_destroy(&map);
+}
+
+/* Sisimai gives statuses of its own when the message has none: x.0.9yy
+   pseudo codes, and x.0.0 derived from the reply code. A message without
+   a status agrees with those when the class digit is the same. */
+static bool status_agrees(const char *expected, const char *got)
+{
+	if (*expected == '\0')
+		return TRUE;
+	if (got != NULL && strcmp(expected, got) == 0)
+		return TRUE;
+	if (str_begins(expected + 1, ".0.9") ||
+	    strcmp(expected + 1, ".0.0") == 0) {
+		return got == NULL ||
+			(got[0] == expected[0] && strcmp(got + 1, ".0.0") == 0);
+	}
+	return FALSE;
+}
+
+static void dump_result(const char *path, const struct bounceinfo_result *r)
+{
+	const struct bounceinfo_recipient *rcpt;
+
+	printf("%s: kind=%s mta=%s truncated=%d\n", path,
+	       bounceinfo_kind_name(r->kind), r->mta == NULL ? "-" : r->mta,
+	       r->truncated ? 1 : 0);
+	printf("  original: id=%s subject=%s from=%s to=%s date=%s\n",
+	       r->original.message_id, r->original.subject, r->original.from,
+	       r->original.to, r->original.date);
+	array_foreach(&r->recipients, rcpt) {
+		printf("  rcpt %s class=%s sev=%s status=%s code=%u action=%s "
+		       "rule=%s remote=%s\n    diag=%s\n",
+		       rcpt->address, bounceinfo_class_name(rcpt->class_),
+		       bounceinfo_severity_name(rcpt->severity), rcpt->status,
+		       rcpt->reply_code, rcpt->action, rcpt->matched_rule,
+		       rcpt->remote_mta, rcpt->diagnostic);
+	}
+}
+
+static int dump_files(struct bounceinfo *bi, char **files)
+{
+	for (; *files != NULL; files++) {
+		struct bounceinfo_result *result;
+		const char *data, *error;
+		size_t size;
+		pool_t rpool = pool_alloconly_create("result", 4096);
+
+		data = read_file(*files, &size);
+		if (bounceinfo_parse_data(bi, data, size, rpool, &result,
+					  &error) < 0)
+			printf("%s: error: %s\n", *files, error);
+		else
+			dump_result(*files, result);
+		pool_unref(&rpool);
+	}
+	return 0;
+}
+
+struct class_stat {
+	unsigned int total, correct;
+};
+
+static int run_corpus(struct bounceinfo *bi, const char *corpusdir)
+{
+	ARRAY_TYPE(label) labels;
+	const struct label *labelv;
+	struct class_stat stats[BOUNCEINFO_CLASS_COUNT];
+	unsigned int i, j, count, total = 0, class_ok = 0, status_ok = 0;
+	unsigned int sev_ok = 0, files = 0, unrecognised = 0;
+	string_t *mismatches = str_new(pool, 4096);
+	bool verbose = getenv("BOUNCEINFO_CORPUS_VERBOSE") != NULL;
+
+	i_zero(&stats);
+	p_array_init(&labels, pool, 512);
+	load_labels(corpusdir, &labels);
+	labelv = array_get(&labels, &count);
+
+	for (i = 0; i < count; i = j) {
+		struct bounceinfo_result *result;
+		const struct bounceinfo_recipient *rcpts;
+		unsigned int rcpt_count;
+		const char *path, *data, *error;
+		size_t size;
+		pool_t rpool;
+
+		/* the labels of one file are consecutive */
+		for (j = i; j < count &&
+			    strcmp(labelv[j].file, labelv[i].file) == 0; j++) ;
+		files++;
+		path = t_strconcat(corpusdir, "/sisimai/eml/", labelv[i].file,
+				   NULL);
+		data = read_file(path, &size);
+		rpool = pool_alloconly_create("result", 4096);
+		if (bounceinfo_parse_data(bi, data, size, rpool, &result,
+					  &error) < 0)
+			i_fatal("%s: %s", path, error);
+		if (verbose)
+			dump_result(path, result);
+		if (result->kind == BOUNCEINFO_KIND_NONE) {
+			unrecognised++;
+			str_printfa(mismatches, "NOT RECOGNISED %s\n",
+				    labelv[i].file);
+		}
+		rcpts = array_get(&result->recipients, &rcpt_count);
+		for (unsigned int k = i; k < j; k++) {
+			const struct label *l = &labelv[k];
+			const struct bounceinfo_recipient *r =
+				k - i < rcpt_count ? &rcpts[k - i] : NULL;
+			bool cok = r != NULL && r->class_ == l->class_;
+			bool sok = status_agrees(l->status,
+						 r == NULL ? NULL : r->status);
+			bool hard = r != NULL &&
+				r->severity == BOUNCEINFO_SEVERITY_HARD;
+
+			total++;
+			stats[l->class_].total++;
+			if (cok) {
+				class_ok++;
+				stats[l->class_].correct++;
+			}
+			if (sok)
+				status_ok++;
+			if (hard == l->hard)
+				sev_ok++;
+			if (cok && sok)
+				continue;
+			str_printfa(mismatches,
+				"%s #%u: want %s/%s/%s (%s) got %s/%s/%s rule=%s\n"
+				"    diag: %s\n",
+				l->file, k - i + 1,
+				bounceinfo_class_name(l->class_), l->status,
+				l->hard ? "hard" : "soft", l->reason,
+				r == NULL ? "(none)" :
+					bounceinfo_class_name(r->class_),
+				r == NULL || r->status == NULL ? "-" : r->status,
+				r == NULL ? "-" :
+					bounceinfo_severity_name(r->severity),
+				r == NULL || r->matched_rule == NULL ? "-" :
+					r->matched_rule,
+				r == NULL || r->diagnostic == NULL ? "-" :
+					t_strndup(r->diagnostic, 300));
+		}
+		pool_unref(&rpool);
+	}
+
+	printf("Mismatches:\n%s\n", str_c(mismatches));
+	printf("%-18s %6s %6s %8s\n", "class", "total", "ok", "accuracy");
+	for (i = 0; i < BOUNCEINFO_CLASS_COUNT; i++) {
+		if (stats[i].total == 0)
+			continue;
+		printf("%-18s %6u %6u %8.3f\n", bounceinfo_class_name(i),
+		       stats[i].total, stats[i].correct,
+		       (double)stats[i].correct / stats[i].total);
+	}
+	double class_acc = (double)class_ok / total;
+	double status_acc = (double)status_ok / total;
+	printf("\nfiles %u, recipients %u\n", files, total);
+	printf("class accuracy   %.4f (%u/%u, threshold %.2f)\n",
+	       class_acc, class_ok, total, MIN_CLASS_ACCURACY);
+	printf("status agreement %.4f (%u/%u, threshold %.2f)\n",
+	       status_acc, status_ok, total, MIN_STATUS_AGREEMENT);
+	printf("severity agreement %.4f (%u/%u)\n",
+	       (double)sev_ok / total, sev_ok, total);
+	printf("recognised       %u/%u\n", files - unrecognised, files);
+
+	if (class_acc < MIN_CLASS_ACCURACY || status_acc < MIN_STATUS_AGREEMENT ||
+	    unrecognised > 0) {
+		printf("FAIL\n");
+		return 1;
+	}
+	printf("PASS\n");
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct bounceinfo_settings set;
+	struct bounceinfo *bi;
+	const char *error;
+	int ret;
+
+	lib_init();
+	pool = pool_alloconly_create("test-corpus", 1024 * 1024);
+	i_zero(&set);
+
+	if (argc >= 3 && strcmp(argv[1], "--dump") == 0) {
+		set.datadir = argv[2];
+		if (bounceinfo_init(&set, &bi, &error) < 0)
+			i_fatal("%s", error);
+		ret = dump_files(bi, argv + 3);
+	} else {
+		const char *datadir = getenv("BOUNCEINFO_DATADIR");
+		const char *corpusdir = getenv("BOUNCEINFO_CORPUS");
+
+		if (argc >= 2) datadir = argv[1];
+		if (argc >= 3) corpusdir = argv[2];
+		if (datadir == NULL || corpusdir == NULL)
+			i_fatal("Usage: test-corpus <datadir> <corpusdir>");
+		struct stat st;
+		if (stat(t_strconcat(corpusdir, "/sisimai/labels.tsv", NULL),
+			 &st) < 0) {
+			/* automake: 77 = skipped */
+			printf("SKIP: no corpus at %s\n", corpusdir);
+			lib_deinit();
+			return 77;
+		}
+		set.datadir = datadir;
+		if (bounceinfo_init(&set, &bi, &error) < 0)
+			i_fatal("%s", error);
+		ret = run_corpus(bi, corpusdir);
+	}
+	bounceinfo_deinit(&bi);
+	pool_unref(&pool);
+	lib_deinit();
+	return ret;
+}
