@@ -19,7 +19,7 @@ static const char *bounceinfo_address_domain(const char *address)
 	return t_str_lcase(p + 1);
 }
 
-void bounceinfo_event_classified(struct mail *mail,
+void bounceinfo_event_classified(struct event *parent, struct mail *mail,
 				 const struct bounceinfo_mail_info *info)
 {
 	const struct bounceinfo_result *result = info->result;
@@ -32,8 +32,9 @@ void bounceinfo_event_classified(struct mail *mail,
 
 	T_BEGIN {
 		struct event_passthrough *e =
-			event_create_passthrough(mail_event(mail))->
+			event_create_passthrough(parent)->
 			set_name("bounceinfo_classified")->
+			add_str("mailbox", mailbox_get_vname(mail->box))->
 			add_str("kind", bounceinfo_kind_name(result->kind))->
 			add_str("class", bounceinfo_class_name(class_))->
 			add_str("severity", bounceinfo_severity_name(severity))->
@@ -47,7 +48,7 @@ void bounceinfo_event_classified(struct mail *mail,
 			add_int("recipients",
 				array_count(&result->recipients));
 
-		e_debug(e->event(), "bounceinfo: %s %s (%s) for %s",
+		e_debug(e->event(), "%s %s (%s) for %s",
 			bounceinfo_kind_name(result->kind),
 			bounceinfo_class_name(class_),
 			bounceinfo_severity_name(severity),

@@ -61,6 +61,9 @@ bounceinfo_keywords_add(struct mail *dest_mail,
 							   names);
 			mail_update_keywords(dest_mail, MODIFY_ADD, kw);
 			mailbox_keywords_unref(&kw);
+			e_debug(mail_event(dest_mail),
+				"bounceinfo: keywords %s added",
+				t_strarray_join(names, " "));
 		}
 	} T_END;
 }
@@ -77,8 +80,41 @@ int bounceinfo_plugin_mail_set_keywords(struct mail *mail)
 	return 1;
 }
 
+/* Delivery: the keywords go into the save context before the message is
+   written, so that they are stored like the flags Sieve or the client set
+   (in maildir they become part of the file name). mailbox_save_set_flags()
+   keeps the context's reference counting right. */
 static void
-bounceinfo_saved(struct mail_save_context *ctx, struct mail *src_mail)
+bounceinfo_copy_add_keywords(struct mail_save_context *ctx,
+			     const struct bounceinfo_mail_info *info)
+{
+	struct mailbox *box = ctx->transaction->box;
+	struct mail_keywords *kw, *merged;
+	const char *const *names;
+
+	T_BEGIN {
+		names = bounceinfo_keywords_get(info->result);
+		if (names != NULL) {
+			kw = mailbox_keywords_create_valid(box, names);
+			if (ctx->data.keywords == NULL)
+				merged = kw;
+			else {
+				merged = mailbox_keywords_merge(
+					ctx->data.keywords, kw);
+				mailbox_keywords_unref(&kw);
+			}
+			mailbox_save_set_flags(ctx, ctx->data.flags |
+					       ctx->data.pvt_flags, merged);
+			mailbox_keywords_unref(&merged);
+			e_debug(box->event, "bounceinfo: keywords %s added",
+				t_strarray_join(names, " "));
+		}
+	} T_END;
+}
+
+static void
+bounceinfo_saving(struct mail_save_context *ctx, struct mail *src_mail,
+		  bool saved)
 {
 	struct mailbox *box = ctx->transaction->box;
 	struct bounceinfo_user *buser =
@@ -89,8 +125,12 @@ bounceinfo_saved(struct mail_save_context *ctx, struct mail *src_mail)
 	/* errors are logged by get_info; the mail is saved regardless */
 	if (bounceinfo_plugin_mail_get_info(src_mail, &info) < 0)
 		return;
-	if (buser->set.keywords && ctx->dest_mail != NULL &&
-	    bounceinfo_kind_is_bounce(info->result->kind))
+	if (!buser->set.keywords ||
+	    !bounceinfo_kind_is_bounce(info->result->kind))
+		return;
+	if (!saved)
+		bounceinfo_copy_add_keywords(ctx, info);
+	else if (ctx->dest_mail != NULL)
 		bounceinfo_keywords_add(ctx->dest_mail, info);
 }
 
@@ -99,15 +139,12 @@ bounceinfo_copy(struct mail_save_context *ctx, struct mail *mail)
 {
 	struct mailbox *box = ctx->transaction->box;
 	union mailbox_module_context *bbox = BOUNCEINFO_CONTEXT(box);
-	bool arriving;
 
-	arriving = bounceinfo_mail_is_raw(mail) ||
-		mail->box->storage->user != box->storage->user;
-	if (bbox->super.copy(ctx, mail) < 0)
-		return -1;
-	if (arriving)
-		bounceinfo_saved(ctx, mail);
-	return 0;
+	/* classify what arrives from outside the user's own mailboxes */
+	if (bounceinfo_mail_is_raw(mail) ||
+	    mail->box->storage->user != box->storage->user)
+		bounceinfo_saving(ctx, mail, FALSE);
+	return bbox->super.copy(ctx, mail);
 }
 
 static int bounceinfo_save_finish(struct mail_save_context *ctx)
@@ -119,7 +156,7 @@ static int bounceinfo_save_finish(struct mail_save_context *ctx)
 		return -1;
 	/* copy implemented as save: handled by bounceinfo_copy() */
 	if (!ctx->copying_via_save && ctx->dest_mail != NULL)
-		bounceinfo_saved(ctx, ctx->dest_mail);
+		bounceinfo_saving(ctx, ctx->dest_mail, TRUE);
 	return 0;
 }
 

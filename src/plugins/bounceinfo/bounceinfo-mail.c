@@ -118,10 +118,24 @@ static bool bounceinfo_mail_is_arriving(struct mail *mail)
 	return mail->saving || bounceinfo_mail_is_raw(mail);
 }
 
+/* Log through the user the mail is for: the raw mail of a delivery
+   belongs to an internal user without the recipient's log prefix and
+   mail_debug. */
+static struct event *
+bounceinfo_mail_log_event(struct mail *mail, struct bounceinfo_user *buser)
+{
+	struct mail_user *target = bounceinfo_mail_target_user(mail);
+	struct bounceinfo_user *tbuser =
+		target == NULL ? NULL : BOUNCEINFO_USER_CONTEXT(target);
+
+	return tbuser != NULL ? tbuser->event : buser->event;
+}
+
 static int
 bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
 			 pool_t pool, struct bounceinfo_mail_info *info)
 {
+	struct event *event = bounceinfo_mail_log_event(mail, buser);
 	struct bounceinfo *bi;
 	struct bounceinfo_result *result;
 	struct istream *input;
@@ -134,7 +148,7 @@ bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
 
 	if (mail_get_stream_because(mail, NULL, NULL, "bounceinfo",
 				    &input) < 0) {
-		e_error(buser->event, "Failed to read message (uid=%u): %s",
+		e_error(event, "Failed to read message (uid=%u): %s",
 			mail->uid, mailbox_get_last_internal_error(mail->box,
 								   NULL));
 		return -1;
@@ -142,7 +156,7 @@ bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
 	T_BEGIN {
 		ret = bounceinfo_parse(bi, input, pool, &result, &error);
 		if (ret < 0) {
-			e_error(buser->event,
+			e_error(event,
 				"Failed to classify message (uid=%u): %s",
 				mail->uid, error);
 		}
@@ -159,7 +173,7 @@ bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
 		const struct bounceinfo_recipient *rcpt =
 			bounceinfo_result_first_recipient(info->result);
 
-		e_debug(buser->event, "Classified message (box=%s, uid=%u): "
+		e_debug(event, "Classified message (box=%s, uid=%u): "
 			"kind=%s class=%s severity=%s verified=%s",
 			mailbox_get_vname(mail->box), mail->uid,
 			bounceinfo_kind_name(info->result->kind),
@@ -173,7 +187,7 @@ bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
 	/* count arriving mail only, not doveadm looking at old mail */
 	if (info->result->kind != BOUNCEINFO_KIND_NONE &&
 	    bounceinfo_mail_is_arriving(mail))
-		bounceinfo_event_classified(mail, info);
+		bounceinfo_event_classified(event, mail, info);
 	return 0;
 }
 

@@ -75,8 +75,9 @@ void bounceinfo_keywords_mailbox_allocated(struct mailbox *box);
 const char *const *
 bounceinfo_keywords_get(const struct bounceinfo_result *result);
 
-/* bounceinfo-events.c: emit bounceinfo_classified for a mail. */
-void bounceinfo_event_classified(struct mail *mail,
+/* bounceinfo-events.c: emit bounceinfo_classified for a mail, as a child of
+   parent (the bounceinfo event of the user the mail is for). */
+void bounceinfo_event_classified(struct event *parent, struct mail *mail,
 				 const struct bounceinfo_mail_info *info);
 
 /* bounceinfo-verify.c: look the original Message-ID up in user's \Sent
