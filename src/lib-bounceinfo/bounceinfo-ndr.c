@@ -60,6 +60,10 @@ static const char *const marker_patterns[] = {
 		"<?([^\\s<>@\"]+@[^\\s<>@\"]+?)>?[ \\t]*(?:$|[ \\t,;:](.*)$)",
 	/* "RCPT TO:<x@y>" in a transcript */
 	"RCPT TO:\\s*<([^\\s<>@]+@[^\\s<>@]+)>(.*)$",
+	/* "error delivering your mail to <x@y>", "could not be sent to x@y" */
+	"(?:deliver(?:ing|y|ed)?|send(?:ing)?|sent|relay(?:ing)?)\\b.{0,40}?"
+		"\\bto:?\\s+<?([^\\s<>@\"(),;:]+@[A-Za-z0-9][A-Za-z0-9.\\-]*[A-Za-z0-9])>?"
+		"[.,:;]?(.*)$",
 	/* "Your message to x@y couldn't be delivered" */
 	"(?:message|mail|e-mail) (?:to|for)\\s+<?([^\\s<>@\"]+@[^\\s<>@\"]+?)>?"
 		"\\s+(?:could ?n.t be|was not|has not been|cannot be|could not be)"
@@ -260,7 +264,8 @@ void bounceinfo_ndr_parse(struct bounceinfo_parse_ctx *ctx, const char *text)
 	}
 
 	text = t_strndup(text, ndr_text_end(nctx, text));
-	lines = t_strsplit(text, "\n");
+	lines = (const char *const *)p_strsplit(pool_datastack_create(),
+						 text, "\n");
 	count = str_array_length(lines);
 	for (i = 0; i < count; i++) {
 		struct bounceinfo_recipient *rcpt;
@@ -374,4 +379,84 @@ void bounceinfo_ndr_find_original(struct bounceinfo_parse_ctx *ctx,
 	}
 	bounceinfo_headers_parse_original(ctx, (const unsigned char *)p,
 					  strlen(p));
+}
+
+static const char *line_start_find(const char *text, const char *name)
+{
+	size_t len = strlen(name);
+	const char *p = text;
+
+	for (;;) {
+		if (strncasecmp(p, name, len) == 0)
+			return p;
+		p = strchr(p, '\n');
+		if (p == NULL)
+			return NULL;
+		p++;
+	}
+}
+
+bool bounceinfo_ndr_parse_inline_dsn(struct bounceinfo_parse_ctx *ctx,
+				     const char *text)
+{
+	struct ndr_ctx *nctx = ndr_ctx_get(ctx);
+	const char *start, *p;
+
+	text = t_strndup(text, ndr_text_end(nctx, text));
+	start = line_start_find(text, "Final-Recipient:");
+	if (start == NULL)
+		start = line_start_find(text, "Original-Recipient:");
+	if (start == NULL)
+		return FALSE;
+	/* include the per-message fields when they come right before */
+	p = line_start_find(text, "Reporting-MTA:");
+	if (p != NULL && p < start)
+		start = p;
+	bounceinfo_dsn_parse(ctx, (const unsigned char *)start, strlen(start));
+	return array_count(&ctx->result->recipients) > 0;
+}
+
+void bounceinfo_ndr_fallback(struct bounceinfo_parse_ctx *ctx,
+			     const char *text)
+{
+	struct ndr_ctx *nctx = ndr_ctx_get(ctx);
+	const char *const *addrs, *diag;
+	struct bounceinfo_recipient *rcpt;
+
+	/* only for what the header calls a bounce */
+	if (!bounceinfo_parse_looks_like_bounce(ctx))
+		return;
+	text = t_strndup(text, ndr_text_end(nctx, text));
+	diag = bounceinfo_text_clean(ctx->pool, text, strlen(text),
+				     BOUNCEINFO_MAX_DIAGNOSTIC_LEN);
+
+	if (ctx->failed_recipients != NULL)
+		addrs = t_strsplit_spaces(ctx->failed_recipients, ", \t\r\n");
+	else if (ctx->result->original.to != NULL) {
+		const char *to = ctx->result->original.to;
+		const char *lt = strchr(to, '<');
+		addrs = t_strsplit_spaces(lt != NULL ? lt : to, ",");
+	} else {
+		addrs = t_strsplit_spaces("", " ");
+	}
+	for (; *addrs != NULL; addrs++) {
+		const char *addr = bounceinfo_address_clean(ctx->pool, *addrs);
+
+		if (addr == NULL || ndr_rcpt_find(ctx, addr) != NULL)
+			continue;
+		rcpt = bounceinfo_recipient_add(ctx);
+		if (rcpt == NULL)
+			break;
+		rcpt->address = addr;
+		rcpt->action = "failed";
+		rcpt->diagnostic = diag;
+	}
+	if (array_count(&ctx->result->recipients) == 0 && diag != NULL) {
+		/* a bounce that names no address still is one */
+		rcpt = bounceinfo_recipient_add(ctx);
+		if (rcpt != NULL) {
+			rcpt->action = "failed";
+			rcpt->diagnostic = diag;
+		}
+	}
 }

@@ -169,6 +169,11 @@ static bool headers_hint(struct bounceinfo_parse_ctx *ctx)
 	return FALSE;
 }
 
+bool bounceinfo_parse_looks_like_bounce(struct bounceinfo_parse_ctx *ctx)
+{
+	return ctx->failed_recipients != NULL || headers_hint(ctx);
+}
+
 static void
 root_header(struct bounceinfo_parse_ctx *ctx, const struct message_header_line *hdr)
 {
@@ -210,6 +215,11 @@ root_header(struct bounceinfo_parse_ctx *ctx, const struct message_header_line *
 		if (hdr->full_value_len >= 4 &&
 		    strncasecmp((const char *)hdr->full_value, "auto", 4) == 0)
 			ctx->autoreply_header = TRUE;
+	} else if (strcasecmp(hdr->name, "X-Failed-Recipients") == 0) {
+		if (ctx->failed_recipients == NULL) {
+			ctx->failed_recipients = t_strndup(hdr->full_value,
+				I_MIN(hdr->full_value_len, 65536));
+		}
 	} else if (strcasecmp(hdr->name, "Return-Path") == 0) {
 		ctx->return_path = t_strndup(hdr->full_value,
 					     hdr->full_value_len);
@@ -395,14 +405,23 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 	return ret;
 }
 
-static const char *text_clean_multiline(const char *text)
+/* Valid UTF-8, CR and NUL removed: the text is then handled line by line */
+static const char *text_clean_multiline(const char *text, size_t len)
 {
-	string_t *valid = t_str_new(strlen(text) + 1);
+	string_t *valid = t_str_new(len + 1);
+	string_t *out;
+	const unsigned char *p, *end;
 
-	if (uni_utf8_get_valid_data((const unsigned char *)text,
-				    strlen(text), valid))
-		return text;
-	return str_c(valid);
+	if (uni_utf8_get_valid_data((const unsigned char *)text, len, valid))
+		str_append_data(valid, text, len);
+	out = t_str_new(str_len(valid) + 1);
+	p = str_data(valid);
+	end = p + str_len(valid);
+	for (; p < end; p++) {
+		if (*p != '\r' && *p != '\0')
+			str_append_c(out, *p);
+	}
+	return str_c(out);
 }
 
 static void parse_complaint(struct bounceinfo_parse_ctx *ctx)
@@ -538,7 +557,7 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 			str_data(ctx->orig_headers),
 			str_len(ctx->orig_headers));
 	}
-	text = text_clean_multiline(str_c(ctx->text));
+	text = text_clean_multiline(str_c(ctx->text), str_len(ctx->text));
 	if (result->original.message_id == NULL &&
 	    result->original.subject == NULL)
 		bounceinfo_ndr_find_original(ctx, text);
@@ -555,15 +574,27 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 			result->kind = dsn_kind(ctx);
 		}
 	}
+	if (array_count(&result->recipients) == 0 &&
+	    bounceinfo_ndr_parse_inline_dsn(ctx, text)) {
+		bounceinfo_ndr_enrich(ctx, text);
+		result->kind = dsn_kind(ctx);
+		if (result->kind == BOUNCEINFO_KIND_DSN)
+			result->kind = BOUNCEINFO_KIND_NDR;
+	}
 	if (array_count(&result->recipients) == 0) {
 		bounceinfo_ndr_parse(ctx, text);
 		if (array_count(&result->recipients) > 0)
 			result->kind = BOUNCEINFO_KIND_NDR;
 	}
 	if (array_count(&result->recipients) == 0) {
-		if (is_autoreply(ctx))
+		if (ctx->failed_recipients == NULL && is_autoreply(ctx)) {
 			parse_autoreply(ctx);
-		return 0;
+			return 0;
+		}
+		bounceinfo_ndr_fallback(ctx, text);
+		if (array_count(&result->recipients) == 0)
+			return 0;
+		result->kind = BOUNCEINFO_KIND_NDR;
 	}
 	classify_recipients(ctx);
 	if (result->kind == BOUNCEINFO_KIND_NDR) {

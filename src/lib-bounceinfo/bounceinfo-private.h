@@ -172,6 +172,8 @@ struct bounceinfo_parse_ctx {
 
 	const char *subject, *from, *content_type, *report_type;
 	const char *return_path;
+	/* X-Failed-Recipients (Exim, Google) */
+	const char *failed_recipients;
 	bool have_dsn:1;
 	bool have_feedback:1;
 	bool have_orig_part:1;
@@ -193,12 +195,23 @@ void bounceinfo_ndr_parse(struct bounceinfo_parse_ctx *ctx, const char *text);
 /* Add diagnostics found in text to DSN recipients that lack them */
 void bounceinfo_ndr_enrich(struct bounceinfo_parse_ctx *ctx, const char *text);
 /* Find an inline copy of the returned message's header in text */
+/* Parse DSN fields copied into the text ("Final-Recipient: ...") */
+bool bounceinfo_ndr_parse_inline_dsn(struct bounceinfo_parse_ctx *ctx,
+				     const char *text);
+/* Last resort for a message that is clearly a bounce: recipients from
+   X-Failed-Recipients or the returned message's To, the whole text as
+   diagnostic */
+void bounceinfo_ndr_fallback(struct bounceinfo_parse_ctx *ctx,
+			     const char *text);
 void bounceinfo_ndr_find_original(struct bounceinfo_parse_ctx *ctx,
 				  const char *text);
 
 /* bounceinfo-parse.c */
 void bounceinfo_parse_init(struct bounceinfo *bi);
 void bounceinfo_parse_deinit(struct bounceinfo *bi);
+/* The top-level header says bounce (null sender, MAILER-DAEMON, bounce
+   subject, X-Failed-Recipients, multipart/report) */
+bool bounceinfo_parse_looks_like_bounce(struct bounceinfo_parse_ctx *ctx);
 struct bounceinfo_recipient *
 bounceinfo_recipient_add(struct bounceinfo_parse_ctx *ctx);
 
