@@ -21,6 +21,22 @@ struct bounceinfo_mailbox {
 	union mailbox_module_context module_ctx;
 };
 
+/* Keywords of bounces saved (not copied) in a transaction: applied once the
+   transaction is committed and the saved mails have their UIDs. Setting
+   them on the mail being saved would not last with maildir, whose file
+   name already carries the flags the save began with. */
+struct bounceinfo_saved_mail {
+	/* the mail's position among the transaction's saves */
+	unsigned int save_idx;
+	const char *const *keywords;
+};
+
+struct bounceinfo_transaction {
+	union mailbox_transaction_module_context module_ctx;
+	pool_t pool;
+	ARRAY(struct bounceinfo_saved_mail) saved;
+};
+
 struct bounceinfo_storage_module bounceinfo_storage_module =
 	MODULE_CONTEXT_INIT(&mail_storage_module_register);
 
@@ -48,7 +64,7 @@ bounceinfo_keywords_get(const struct bounceinfo_result *result)
 }
 
 static void
-bounceinfo_keywords_add(struct mail *dest_mail,
+bounceinfo_keywords_add(struct mail *mail,
 			const struct bounceinfo_mail_info *info)
 {
 	struct mail_keywords *kw;
@@ -57,15 +73,121 @@ bounceinfo_keywords_add(struct mail *dest_mail,
 	T_BEGIN {
 		names = bounceinfo_keywords_get(info->result);
 		if (names != NULL) {
-			kw = mailbox_keywords_create_valid(dest_mail->box,
-							   names);
-			mail_update_keywords(dest_mail, MODIFY_ADD, kw);
+			kw = mailbox_keywords_create_valid(mail->box, names);
+			mail_update_keywords(mail, MODIFY_ADD, kw);
 			mailbox_keywords_unref(&kw);
-			e_debug(mail_event(dest_mail),
-				"bounceinfo: keywords %s added",
-				t_strarray_join(names, " "));
 		}
 	} T_END;
+}
+
+static void
+bounceinfo_saved_add(struct mail_save_context *ctx,
+		     const struct bounceinfo_mail_info *info)
+{
+	struct mailbox_transaction_context *t = ctx->transaction;
+	struct bounceinfo_transaction *bt = BOUNCEINFO_CONTEXT(t);
+	struct bounceinfo_saved_mail *saved;
+
+	if (bt == NULL) {
+		pool_t pool = pool_alloconly_create("bounceinfo saved", 512);
+
+		bt = p_new(pool, struct bounceinfo_transaction, 1);
+		bt->pool = pool;
+		p_array_init(&bt->saved, pool, 4);
+		MODULE_CONTEXT_SET(t, bounceinfo_storage_module, bt);
+	}
+	saved = array_append_space(&bt->saved);
+	/* mailbox_save_finish() counts the save after we return */
+	saved->save_idx = t->save_count;
+	saved->keywords = p_strarray_dup(bt->pool,
+		bounceinfo_keywords_get(info->result));
+}
+
+static void
+bounceinfo_saved_apply(struct mailbox *save_box,
+		       struct bounceinfo_transaction *bt,
+		       const struct mail_transaction_commit_changes *changes)
+{
+	struct bounceinfo_user *buser =
+		BOUNCEINFO_USER_CONTEXT(save_box->storage->user);
+	const struct bounceinfo_saved_mail *saved;
+	struct mailbox_transaction_context *t;
+	struct mailbox *box;
+	struct mail_keywords *kw;
+	struct seq_range_iter iter;
+	struct mail *mail;
+	uint32_t uid;
+
+	if (array_count(&changes->saved_uids) == 0) {
+		/* the saver did not ask for UIDs: doveadm bounceinfo tag
+		   can set them later */
+		e_debug(buser->event, "Keywords of saved bounces not set: "
+			"no UIDs were assigned");
+		return;
+	}
+
+	/* A mailbox of our own: syncing the saver's (maybe the IMAP
+	   session's selected mailbox) would hide the new mails from its
+	   own sync. */
+	box = mailbox_alloc(save_box->list, save_box->vname, 0);
+	if (mailbox_sync(box, 0) < 0) {
+		e_error(buser->event, "Failed to set keywords of saved "
+			"bounces: Failed to open %s: %s", mailbox_get_vname(box),
+			mailbox_get_last_internal_error(box, NULL));
+		mailbox_free(&box);
+		return;
+	}
+	t = mailbox_transaction_begin(box, 0, "bounceinfo keywords");
+	mail = mail_alloc(t, 0, NULL);
+	seq_range_array_iter_init(&iter, &changes->saved_uids);
+	array_foreach(&bt->saved, saved) {
+		if (!seq_range_array_iter_nth(&iter, saved->save_idx, &uid) ||
+		    !mail_set_uid(mail, uid))
+			continue;
+		kw = mailbox_keywords_create_valid(box, saved->keywords);
+		mail_update_keywords(mail, MODIFY_ADD, kw);
+		mailbox_keywords_unref(&kw);
+		e_debug(buser->event, "Keywords %s added to saved uid=%u",
+			t_strarray_join(saved->keywords, " "), uid);
+	}
+	mail_free(&mail);
+	if (mailbox_transaction_commit(&t) < 0) {
+		e_error(buser->event, "Failed to set keywords of saved "
+			"bounces in %s: %s", mailbox_get_vname(box),
+			mailbox_get_last_internal_error(box, NULL));
+	}
+	mailbox_free(&box);
+}
+
+static int
+bounceinfo_transaction_commit(struct mailbox_transaction_context *t,
+			      struct mail_transaction_commit_changes *changes_r)
+{
+	struct mailbox *box = t->box;
+	union mailbox_module_context *bbox = BOUNCEINFO_CONTEXT(box);
+	struct bounceinfo_transaction *bt = BOUNCEINFO_CONTEXT(t);
+	int ret;
+
+	ret = bbox->super.transaction_commit(t, changes_r);
+	if (bt != NULL) {
+		if (ret == 0) T_BEGIN {
+			bounceinfo_saved_apply(box, bt, changes_r);
+		} T_END;
+		pool_unref(&bt->pool);
+	}
+	return ret;
+}
+
+static void
+bounceinfo_transaction_rollback(struct mailbox_transaction_context *t)
+{
+	struct mailbox *box = t->box;
+	union mailbox_module_context *bbox = BOUNCEINFO_CONTEXT(box);
+	struct bounceinfo_transaction *bt = BOUNCEINFO_CONTEXT(t);
+
+	bbox->super.transaction_rollback(t);
+	if (bt != NULL)
+		pool_unref(&bt->pool);
 }
 
 int bounceinfo_plugin_mail_set_keywords(struct mail *mail)
@@ -130,8 +252,8 @@ bounceinfo_saving(struct mail_save_context *ctx, struct mail *src_mail,
 		return;
 	if (!saved)
 		bounceinfo_copy_add_keywords(ctx, info);
-	else if (ctx->dest_mail != NULL)
-		bounceinfo_keywords_add(ctx->dest_mail, info);
+	else
+		bounceinfo_saved_add(ctx, info);
 }
 
 static int
@@ -174,6 +296,8 @@ void bounceinfo_keywords_mailbox_allocated(struct mailbox *box)
 	box->vlast = &bbox->module_ctx.super;
 	v->copy = bounceinfo_copy;
 	v->save_finish = bounceinfo_save_finish;
+	v->transaction_commit = bounceinfo_transaction_commit;
+	v->transaction_rollback = bounceinfo_transaction_rollback;
 	MODULE_CONTEXT_SET_SELF(box, bounceinfo_storage_module,
 				&bbox->module_ctx);
 }
