@@ -17,6 +17,74 @@
 #include "unichar.h"
 #include "bounceinfo-private.h"
 
+/* How MTAs say which command the remote server refused (in the order of
+   the SMTP session; the last one mentioned in a text wins) */
+static const struct {
+	const char *name;
+	const char *pattern;
+} command_patterns[] = {
+	{ "CONN", "after (the )?initial connection|(before|during|in) (the )?"
+		"(smtp )?greeting|(connection|banner) rejected|"
+		"refused to talk to me|did not like our greeting" },
+	{ "EHLO", "after (EHLO|HELO)\\b|>>> (EHLO|HELO)\\b|"
+		"in reply to (EHLO|HELO)|did not like our (EHLO|HELO)" },
+	{ "MAIL", "after MAIL FROM|>>> MAIL FROM|in reply to MAIL FROM|"
+		"MAIL FROM command|did not like our MAIL FROM|"
+		"progress was MAIL FROM" },
+	{ "RCPT", "after RCPT TO|>>> RCPT TO|in reply to RCPT TO|"
+		"RCPT TO command|did not like our RCPT TO|"
+		"progress was RCPT TO|RCPT TO:?\\s*<[^>]*>\\s*<<<|"
+		"\\bRCPT\\b( TO)?( command)? (response|reply|failed)|"
+		"while talking to .{0,80}>>> RCPT" },
+	{ "DATA", "after (end of )?data\\b|>>> DATA\\b|in reply to "
+		"(end of )?DATA|did not like our (final )?DATA|"
+		"(end of )?DATA command|after the message was sent|"
+		"for TEXT command|progress was DATA|after DATA\\b|"
+		"\\bDATA\\b( command)? (response|reply|failed)" },
+};
+
+void bounceinfo_classify_init(struct bounceinfo *bi)
+{
+	const char *error;
+
+	i_assert(N_ELEMENTS(command_patterns) == N_ELEMENTS(bi->command_codes));
+	for (unsigned int i = 0; i < N_ELEMENTS(command_patterns); i++) {
+		bi->command_codes[i] = bounceinfo_pcre_compile(
+			command_patterns[i].pattern, &error);
+		if (bi->command_codes[i] == NULL)
+			i_panic("bounceinfo: command pattern: %s", error);
+	}
+}
+
+void bounceinfo_classify_deinit(struct bounceinfo *bi)
+{
+	for (unsigned int i = 0; i < N_ELEMENTS(bi->command_codes); i++) {
+		if (bi->command_codes[i] != NULL)
+			pcre2_code_free(bi->command_codes[i]);
+		bi->command_codes[i] = NULL;
+	}
+}
+
+const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
+					 const char *text)
+{
+	const char *found = NULL;
+	size_t len, start, end, best = 0;
+
+	if (text == NULL)
+		return NULL;
+	len = strlen(text);
+	for (unsigned int i = 0; i < N_ELEMENTS(command_patterns); i++) {
+		if (bounceinfo_pcre_match_group(bi, bi->command_codes[i],
+						text, len, 0, &start, &end) &&
+		    (found == NULL || start >= best)) {
+			found = command_patterns[i].name;
+			best = start;
+		}
+	}
+	return found;
+}
+
 enum bounceinfo_severity
 bounceinfo_class_default_severity(enum bounceinfo_class class_)
 {
@@ -60,6 +128,17 @@ void bounceinfo_classify(struct bounceinfo *bi, const char *status,
 			 enum bounceinfo_severity *severity_r,
 			 const char **matched_rule_r)
 {
+	bounceinfo_classify_full(bi, status, reply_code, diagnostic, NULL,
+				 class_r, severity_r, matched_rule_r);
+}
+
+void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
+			      unsigned int reply_code, const char *diagnostic,
+			      const char *smtp_command,
+			      enum bounceinfo_class *class_r,
+			      enum bounceinfo_severity *severity_r,
+			      const char **matched_rule_r)
+{
 	const struct bounceinfo_rule *rule;
 	const struct bounceinfo_status_entry *entry = NULL;
 	const char *text = diagnostic;
@@ -78,7 +157,7 @@ void bounceinfo_classify(struct bounceinfo *bi, const char *status,
 	/* 1. administrator's rules */
 	rule = bounceinfo_rules_match(bi, &bi->admin_rules, text);
 	if (rule != NULL)
-		goto found_rule;
+		goto found_admin_rule;
 
 	/* 2. specific status codes */
 	if (status != NULL)
@@ -110,6 +189,21 @@ void bounceinfo_classify(struct bounceinfo *bi, const char *status,
 	return;
 
 found_rule:
+	if (smtp_command == NULL)
+		smtp_command = bounceinfo_smtp_command_find(bi, text);
+	if (rule->class_ == BOUNCEINFO_CLASS_USER_UNKNOWN &&
+	    (status == NULL || strncmp(status + 1, ".1.", 3) != 0) &&
+	    (smtp_command == NULL || strcmp(smtp_command, "RCPT") != 0)) {
+		/* "no such user" when the message itself was refused, or
+		   without anything saying the address was refused: a
+		   filter's answer, which proves nothing about the address */
+		*class_r = BOUNCEINFO_CLASS_FILTERED;
+		*severity_r = severity_adjust(*class_r,
+			BOUNCEINFO_SEVERITY_NONE, status, reply_code);
+		*matched_rule_r = rule->source_not_rcpt;
+		return;
+	}
+found_admin_rule:
 	*class_r = rule->class_;
 	*severity_r = severity_adjust(rule->class_, rule->severity,
 				      status, reply_code);

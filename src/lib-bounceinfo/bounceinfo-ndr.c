@@ -156,13 +156,11 @@ address_is_ignored(struct ndr_ctx *nctx, const char *addr)
 {
 	const char *local = t_strcut(addr, '@');
 
-	if (strcasecmp(local, "postmaster") == 0 ||
-	    strcasecmp(local, "mailer-daemon") == 0 ||
-	    strcasecmp(local, "mailer_daemon") == 0)
-		return TRUE;
-	if (nctx->sender != NULL && strcasecmp(nctx->sender, addr) == 0)
-		return TRUE;
-	return FALSE;
+	/* the bounce's own sender; the original sender is not excluded:
+	   people do write to themselves */
+	(void)nctx;
+	return strcasecmp(local, "mailer-daemon") == 0 ||
+		strcasecmp(local, "mailer_daemon") == 0;
 }
 
 /* Returns the address if line is a recipient marker, rest_r = rest */
@@ -316,7 +314,7 @@ void bounceinfo_ndr_enrich(struct bounceinfo_parse_ctx *ctx, const char *text)
 	bool need = FALSE;
 
 	array_foreach_modifiable(&ctx->result->recipients, rcpt) {
-		if (rcpt->diagnostic == NULL)
+		if (rcpt->diagnostic == NULL || rcpt->smtp_command == NULL)
 			need = TRUE;
 	}
 	if (!need || *text == '\0')
@@ -336,20 +334,27 @@ void bounceinfo_ndr_enrich(struct bounceinfo_parse_ctx *ctx, const char *text)
 	ctx->result = real;
 
 	array_foreach_modifiable(&real->recipients, rcpt) {
-		if (rcpt->diagnostic != NULL)
-			continue;
+		const struct bounceinfo_recipient *match = NULL;
+
 		array_foreach(&scratch.recipients, srcpt) {
 			if (srcpt->address != NULL && rcpt->address != NULL &&
 			    strcasecmp(srcpt->address, rcpt->address) == 0) {
-				rcpt->diagnostic = srcpt->diagnostic;
+				match = srcpt;
 				break;
 			}
 		}
-		if (rcpt->diagnostic == NULL &&
-		    array_count(&real->recipients) == 1 &&
-		    array_count(&scratch.recipients) == 1) {
-			srcpt = array_front(&scratch.recipients);
-			rcpt->diagnostic = srcpt->diagnostic;
+		if (match == NULL && array_count(&real->recipients) == 1 &&
+		    array_count(&scratch.recipients) == 1)
+			match = array_front(&scratch.recipients);
+		if (match == NULL || match->diagnostic == NULL)
+			continue;
+		if (rcpt->diagnostic == NULL)
+			rcpt->diagnostic = match->diagnostic;
+		if (rcpt->smtp_command == NULL) {
+			const char *cmd = bounceinfo_smtp_command_find(ctx->bi,
+				match->diagnostic);
+			if (cmd != NULL)
+				rcpt->smtp_command = p_strdup(ctx->pool, cmd);
 		}
 	}
 }

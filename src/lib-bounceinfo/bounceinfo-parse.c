@@ -459,10 +459,20 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 
 		if (rcpt->reply_code == 0 && diag != NULL)
 			rcpt->reply_code = bounceinfo_reply_code_find(diag);
-		if (status == NULL && diag != NULL) {
-			status = bounceinfo_status_find(diag);
-			if (status != NULL)
-				rcpt->status = p_strdup(ctx->pool, status);
+		if ((status == NULL || strcmp(status + 1, ".0.0") == 0) &&
+		    diag != NULL) {
+			/* a generic X.0.0 is made precise by the server's
+			   own answer */
+			const char *dstatus = bounceinfo_status_find_best(diag);
+			if (dstatus != NULL &&
+			    (status == NULL || dstatus[0] == status[0]))
+				rcpt->status = p_strdup(ctx->pool, dstatus);
+		}
+		if (rcpt->smtp_command == NULL && diag != NULL) {
+			const char *cmd = bounceinfo_smtp_command_find(ctx->bi,
+								       diag);
+			if (cmd != NULL)
+				rcpt->smtp_command = p_strdup(ctx->pool, cmd);
 		}
 		if (rcpt->action != NULL &&
 		    (strcmp(rcpt->action, "delivered") == 0 ||
@@ -473,9 +483,10 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 			rcpt->matched_rule = "action:delivered";
 			continue;
 		}
-		bounceinfo_classify(ctx->bi, rcpt->status, rcpt->reply_code,
-				    diag, &rcpt->class_, &rcpt->severity,
-				    &rcpt->matched_rule);
+		bounceinfo_classify_full(ctx->bi, rcpt->status,
+					 rcpt->reply_code, diag,
+					 rcpt->smtp_command, &rcpt->class_,
+					 &rcpt->severity, &rcpt->matched_rule);
 	}
 }
 

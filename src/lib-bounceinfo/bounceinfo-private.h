@@ -29,6 +29,8 @@ struct bounceinfo_rule {
 	enum bounceinfo_severity severity;
 	/* "rules/quota.rules:12" */
 	const char *source;
+	/* user-unknown rules: source + " (not RCPT: filtered)" */
+	const char *source_not_rcpt;
 };
 ARRAY_DEFINE_TYPE(bounceinfo_rule, struct bounceinfo_rule);
 
@@ -88,6 +90,7 @@ struct bounceinfo {
 	pcre2_code **hint_codes;
 	unsigned int hint_count;
 	pcre2_code *autoreply_subject;
+	pcre2_code *command_codes[5];
 
 	ARRAY_TYPE(bounceinfo_lang) langs;
 	ARRAY_TYPE(const_string) lang_names;
@@ -124,6 +127,8 @@ bounceinfo_status_lookup(struct bounceinfo *bi, const char *status);
 bool bounceinfo_status_is_valid(const char *str);
 /* Find the first enhanced status code in text (NULL if none) */
 const char *bounceinfo_status_find(const char *text);
+/* The status given with an SMTP reply ("550 5.1.1"), else the first */
+const char *bounceinfo_status_find_best(const char *text);
 /* Find the first SMTP reply code (3 digits 2xx-5xx at a word start) */
 unsigned int bounceinfo_reply_code_find(const char *text);
 
@@ -141,6 +146,8 @@ int bounceinfo_explanations_load(struct bounceinfo *bi, const char *path,
 				 const char *lang, const char **error_r);
 
 /* bounceinfo-classify.c */
+void bounceinfo_classify_init(struct bounceinfo *bi);
+void bounceinfo_classify_deinit(struct bounceinfo *bi);
 enum bounceinfo_severity
 bounceinfo_class_default_severity(enum bounceinfo_class class_);
 

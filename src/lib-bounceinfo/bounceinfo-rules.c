@@ -237,6 +237,8 @@ int bounceinfo_rules_load(struct bounceinfo *bi, const char *path,
 		}
 		rule.source = p_strdup_printf(bi->pool, "%s:%u",
 					      display, linenum);
+		rule.source_not_rcpt = p_strdup_printf(bi->pool,
+			"%s (not RCPT: filtered)", rule.source);
 		if (admin)
 			array_push_back(&bi->admin_rules, &rule);
 		else

@@ -255,3 +255,27 @@ unsigned int bounceinfo_reply_code_find(const char *text)
 	}
 	return 0;
 }
+
+const char *bounceinfo_status_find_best(const char *text)
+{
+	const char *p, *status;
+
+	/* "550 5.7.1", "550-5.7.1", "550-'5.7.1": the status the remote
+	   server gave with its reply is the most precise one */
+	for (p = text; *p != '\0'; p++) {
+		if ((p[0] != '4' && p[0] != '5') || !i_isdigit(p[1]) ||
+		    !i_isdigit(p[2]) || (p > text && i_isalnum(p[-1])))
+			continue;
+		const char *q = p + 3;
+		if (*q != ' ' && *q != '-')
+			continue;
+		while (*q == ' ' || *q == '-' || *q == '\'' || *q == '"')
+			q++;
+		if (*q != p[0] || q[1] != '.')
+			continue;
+		status = bounceinfo_status_find(q);
+		if (status != NULL && strncmp(status, q, strlen(status)) == 0)
+			return status;
+	}
+	return bounceinfo_status_find(text);
+}

@@ -100,6 +100,9 @@ struct bounceinfo_recipient {
 	/* Which rule decided the class, e.g. "rules/quota.rules:12" or
 	   "status:5.2.2": for debugging and `bounceinfo --explain-rule`. */
 	const char *matched_rule;
+	/* SMTP command the remote server refused: "CONN", "EHLO", "MAIL",
+	   "RCPT", "DATA"; NULL if the bounce does not say. */
+	const char *smtp_command;
 };
 
 struct bounceinfo_original {
@@ -177,6 +180,20 @@ void bounceinfo_classify(struct bounceinfo *bi, const char *status,
 			 enum bounceinfo_class *class_r,
 			 enum bounceinfo_severity *severity_r,
 			 const char **matched_rule_r);
+
+/* Same with the SMTP command the failure followed (NULL = unknown;
+   then it is looked for in the diagnostic). A recipient refused after
+   the message was transferred ("DATA") was refused by a filter: "user
+   unknown" then only means user-unknown with a X.1.x status. */
+void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
+			      unsigned int reply_code, const char *diagnostic,
+			      const char *smtp_command,
+			      enum bounceinfo_class *class_r,
+			      enum bounceinfo_severity *severity_r,
+			      const char **matched_rule_r);
+/* The SMTP command a text says the failure followed, or NULL */
+const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
+					 const char *text);
 
 /* One-sentence explanation and what to do, in the language lang
    ("pl", "ru", "cs", "en", "pt-BR" -> "pt" -> "en"); English fallback.
