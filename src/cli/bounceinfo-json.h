@@ -1,8 +1,6 @@
 #ifndef BOUNCEINFO_JSON_H
 #define BOUNCEINFO_JSON_H
 
-/* bounceinfo.h uses the opaque handle without declaring it */
-struct bounceinfo;
 #include "bounceinfo.h"
 
 /* JSON Lines output of the bounceinfo CLI: one object per message.

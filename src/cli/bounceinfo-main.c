@@ -31,6 +31,7 @@ enum cli_option {
 	OPT_HELP = 'h',
 	OPT_VERSION = 'V',
 	OPT_EXPLAIN_RULE = 256,
+	OPT_LIST_CLASSES,
 };
 
 static const struct option cli_long_options[] = {
@@ -39,6 +40,7 @@ static const struct option cli_long_options[] = {
 	{ "datadir", required_argument, NULL, OPT_DATADIR },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "explain-rule", no_argument, NULL, OPT_EXPLAIN_RULE },
+	{ "list-classes", no_argument, NULL, OPT_LIST_CLASSES },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -50,6 +52,7 @@ struct cli_context {
 	FILE *out;
 	bool json;
 	bool with_rule;
+	bool list_classes;
 	const char *explanations[BOUNCEINFO_CLASS_COUNT];
 	struct bounceinfo_table *table;
 	string_t *line;
@@ -74,6 +77,7 @@ static void cli_usage(FILE *out)
 "  -r, --rules=PATH      extra rules file or directory, taking precedence\n"
 "                        over the shipped rules; may be repeated\n"
 "      --explain-rule    show which rule decided each class\n"
+"      --list-classes    list every class with its explanation and exit\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n"
 "\n"
@@ -194,6 +198,9 @@ static int cli_run(int argc, char *argv[])
 		case OPT_EXPLAIN_RULE:
 			ctx.with_rule = TRUE;
 			break;
+		case OPT_LIST_CLASSES:
+			ctx.list_classes = TRUE;
+			break;
 		case OPT_HELP:
 			cli_usage(stdout);
 			return EXIT_SUCCESS;
@@ -230,6 +237,17 @@ static int cli_run(int argc, char *argv[])
 	}
 
 	ctx.out = stdout;
+	if (ctx.list_classes) {
+		/* "<class> TAB <explanation>": what each class means, in the
+		   chosen language */
+		for (unsigned int i = 0; i < BOUNCEINFO_CLASS_COUNT; i++) {
+			fprintf(ctx.out, "%s\t%s\n",
+				bounceinfo_class_name(i),
+				ctx.explanations[i]);
+		}
+		bounceinfo_deinit(&ctx.bi);
+		return fflush(ctx.out) == 0 ? EXIT_SUCCESS : EXIT_INPUT_ERROR;
+	}
 	ctx.result_pool = pool_alloconly_create("bounceinfo result",
 						RESULT_POOL_SIZE);
 	ctx.line = str_new(default_pool, 4096);
