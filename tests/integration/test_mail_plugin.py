@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Mail plugin in a real Dovecot: LMTP delivery of real bounces (Sisimai
+corpus) and of ordinary mail with bounceinfo_keywords = yes.  Over IMAP the
+bounces carry $Bounce and $Bounce_<class> (the class the plugin reports
+through doveadm), the ordinary mail carries neither; a bounce APPENDed over
+IMAP gets them too; with bounceinfo_keywords = no nothing is set.
+Exit 0 pass, 1 fail, 77 skip."""
+
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+
+SRCDIR = os.environ.get("BOUNCEINFO_SRCDIR", ".")
+CORPUS = os.path.join(SRCDIR, "..", "shared", "corpus", "sisimai", "eml")
+# real bounces whose labels are unambiguous: file -> expected class
+BOUNCES = {
+    "lhost-amavis-01.eml": "user-unknown",      # 5.1.1
+    "lhost-amazonses-03.eml": "quota",          # mailbox full
+}
+ORDINARY = b"""\
+From: Alice <alice@example.org>
+To: testuser@localhost
+Subject: lunch tomorrow?
+Message-ID: <ordinary-1@example.org>
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+
+Shall we meet at noon?  (This mail mentions "undeliverable" and
+"mailbox full" but is no bounce.)
+"""
+
+
+def check(cond, what):
+    print("%s: %s" % ("ok" if cond else "FAIL", what))
+    if not cond:
+        raise SystemExit(1)
+
+
+def read_corpus(name):
+    with open(os.path.join(CORPUS, name), "rb") as f:
+        return f.read()
+
+
+def class_keyword(cls):
+    return "$Bounce_" + cls.replace("-", "_")
+
+
+def imap_flags(env, mailbox="INBOX"):
+    """uid -> set of flags"""
+    im = env.imap()
+    try:
+        typ, _ = im.select(mailbox)
+        check(typ == "OK", "IMAP SELECT %s" % mailbox)
+        typ, data = im.uid("FETCH", "1:*", "(FLAGS)")
+        flags = {}
+        for item in data:
+            if not item:
+                continue
+            line = item.decode() if isinstance(item, bytes) else item[0].decode()
+            m = re.search(r"UID (\d+) FLAGS \(([^)]*)\)", line) or \
+                re.search(r"FLAGS \(([^)]*)\) UID (\d+)", line)
+            if m and m.re.pattern.startswith("UID"):
+                flags[int(m.group(1))] = set(m.group(2).split())
+            elif m:
+                flags[int(m.group(2))] = set(m.group(1).split())
+        return flags
+    finally:
+        im.logout()
+
+
+def doveadm_list(env):
+    proc = env.doveadm("-f", "json", "bounceinfo", "list", "-u", env.user,
+                       "mailbox", "INBOX", "ALL")
+    return {int(r["uid"]): r for r in json.loads(proc.stdout or "[]")}
+
+
+def main():
+    if not os.path.isdir(CORPUS):
+        print("SKIP: corpus not found at %s" % CORPUS)
+        return 77
+    try:
+        env = DovecotEnv(sieve=False, plugin_settings={
+            "bounceinfo_keywords": "yes"})
+        env.start()
+    except DovecotEnvUnavailable as e:
+        print("SKIP: %s" % e)
+        return 77
+    try:
+        names = sorted(BOUNCES)
+        for name in names:
+            env.lmtp_deliver(read_corpus(name))
+        env.lmtp_deliver(ORDINARY, mail_from="alice@example.org")
+        flags = imap_flags(env)
+        check(len(flags) == len(names) + 1,
+              "all %d mails delivered into INBOX" % (len(names) + 1))
+        listed = doveadm_list(env) if env.doveadm_plugin_loaded else {}
+
+        for uid, name in enumerate(names, start=1):
+            f = flags[uid]
+            check("$Bounce" in f, "%s (uid %d) has $Bounce: %s"
+                  % (name, uid, sorted(f)))
+            check(class_keyword(BOUNCES[name]) in f,
+                  "%s has %s" % (name, class_keyword(BOUNCES[name])))
+            bounce_kw = [k for k in f if k.startswith("$Bounce_")]
+            check(len(bounce_kw) == 1, "exactly one class keyword: %s"
+                  % bounce_kw)
+            check(re.match(r"^\$Bounce_[a-z_]+$", bounce_kw[0]) is not None,
+                  "class keyword is an IMAP atom of [a-z_]")
+            if listed:
+                check(class_keyword(listed[uid]["class"]) in f,
+                      "keyword matches the class doveadm reports (%s)"
+                      % listed[uid]["class"])
+        ordinary_uid = len(names) + 1
+        check(not any(k.startswith("$Bounce") for k in flags[ordinary_uid]),
+              "ordinary mail has no $Bounce keyword: %s"
+              % sorted(flags[ordinary_uid]))
+        if listed:
+            check(ordinary_uid not in listed,
+                  "ordinary mail is not listed as a bounce")
+
+        # IMAP APPEND of a bounce: keywords set after the save commits
+        im = env.imap()
+        try:
+            raw = re.sub(rb"\r?\n", b"\r\n", read_corpus("lhost-amavis-01.eml"))
+            typ, data = im.append("INBOX", None, None, raw)
+            check(typ == "OK", "IMAP APPEND of a bounce")
+        finally:
+            im.logout()
+        flags = imap_flags(env)
+        appended = max(flags)
+        check({"$Bounce", "$Bounce_user_unknown"} <= flags[appended],
+              "APPENDed bounce has its keywords: %s" % sorted(flags[appended]))
+        check("Error" not in env.log_text() and "Panic" not in env.log_text(),
+              "no errors in the log")
+    finally:
+        env.stop()
+
+    # keywords off: the plugin classifies but sets nothing
+    env = DovecotEnv(sieve=False, plugin_settings={"bounceinfo_keywords": "no"})
+    env.start()
+    try:
+        env.lmtp_deliver(read_corpus("lhost-amavis-01.eml"))
+        flags = imap_flags(env)
+        check(len(flags) == 1, "bounce delivered with bounceinfo_keywords = no")
+        check(not any(k.startswith("$Bounce") for k in flags[1]),
+              "no keywords with bounceinfo_keywords = no: %s" % sorted(flags[1]))
+    finally:
+        env.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
