@@ -128,6 +128,11 @@ ext_bounceinfo_recipient_value(const struct bounceinfo_recipient *rcpt,
    max_size bytes at a character boundary (0 = no cap). */
 const char *ext_bounceinfo_sanitize(const char *value, size_t max_size);
 
+/* Make code generation fail for a script in which an error was reported
+   that Pigeonhole itself does not treat as fatal. */
+void ext_bounceinfo_ast_mark_invalid(struct sieve_ast *ast,
+				     const struct sieve_extension *ext);
+
 /*
  * Variables namespace
  */

@@ -105,7 +105,7 @@ static const char *ext_bounceinfo_variable_names(void)
 
 static bool
 vnspc_bounceinfo_validate(struct sieve_validator *valdtr,
-			  const struct sieve_variables_namespace *nspc ATTR_UNUSED,
+			  const struct sieve_variables_namespace *nspc,
 			  struct sieve_ast_argument *arg,
 			  struct sieve_command *cmd ATTR_UNUSED,
 			  ARRAY_TYPE(sieve_variable_name) *var_name,
@@ -165,6 +165,11 @@ vnspc_bounceinfo_validate(struct sieve_validator *valdtr,
 		"bounceinfo: unknown variable `bounceinfo.%s'; "
 		"valid names are: %s",
 		str_sanitize(full_name, 64), ext_bounceinfo_variable_names());
+	/* Pigeonhole reports a failed substitution inside a string but still
+	   compiles the script (dropping the reference). Mark the script so
+	   that code generation refuses it: sievec and ManageSieve PUTSCRIPT
+	   then reject it like any other error. */
+	ext_bounceinfo_ast_mark_invalid(arg->ast, SIEVE_OBJECT_EXTENSION(nspc));
 	return FALSE;
 }
 

@@ -15,19 +15,25 @@
 
 #include "sieve-common.h"
 #include "sieve-extensions.h"
+#include "sieve-ast.h"
 #include "sieve-validator.h"
+#include "sieve-generator.h"
 
 #include "ext-bounceinfo-common.h"
 
 static bool
 ext_bounceinfo_validator_load(const struct sieve_extension *ext,
 			      struct sieve_validator *valdtr);
+static bool
+ext_bounceinfo_generator_load(const struct sieve_extension *ext,
+			      const struct sieve_codegen_env *cgenv);
 
 const struct sieve_extension_def bounceinfo_extension = {
 	.name = "bounceinfo",
 	.load = ext_bounceinfo_load,
 	.unload = ext_bounceinfo_unload,
 	.validator_load = ext_bounceinfo_validator_load,
+	.generator_load = ext_bounceinfo_generator_load,
 	SIEVE_EXT_DEFINE_OPERATION(bounceinfo_operation),
 	SIEVE_EXT_DEFINE_OPERAND(bounceinfo_namespace_operand),
 };
@@ -41,4 +47,30 @@ ext_bounceinfo_validator_load(const struct sieve_extension *ext,
 	   "variables": without it there is no ${...} substitution. */
 	ext_bounceinfo_variables_init(ext, valdtr);
 	return TRUE;
+}
+
+/*
+ * Scripts with errors Pigeonhole would let through
+ */
+
+static const struct sieve_ast_extension bounceinfo_ast_extension = {
+	.ext = &bounceinfo_extension,
+};
+
+/* Any non-NULL pointer: the AST context only says "invalid". */
+static const char ext_bounceinfo_invalid_marker[] = "invalid";
+
+void ext_bounceinfo_ast_mark_invalid(struct sieve_ast *ast,
+				     const struct sieve_extension *ext)
+{
+	sieve_ast_extension_register(ast, ext, &bounceinfo_ast_extension,
+				     (void *)ext_bounceinfo_invalid_marker);
+}
+
+static bool
+ext_bounceinfo_generator_load(const struct sieve_extension *ext,
+			      const struct sieve_codegen_env *cgenv)
+{
+	/* The error itself was reported during validation. */
+	return sieve_ast_extension_get_context(cgenv->ast, ext) == NULL;
 }
