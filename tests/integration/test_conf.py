@@ -85,6 +85,24 @@ def main():
               and "filter = event=bounceinfo_classified" in out,
               "metric block for the bounceinfo_classified event")
 
+        # an admin's earlier protocol blocks (20-lmtp.conf, 20-imap.conf)
+        # must not hide the plugin from those protocols
+        earlier = os.path.join(tmp, "earlier.conf")
+        with open(earlier, "w") as f:
+            f.write("protocol lmtp {\n  mail_plugins = $mail_plugins sieve\n}\n"
+                    "protocol lda {\n  mail_plugins = $mail_plugins sieve\n}\n"
+                    "protocol imap {\n  mail_plugins = $mail_plugins "
+                    "imap_quota\n}\n!include %s\n" % SNIPPET)
+        for proto, want in (("lmtp", ("bounceinfo", "sieve")),
+                            ("lda", ("bounceinfo", "sieve")),
+                            ("imap", ("bounceinfo", "imap_quota"))):
+            proc = doveconf(tmp, earlier, "-f", "protocol=" + proto, "-h",
+                            "mail_plugins")
+            got = proc.stdout.split()
+            check(proc.returncode == 0 and all(w in got for w in want),
+                  "after an earlier protocol %s block: mail_plugins = %s"
+                  % (proto, " ".join(got)))
+
         # single settings, as a postmaster would query them
         proc = doveconf(tmp, SNIPPET, "-h", "plugin/sieve_plugins")
         check(proc.returncode == 0 and "sieve_bounceinfo" in proc.stdout,
