@@ -6,10 +6,16 @@
    2. "strong" status.map entries: specific enhanced status codes such as
       5.2.2 (mailbox full) or 5.7.26 (DMARC) are trusted over the text;
    3. the shipped text rules, in class priority order;
-   4. the other status.map entries (generic codes such as 5.7.1 or 5.0.0
+   4. the SMTP command that was refused: MAIL FROM -> sender-rejected,
+      connection/greeting -> blocklist;
+   5. a temporary (4.x.x) failure that still ended in a bounce: expired;
+   6. the other status.map entries (generic codes such as 5.7.1 or 5.0.0
       only say something when the text did not);
-   5. the SMTP reply code ("code:552" entries);
-   6. unknown. */
+   7. the SMTP reply code ("code:552" entries);
+   8. unknown.
+   Adjustments: host-unknown with a temporary code is network trouble;
+   "user unknown" relayed from a remote server (reply code present) with
+   neither a X.1.x status nor a RCPT TO answer is filtered. */
 
 #include "lib.h"
 #include "array.h"
@@ -43,9 +49,20 @@ static const struct {
 		"\\bDATA\\b( command)? (response|reply|failed)" },
 };
 
+/* Without an explicit command: Postfix-style "550 <x@y>: ..." replies
+   name the refused recipient, which only happens in answer to RCPT */
+static const char *const implicit_rcpt_pattern =
+	"\\b[45]\\d\\d[ :-]+(?:[45]\\.\\d{1,3}\\.\\d{1,3}\\s+)?"
+	"<[^>\\s]+@[^>\\s]+>:\\s";
+
 void bounceinfo_classify_init(struct bounceinfo *bi)
 {
 	const char *error;
+
+	bi->implicit_rcpt_code = bounceinfo_pcre_compile(implicit_rcpt_pattern,
+							 &error);
+	if (bi->implicit_rcpt_code == NULL)
+		i_panic("bounceinfo: implicit RCPT pattern: %s", error);
 
 	i_assert(N_ELEMENTS(command_patterns) == N_ELEMENTS(bi->command_codes));
 	for (unsigned int i = 0; i < N_ELEMENTS(command_patterns); i++) {
@@ -58,6 +75,9 @@ void bounceinfo_classify_init(struct bounceinfo *bi)
 
 void bounceinfo_classify_deinit(struct bounceinfo *bi)
 {
+	if (bi->implicit_rcpt_code != NULL)
+		pcre2_code_free(bi->implicit_rcpt_code);
+	bi->implicit_rcpt_code = NULL;
 	for (unsigned int i = 0; i < N_ELEMENTS(bi->command_codes); i++) {
 		if (bi->command_codes[i] != NULL)
 			pcre2_code_free(bi->command_codes[i]);
@@ -82,6 +102,9 @@ const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
 			best = start;
 		}
 	}
+	if (found == NULL &&
+	    bounceinfo_pcre_match(bi, bi->implicit_rcpt_code, text, len))
+		found = "RCPT";
 	return found;
 }
 
@@ -101,6 +124,13 @@ bounceinfo_class_default_severity(enum bounceinfo_class class_)
 	default:
 		return BOUNCEINFO_SEVERITY_SOFT;
 	}
+}
+
+static bool temporary_failure(const char *status, unsigned int reply_code)
+{
+	if (status != NULL)
+		return status[0] == '4';
+	return reply_code >= 400 && reply_code < 500;
 }
 
 static enum bounceinfo_severity
@@ -170,11 +200,38 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 	if (rule != NULL)
 		goto found_rule;
 
-	/* 4. generic status codes */
+	/* 4. what the refused command says: a refusal of MAIL FROM is about
+	   the sender, one at connection or greeting time about the sending
+	   server */
+	if (smtp_command == NULL)
+		smtp_command = bounceinfo_smtp_command_find(bi, text);
+	if (smtp_command != NULL && (status == NULL || status[0] != '2')) {
+		if (strcmp(smtp_command, "MAIL") == 0) {
+			*class_r = BOUNCEINFO_CLASS_SENDER_REJECTED;
+			*matched_rule_r = "command:MAIL";
+			goto found_fixed;
+		}
+		if (strcmp(smtp_command, "CONN") == 0 ||
+		    strcmp(smtp_command, "EHLO") == 0) {
+			*class_r = BOUNCEINFO_CLASS_BLOCKLIST;
+			*matched_rule_r = "command:CONN";
+			goto found_fixed;
+		}
+	}
+
+	/* 5. a temporary failure that ended in a bounce: it expired */
+	if (temporary_failure(status, reply_code) &&
+	    (entry == NULL || !entry->strong)) {
+		*class_r = BOUNCEINFO_CLASS_EXPIRED;
+		*matched_rule_r = "temporary:expired";
+		goto found_fixed;
+	}
+
+	/* 6. generic status codes */
 	if (entry != NULL)
 		goto found_status;
 
-	/* 5. reply code */
+	/* 7. reply code */
 	if (reply_code != 0) {
 		entry = bounceinfo_status_lookup(bi,
 			t_strdup_printf("code:%03u", reply_code));
@@ -188,10 +245,24 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 	*matched_rule_r = NULL;
 	return;
 
+found_fixed:
+	*severity_r = severity_adjust(*class_r, BOUNCEINFO_SEVERITY_NONE,
+				      status, reply_code);
+	return;
+
 found_rule:
+	if (rule->class_ == BOUNCEINFO_CLASS_HOST_UNKNOWN &&
+	    temporary_failure(status, reply_code)) {
+		/* a DNS answer that may change: not proof the domain is
+		   gone */
+		*class_r = BOUNCEINFO_CLASS_NETWORK;
+		*severity_r = BOUNCEINFO_SEVERITY_SOFT;
+		*matched_rule_r = rule->source;
+		return;
+	}
 	if (smtp_command == NULL)
 		smtp_command = bounceinfo_smtp_command_find(bi, text);
-	if (rule->class_ == BOUNCEINFO_CLASS_USER_UNKNOWN &&
+	if (rule->class_ == BOUNCEINFO_CLASS_USER_UNKNOWN && reply_code != 0 &&
 	    (status == NULL || strncmp(status + 1, ".1.", 3) != 0) &&
 	    (smtp_command == NULL || strcmp(smtp_command, "RCPT") != 0)) {
 		/* "no such user" when the message itself was refused, or

@@ -288,7 +288,10 @@ void bounceinfo_ndr_parse(struct bounceinfo_parse_ctx *ctx, const char *text)
 					break;
 				continue;
 			}
-			if (line_marker(nctx, lines[j], &r2) != NULL)
+			const char *addr2 = line_marker(nctx, lines[j], &r2);
+			/* the same address again continues the block
+			   ("SMTP error ... after RCPT TO:<x>:") */
+			if (addr2 != NULL && strcasecmp(addr2, addr) != 0)
 				break;
 			str_append_c(diag, ' ');
 			str_append(diag, lines[j]);

@@ -91,6 +91,7 @@ struct bounceinfo {
 	unsigned int hint_count;
 	pcre2_code *autoreply_subject;
 	pcre2_code *command_codes[5];
+	pcre2_code *implicit_rcpt_code;
 
 	ARRAY_TYPE(bounceinfo_lang) langs;
 	ARRAY_TYPE(const_string) lang_names;

@@ -143,11 +143,11 @@ static void dump_result(const char *path, const struct bounceinfo_result *r)
 	       r->original.to, r->original.date);
 	array_foreach(&r->recipients, rcpt) {
 		printf("  rcpt %s class=%s sev=%s status=%s code=%u action=%s "
-		       "rule=%s remote=%s\n    diag=%s\n",
+		       "rule=%s remote=%s cmd=%s\n    diag=%s\n",
 		       rcpt->address, bounceinfo_class_name(rcpt->class_),
 		       bounceinfo_severity_name(rcpt->severity), rcpt->status,
 		       rcpt->reply_code, rcpt->action, rcpt->matched_rule,
-		       rcpt->remote_mta, rcpt->diagnostic);
+		       rcpt->remote_mta, rcpt->smtp_command, rcpt->diagnostic);
 	}
 }
 
