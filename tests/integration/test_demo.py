@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""`scripts/demo --no-wait` (what `./run demo` shows a new user) works:
+it exits 0, reports a folder for every bundled sample, ordinary mail and
+the auto-reply stay in INBOX, the delay warning goes to Bounces/Delayed,
+every other bounce lands under Bounces/, the summary adds up, the IMAP
+connection details are printed, and nothing is left running or on disk.
+Exit 0 pass, 1 fail, 77 skip (not root)."""
+
+import os
+import re
+import subprocess
+import sys
+
+SRCDIR = os.path.abspath(os.environ.get("BOUNCEINFO_SRCDIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BUILDDIR = os.path.abspath(os.environ.get("BOUNCEINFO_BUILDDIR") or SRCDIR)
+
+
+def check(cond, what):
+    print("%s: %s" % ("ok" if cond else "FAIL", what))
+    if not cond:
+        raise SystemExit(1)
+
+
+def main():
+    if os.geteuid() != 0:
+        print("SKIP: the demo needs root")
+        return 77
+    samples = []
+    for dirpath, _, files in os.walk(os.path.join(SRCDIR, "samples")):
+        samples += [os.path.relpath(os.path.join(dirpath, f),
+                                    os.path.join(SRCDIR, "samples"))
+                    for f in files if f.endswith(".eml")]
+    check(len(samples) >= 10, "%d bundled samples" % len(samples))
+
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    proc = subprocess.run(
+        [sys.executable, os.path.join(SRCDIR, "scripts", "demo"),
+         "--no-wait", "--builddir", BUILDDIR],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env, timeout=300)
+    out = proc.stdout
+    print(out)
+    check(proc.returncode == 0, "scripts/demo --no-wait exits 0")
+
+    folders = dict(re.findall(r"^\[\s*\d+\] (\S+)\n\s+folder:\s+(.+)$", out,
+                              re.M))
+    check(sorted(folders) == sorted(samples),
+          "every sample reported with its folder")
+    check("NOT FOUND" not in out, "no message went missing")
+    for name, folder in sorted(folders.items()):
+        if name.startswith("ordinary/") or name.startswith("sisimai/rfc3834"):
+            check(folder == "INBOX", "%s stays in INBOX (got %s)"
+                  % (name, folder))
+        elif name == "own/postfix-delayed.eml":
+            check(folder == "Bounces/Delayed", "%s in Bounces/Delayed (got "
+                  "%s)" % (name, folder))
+        else:
+            check(folder.startswith("Bounces/"), "%s filed under Bounces/ "
+                  "(got %s)" % (name, folder))
+    classes = re.findall(r"^\s+class:\s+(\S+)", out, re.M)
+    check(len(classes) == len(samples) and "?" not in classes,
+          "a class shown for every message")
+    check(re.search(r"explanation: \S", out), "explanations shown")
+    m = re.search(r"^\s+total\s+(\d+)$", out, re.M)
+    check(m and int(m.group(1)) == len(samples), "summary total adds up")
+    counts = re.findall(r"^  (INBOX|Bounces/.+?)\s+(\d+)  ", out, re.M)
+    check(sum(int(c) for _, c in counts) == len(samples),
+          "per-folder counts add up")
+    m = re.search(r"IMAP\s+host 127\.0\.0\.1, port (\d+), no TLS, user (\S+), "
+                  r"password (\S+)", out)
+    check(m is not None, "IMAP connection details printed")
+    tmp = re.search(r"running privately in (\S+)", out)
+    check(tmp and not os.path.exists(tmp.group(1)),
+          "temporary directory removed after --no-wait")
+    left = subprocess.run(["pgrep", "-f", tmp.group(1)],
+                          stdout=subprocess.PIPE, text=True).stdout.split()
+    check(not left, "no process of the demo's Dovecot left (%s)" % left)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
