@@ -142,8 +142,12 @@ static void bounceinfo_mail_user_created(struct mail_user *user)
 	const char *error;
 
 	if (bounceinfo_settings_read(user, &set, &error) < 0) {
-		/* invalid configuration: fail the user with a clear error */
-		user->error = p_strdup(user->pool, error);
+		/* Invalid configuration: fail the user with a clear error.
+		   Internal users (the raw mail of LMTP) are left alone: the
+		   recipient's initialization reports the same error, and
+		   failing the raw user would kill the LMTP process. */
+		if (!user->autocreated)
+			user->error = p_strdup(user->pool, error);
 		return;
 	}
 

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Fail open and configuration errors, in a real Dovecot:
+- a broken, an unreadable and a missing bounceinfo_rules file: bounces and
+  ordinary mail are still delivered into INBOX (untouched, no keywords) and
+  the error, naming the file, is in the log;
+- an invalid setting value (bounceinfo_keywords = maybe, a bad size) fails
+  the user's initialization with an error naming the setting and the value:
+  LMTP answers 4xx (the MTA keeps the mail and retries), doveadm fails.
+Exit 0 pass, 1 fail, 77 skip."""
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dovecot_env import (DovecotEnv, DovecotEnvError,  # noqa: E402
+                         DovecotEnvUnavailable)
+
+SRCDIR = os.environ.get("BOUNCEINFO_SRCDIR", ".")
+CORPUS = os.path.join(SRCDIR, "..", "shared", "corpus", "sisimai", "eml")
+BOUNCE = "lhost-amavis-01.eml"
+ORDINARY = b"""\
+From: Dave <dave@example.org>
+To: testuser@localhost
+Subject: weekend plans
+Message-ID: <ordinary-4@example.org>
+
+See you.
+"""
+
+
+def check(cond, what):
+    print("%s: %s" % ("ok" if cond else "FAIL", what))
+    if not cond:
+        raise SystemExit(1)
+
+
+def inbox(env):
+    """[(flags, body)] of INBOX over IMAP"""
+    im = env.imap()
+    try:
+        im.select("INBOX")
+        typ, data = im.fetch("1:*", "(FLAGS BODY.PEEK[])")
+        mails = []
+        for item in data:
+            if isinstance(item, tuple):
+                flags = re.search(rb"FLAGS \(([^)]*)\)", item[0]).group(1)
+                mails.append((set(flags.decode().split()), item[1]))
+        return mails
+    finally:
+        im.logout()
+
+
+def crlf(raw):
+    return re.sub(rb"\r?\n", b"\r\n", raw)
+
+
+def fail_open_case(what, rules_path, bounce):
+    env = DovecotEnv(sieve=False, plugin_settings={
+        "bounceinfo_keywords": "yes", "bounceinfo_rules": rules_path})
+    env.start()
+    try:
+        env.lmtp_deliver(bounce)
+        env.lmtp_deliver(ORDINARY, mail_from="dave@example.org")
+        mails = inbox(env)
+        check(len(mails) == 2, "%s: both mails delivered into INBOX" % what)
+        # LMTP adds Return-Path/Delivered-To/Received on top
+        check(mails[0][1].endswith(crlf(bounce)),
+              "%s: the bounce is stored unchanged" % what)
+        check(not any(k.startswith("$Bounce") for f, _ in mails for k in f),
+              "%s: no keywords (classification disabled)" % what)
+        log = env.log_text()
+        m = re.search(r"Error: bounceinfo: Failed to load rules.*", log)
+        check(m is not None and rules_path in m.group(0),
+              "%s: error logged naming the file: %s"
+              % (what, m.group(0) if m else None))
+    finally:
+        env.stop()
+
+
+def invalid_setting_case(setting, value):
+    env = DovecotEnv(sieve=False, plugin_settings={setting: value})
+    env.start()
+    try:
+        expected = "%s: invalid value '%s'" % (setting, value)
+        try:
+            env.lmtp_deliver(ORDINARY, mail_from="dave@example.org")
+            delivered = True
+        except DovecotEnvError as e:
+            delivered = False
+            check(" 4" in str(e).split("\n")[0] or ": 4" in str(e),
+                  "%s: LMTP answers a temporary failure: %s"
+                  % (setting, str(e).split("\n")[0]))
+        check(not delivered, "%s = %s: delivery refused, not half-done"
+              % (setting, value))
+        check(expected in env.log_text(),
+              "%s: log names the setting and value" % setting)
+        proc = env.doveadm("mailbox", "list", "-u", env.user, check=False)
+        check(proc.returncode != 0 and expected in proc.stderr,
+              "%s: doveadm fails with the same error: %s"
+              % (setting, proc.stderr.strip()))
+    finally:
+        env.stop()
+
+
+def main():
+    if not os.path.isdir(CORPUS):
+        print("SKIP: corpus not found at %s" % CORPUS)
+        return 77
+    with open(os.path.join(CORPUS, BOUNCE), "rb") as f:
+        bounce = f.read()
+    tmp = tempfile.mkdtemp(prefix="bounceinfo-failopen-")
+    try:
+        broken = os.path.join(tmp, "broken.rules")
+        with open(broken, "w") as f:
+            f.write("[quota\n(((unbalanced\n")
+        os.chmod(broken, 0o644)
+        unreadable = os.path.join(tmp, "unreadable.rules")
+        with open(unreadable, "w") as f:
+            f.write("# mail processes cannot read this file\n")
+        os.chmod(unreadable, 0o000)
+        os.chmod(tmp, 0o755)
+        missing = os.path.join(tmp, "missing.rules")
+        try:
+            fail_open_case("broken rules file", broken, bounce)
+            fail_open_case("unreadable rules file", unreadable, bounce)
+            fail_open_case("missing rules file", missing, bounce)
+        except DovecotEnvUnavailable as e:
+            print("SKIP: %s" % e)
+            return 77
+        invalid_setting_case("bounceinfo_keywords", "maybe")
+        invalid_setting_case("bounceinfo_verify", "sometimes")
+        invalid_setting_case("bounceinfo_max_scan_bytes", "lots")
+        invalid_setting_case("bounceinfo_max_recipients", "-5")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Spoof check (bounceinfo_verify = yes) in a real Dovecot: the original of
+one real bounce is first saved into the user's \\Sent mailbox (doveadm save
+-m Sent); that bounce is then GENUINE, a bounce of mail the user never sent
+is FORGED, a bounce that does not quote its original's Message-ID is
+NOT-APPLICABLE.  The answer is checked in doveadm bounceinfo list -f json
+and in the bounceinfo_classified event's field `verified` (a metric grouped
+by it, read from /metrics).  Exit 0 pass, 1 fail, 77 skip."""
+
+import json
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+
+SRCDIR = os.environ.get("BOUNCEINFO_SRCDIR", ".")
+CORPUS = os.path.join(SRCDIR, "..", "shared", "corpus", "sisimai", "eml")
+GENUINE = "lhost-amavis-01.eml"        # its original gets saved into Sent
+FORGED = "lhost-amazonses-03.eml"      # original never sent by the user
+NO_MSGID = "lhost-postfix-02.eml"      # returns no original Message-ID
+METRIC = """
+metric bounceinfo_verified {
+  filter = event=bounceinfo_classified
+  group_by = verified
+}
+"""
+
+
+def check(cond, what):
+    print("%s: %s" % ("ok" if cond else "FAIL", what))
+    if not cond:
+        raise SystemExit(1)
+
+
+def read_corpus(name):
+    with open(os.path.join(CORPUS, name), "rb") as f:
+        return f.read()
+
+
+def original_message_id(raw):
+    """Message-ID of the returned original: the last Message-ID header in
+    the bounce that is not the bounce's own (the first)."""
+    ids = re.findall(rb"^Message-ID:\s*(<[^>\r\n]+>)", raw, re.M | re.I)
+    check(len(ids) >= 2, "the bounce quotes its original's Message-ID")
+    return ids[-1].decode()
+
+
+def verified_counters(env, want, timeout=10):
+    deadline = time.time() + timeout
+    while True:
+        got = {m.group(1): int(m.group(2)) for m in re.finditer(
+            r'^dovecot_bounceinfo_verified_total\{verified="([^"]+)"\} (\d+)$',
+            env.metrics(), re.M)}
+        if got == want or time.time() > deadline:
+            return got
+        time.sleep(0.2)
+
+
+def main():
+    if not os.path.isdir(CORPUS):
+        print("SKIP: corpus not found at %s" % CORPUS)
+        return 77
+    try:
+        env = DovecotEnv(sieve=False, extra_conf=METRIC, plugin_settings={
+            "bounceinfo_verify": "yes", "bounceinfo_keywords": "yes"})
+        env.start()
+    except DovecotEnvUnavailable as e:
+        print("SKIP: %s" % e)
+        return 77
+    try:
+        genuine = read_corpus(GENUINE)
+        msgid = original_message_id(genuine)
+        original = ("From: testuser@localhost\nTo: neko@example.co.jp\n"
+                    "Subject: the original\nMessage-ID: %s\n"
+                    "Date: Thu, 29 Apr 2010 23:34:45 +0900\n\nHello.\n"
+                    % msgid)
+        env.doveadm("save", "-u", env.user, "-m", "Sent", input=original)
+        # a decoy whose Message-ID only contains the forged one's
+        forged_id = original_message_id(read_corpus(FORGED))
+        decoy = ("From: testuser@localhost\nTo: x@example.org\nSubject: decoy"
+                 "\nMessage-ID: <x%s>\n\nHi.\n" % forged_id.strip("<>"))
+        env.doveadm("save", "-u", env.user, "-m", "Sent", input=decoy)
+
+        env.lmtp_deliver(genuine)
+        env.lmtp_deliver(read_corpus(FORGED))
+        env.lmtp_deliver(read_corpus(NO_MSGID))
+
+        got = verified_counters(env, {"genuine": 1, "forged": 1,
+                                      "not-applicable": 1})
+        check(got.get("genuine") == 1,
+              "event field verified=genuine for the bounce of sent mail: %s"
+              % got)
+        check(got.get("forged") == 1,
+              "event field verified=forged for the backscatter: %s" % got)
+        check(got.get("not-applicable") == 1,
+              "event field verified=not-applicable without Message-ID: %s"
+              % got)
+
+        if env.doveadm_plugin_loaded:
+            proc = env.doveadm("-f", "json", "bounceinfo", "list", "-u",
+                               env.user, "mailbox", "INBOX", "ALL")
+            rows = {int(r["uid"]): r for r in json.loads(proc.stdout)}
+            check(rows[1]["verified"] == "genuine",
+                  "doveadm list: uid 1 genuine (%s)" % rows[1]["verified"])
+            check(rows[2]["verified"] == "forged",
+                  "doveadm list: uid 2 forged (%s)" % rows[2]["verified"])
+            check(rows[3]["verified"] == "not-applicable",
+                  "doveadm list: uid 3 not-applicable (%s)"
+                  % rows[3]["verified"])
+        log = env.log_text()
+        check("Error:" not in log and "Panic:" not in log,
+              "no errors in the log")
+    finally:
+        env.stop()
+
+    # bounceinfo_verify = no: unchecked
+    env = DovecotEnv(sieve=False, extra_conf=METRIC)
+    env.start()
+    try:
+        env.lmtp_deliver(read_corpus(GENUINE))
+        got = verified_counters(env, {"unchecked": 1})
+        check(got == {"unchecked": 1},
+              "verified=unchecked with bounceinfo_verify = no: %s" % got)
+    finally:
+        env.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
