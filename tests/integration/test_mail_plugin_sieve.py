@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Mail plugin and Sieve extension loaded together: a bounce is classified
+once per delivery, not once per consumer.  The user's Sieve script files
+bounces with the bounceinfo test, so the Sieve extension asks for the
+classification first; the mail plugin then sets the keywords on the
+filed copy and counts the event.  With mail_debug the plugin logs
+"Classified message" once per classification: one delivery gives exactly
+one such line, the Sieve extension says it used the mail plugin's result,
+and the bounceinfo_classified counter rises by exactly one.
+Exit 0 pass, 1 fail, 77 skip."""
+
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+
+SRCDIR = os.environ.get("BOUNCEINFO_SRCDIR", ".")
+CORPUS = os.path.join(SRCDIR, "..", "shared", "corpus", "sisimai", "eml")
+BOUNCE = "lhost-amavis-01.eml"
+SCRIPT = """\
+require ["bounceinfo", "fileinto", "mailbox"];
+if bounceinfo :kind ["dsn", "ndr"] {
+  fileinto :create "Bounces";
+}
+"""
+METRIC = """
+metric bounceinfo_bounces {
+  filter = event=bounceinfo_classified
+  group_by = class
+}
+"""
+
+
+def check(cond, what):
+    print("%s: %s" % ("ok" if cond else "FAIL", what))
+    if not cond:
+        raise SystemExit(1)
+
+
+def metric_total(env):
+    return sum(int(v) for v in re.findall(
+        r'^dovecot_bounceinfo_bounces_total\{[^}]*\} (\d+)$',
+        env.metrics(), re.M))
+
+
+def main():
+    if not os.path.isdir(CORPUS):
+        print("SKIP: corpus not found at %s" % CORPUS)
+        return 77
+    with open(os.path.join(CORPUS, BOUNCE), "rb") as f:
+        bounce = f.read()
+    try:
+        env = DovecotEnv(sieve=True, debug=True, user_sieve=SCRIPT,
+                         extra_conf=METRIC,
+                         plugin_settings={"bounceinfo_keywords": "yes"})
+        env.start()
+    except DovecotEnvUnavailable as e:
+        print("SKIP: %s" % e)
+        return 77
+    try:
+        env.lmtp_deliver(bounce)
+        log = env.log_text()
+        classified = re.findall(r"bounceinfo: Classified message.*", log)
+        check(len(classified) == 1,
+              "one classification for one delivery: %s" % classified)
+        check("kind=dsn" in classified[0], "it is the bounce's")
+        check("using the mail plugin's classification" in log,
+              "the Sieve extension reused the mail plugin's result")
+        check("classifying the message in the Sieve extension" not in log,
+              "the Sieve extension did not classify on its own")
+
+        im = env.imap()
+        try:
+            typ, _ = im.select("Bounces")
+            check(typ == "OK", "Sieve filed the bounce into Bounces")
+            typ, data = im.fetch("1:*", "(FLAGS)")
+            flags = data[0].decode()
+            check("$Bounce" in flags and "$Bounce_user_unknown" in flags,
+                  "the filed copy has the keywords: %s" % flags)
+            typ, data = im.select("INBOX")
+            check(int(data[0]) == 0, "nothing kept in INBOX")
+        finally:
+            im.logout()
+
+        deadline = time.time() + 10
+        while metric_total(env) < 1 and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        check(metric_total(env) == 1,
+              "bounceinfo_classified counted once: %d" % metric_total(env))
+
+        # a second delivery in a new LMTP session: again exactly once more
+        env.lmtp_deliver(bounce)
+        classified = re.findall(r"bounceinfo: Classified message",
+                                env.log_text())
+        check(len(classified) == 2, "second delivery: one more (%d in all)"
+              % len(classified))
+    finally:
+        env.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
