@@ -210,11 +210,22 @@ static void fuzz_check_str(const char *field, const char *str)
 		fuzz_fail("%s is not valid UTF-8", field);
 }
 
+/* Values that may end up in a header (Sieve addheader), a log line or an
+   IMAP keyword: no CR/LF and no other control character either. */
 static void fuzz_check_one_line(const char *field, const char *str)
 {
+	const unsigned char *p;
+
 	fuzz_check_str(field, str);
-	if (str != NULL && strpbrk(str, "\r\n") != NULL)
+	if (str == NULL)
+		return;
+	if (strpbrk(str, "\r\n") != NULL)
 		fuzz_fail("%s contains CR or LF", field);
+	for (p = (const unsigned char *)str; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			fuzz_fail("%s contains control character 0x%02x",
+				  field, *p);
+	}
 }
 
 void fuzz_check_result(struct bounceinfo *bi,
