@@ -161,11 +161,30 @@ def cli_results(builddir, srcdir, paths, lang=None):
         if proc.returncode not in (0, 1):
             raise SystemExit("FAIL: bounceinfo CLI exited %d: %s"
                              % (proc.returncode, proc.stderr))
+        wanted = set(paths[i:i + 200])
         for line in proc.stdout.splitlines():
             if line.strip():
                 obj = json.loads(line)
-                res[obj["file"]] = obj
+                name = obj["file"]
+                if name not in wanted:
+                    # a file starting with an mbox "From " line is read as
+                    # an mbox: "<path>#1" is its (only) message
+                    base = name.rsplit("#", 1)[0]
+                    if base not in wanted or base in res:
+                        continue
+                    name = base
+                res[name] = obj
     return res
+
+
+def read_message(path):
+    """The message as an MTA would hand it over: without a leading mbox
+    "From " line."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw.startswith(b"From "):
+        raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+    return raw
 
 
 def sieve_quote(s):

@@ -296,11 +296,15 @@ ext_bounceinfo_get_message(const struct sieve_runtime_env *renv,
 		   and its spoof check. */
 		msg->result = info->result;
 		msg->verify = info->verify;
-		sieve_runtime_trace(renv, SIEVE_TRLVL_TESTS,
-				    "bounceinfo: using the mail plugin's result");
+		e_debug(renv->event, "bounceinfo: "
+			"using the mail plugin's classification");
 	} else {
 		/* The mail plugin is not loaded (or failed; it logged why):
 		   classify here. */
+		e_debug(renv->event, "bounceinfo: classifying the message "
+			"in the Sieve extension (mail plugin %s)",
+			bounceinfo_plugin_mail_get_info == NULL ?
+			"not loaded" : "gave no result");
 		ext_bounceinfo_parse_mail(renv, ext, mail, pool, msg);
 	}
 
