@@ -5,14 +5,15 @@
    1. the administrator's rules (extra_rules) on the diagnostic text;
    2. "strong" status.map entries: specific enhanced status codes such as
       5.2.2 (mailbox full) or 5.7.26 (DMARC) are trusted over the text;
-   3. the shipped text rules, in class priority order;
-   4. the SMTP command that was refused: MAIL FROM -> sender-rejected,
-      connection/greeting -> blocklist;
-   5. a temporary (4.x.x) failure that still ended in a bounce: expired;
-   6. the other status.map entries (generic codes such as 5.7.1 or 5.0.0
+   3. refused at connection or greeting time: blocklist;
+   4. the shipped text rules of the first tier (classes about the
+      sender, the sending server and the message), in class priority;
+   5. refused at MAIL FROM: sender-rejected;
+   6. the text rules of the second tier (the recipient, delivery);
+   7. the other status.map entries (generic codes such as 5.7.1 or 5.0.0
       only say something when the text did not);
-   7. the SMTP reply code ("code:552" entries);
-   8. unknown.
+   8. the SMTP reply code ("code:552" entries);
+   9. unknown.
    Adjustments: host-unknown with a temporary code is network trouble;
    "user unknown" relayed from a remote server (reply code present) with
    neither a X.1.x status nor a RCPT TO answer is filtered. */
@@ -40,6 +41,7 @@ static const struct {
 	{ "RCPT", "after RCPT TO|>>> RCPT TO|in reply to RCPT TO|"
 		"RCPT TO command|did not like our RCPT TO|"
 		"progress was RCPT TO|RCPT TO:?\\s*<[^>]*>\\s*<<<|"
+		"does not like recipient|"
 		"\\bRCPT\\b( TO)?( command)? (response|reply|failed)|"
 		"while talking to .{0,80}>>> RCPT" },
 	{ "DATA", "after (end of )?data\\b|>>> DATA\\b|in reply to "
@@ -53,7 +55,7 @@ static const struct {
    name the refused recipient, which only happens in answer to RCPT */
 static const char *const implicit_rcpt_pattern =
 	"\\b[45]\\d\\d[ :-]+(?:[45]\\.\\d{1,3}\\.\\d{1,3}\\s+)?"
-	"<[^>\\s]+@[^>\\s]+>:\\s";
+	"[<\\[][^>\\]\\s]+@[^>\\]\\s]+[>\\]]:\\s";
 
 void bounceinfo_classify_init(struct bounceinfo *bi)
 {
@@ -172,6 +174,7 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 	const struct bounceinfo_rule *rule;
 	const struct bounceinfo_status_entry *entry = NULL;
 	const char *text = diagnostic;
+	bool temporary;
 
 	if (text == NULL)
 		text = "";
@@ -183,11 +186,21 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 	}
 	if (!bounceinfo_status_is_valid(status))
 		status = NULL;
+	temporary = temporary_failure(status, reply_code);
+	if (smtp_command == NULL)
+		smtp_command = bounceinfo_smtp_command_find(bi, text);
+	if (status != NULL && status[0] == '2')
+		smtp_command = NULL;
 
 	/* 1. administrator's rules */
 	rule = bounceinfo_rules_match(bi, &bi->admin_rules, text);
-	if (rule != NULL)
-		goto found_admin_rule;
+	if (rule != NULL) {
+		*class_r = rule->class_;
+		*severity_r = severity_adjust(rule->class_, rule->severity,
+					      status, reply_code);
+		*matched_rule_r = rule->source;
+		return;
+	}
 
 	/* 2. specific status codes */
 	if (status != NULL)
@@ -195,43 +208,37 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 	if (entry != NULL && entry->strong)
 		goto found_status;
 
-	/* 3. shipped text rules */
+	/* 3. refused at connection or greeting time: the sending server
+	   itself is not welcome */
+	if (smtp_command != NULL && (strcmp(smtp_command, "CONN") == 0 ||
+				     strcmp(smtp_command, "EHLO") == 0)) {
+		*class_r = BOUNCEINFO_CLASS_BLOCKLIST;
+		*matched_rule_r = "command:CONN";
+		goto found_fixed;
+	}
+
+	/* 4. text rules about the sender, server or message */
 	rule = bounceinfo_rules_match(bi, &bi->rules, text);
 	if (rule != NULL)
 		goto found_rule;
 
-	/* 4. what the refused command says: a refusal of MAIL FROM is about
-	   the sender, one at connection or greeting time about the sending
-	   server */
-	if (smtp_command == NULL)
-		smtp_command = bounceinfo_smtp_command_find(bi, text);
-	if (smtp_command != NULL && (status == NULL || status[0] != '2')) {
-		if (strcmp(smtp_command, "MAIL") == 0) {
-			*class_r = BOUNCEINFO_CLASS_SENDER_REJECTED;
-			*matched_rule_r = "command:MAIL";
-			goto found_fixed;
-		}
-		if (strcmp(smtp_command, "CONN") == 0 ||
-		    strcmp(smtp_command, "EHLO") == 0) {
-			*class_r = BOUNCEINFO_CLASS_BLOCKLIST;
-			*matched_rule_r = "command:CONN";
-			goto found_fixed;
-		}
-	}
-
-	/* 5. a temporary failure that ended in a bounce: it expired */
-	if (temporary_failure(status, reply_code) &&
-	    (entry == NULL || !entry->strong)) {
-		*class_r = BOUNCEINFO_CLASS_EXPIRED;
-		*matched_rule_r = "temporary:expired";
+	/* 5. refused at MAIL FROM: the sender address */
+	if (smtp_command != NULL && strcmp(smtp_command, "MAIL") == 0) {
+		*class_r = BOUNCEINFO_CLASS_SENDER_REJECTED;
+		*matched_rule_r = "command:MAIL";
 		goto found_fixed;
 	}
 
-	/* 6. generic status codes */
+	/* 6. text rules about the recipient and delivery */
+	rule = bounceinfo_rules_match(bi, &bi->rules_tier2, text);
+	if (rule != NULL)
+		goto found_rule;
+
+	/* 7. generic status codes */
 	if (entry != NULL)
 		goto found_status;
 
-	/* 7. reply code */
+	/* 8. reply code */
 	if (reply_code != 0) {
 		entry = bounceinfo_status_lookup(bi,
 			t_strdup_printf("code:%03u", reply_code));
@@ -240,10 +247,8 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 	}
 
 	*class_r = BOUNCEINFO_CLASS_UNKNOWN;
-	*severity_r = severity_adjust(*class_r, BOUNCEINFO_SEVERITY_NONE,
-				      status, reply_code);
 	*matched_rule_r = NULL;
-	return;
+	goto found_fixed;
 
 found_fixed:
 	*severity_r = severity_adjust(*class_r, BOUNCEINFO_SEVERITY_NONE,
@@ -251,8 +256,7 @@ found_fixed:
 	return;
 
 found_rule:
-	if (rule->class_ == BOUNCEINFO_CLASS_HOST_UNKNOWN &&
-	    temporary_failure(status, reply_code)) {
+	if (rule->class_ == BOUNCEINFO_CLASS_HOST_UNKNOWN && temporary) {
 		/* a DNS answer that may change: not proof the domain is
 		   gone */
 		*class_r = BOUNCEINFO_CLASS_NETWORK;
@@ -260,21 +264,19 @@ found_rule:
 		*matched_rule_r = rule->source;
 		return;
 	}
-	if (smtp_command == NULL)
-		smtp_command = bounceinfo_smtp_command_find(bi, text);
 	if (rule->class_ == BOUNCEINFO_CLASS_USER_UNKNOWN && reply_code != 0 &&
 	    (status == NULL || strncmp(status + 1, ".1.", 3) != 0) &&
 	    (smtp_command == NULL || strcmp(smtp_command, "RCPT") != 0)) {
-		/* "no such user" when the message itself was refused, or
-		   without anything saying the address was refused: a
-		   filter's answer, which proves nothing about the address */
+		/* a remote server's "no such user" when the message itself
+		   was refused, or without anything saying the address was
+		   refused: a filter's answer, which proves nothing about
+		   the address */
 		*class_r = BOUNCEINFO_CLASS_FILTERED;
 		*severity_r = severity_adjust(*class_r,
 			BOUNCEINFO_SEVERITY_NONE, status, reply_code);
 		*matched_rule_r = rule->source_not_rcpt;
 		return;
 	}
-found_admin_rule:
 	*class_r = rule->class_;
 	*severity_r = severity_adjust(rule->class_, rule->severity,
 				      status, reply_code);

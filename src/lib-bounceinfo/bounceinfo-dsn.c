@@ -38,6 +38,10 @@ static const char *strip_type(const char *value)
 
 	if (value == NULL)
 		return NULL;
+	/* "X-Unix; 255" is a local program's exit code: the type is what
+	   gives the number its meaning, so it stays */
+	if (strncasecmp(value, "x-unix;", 7) == 0)
+		return value;
 	p = strchr(value, ';');
 	if (p == NULL)
 		return value;

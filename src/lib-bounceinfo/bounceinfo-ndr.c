@@ -48,10 +48,11 @@ static const char *const separator_pattern =
 static const char *const marker_patterns[] = {
 	/* <x@y>: ... / <x@y> ... */
 	"^[ \\t]*<([^\\s<>@]+@[^\\s<>@]+)>[ \\t]*(?:\\.\\.\\.|:|\\s|$)(.*)$",
-	/* x@y: ... / x@y... / x@y */
-	"^[ \\t]*\"?([^\\s<>@\"(),;:]+@[A-Za-z0-9][A-Za-z0-9.\\-]*[A-Za-z0-9])\"?"
-		"[ \\t]*(?:\\.\\.\\.|:|$|[ \\t]+(?=on |at |\\(|\\[|#|<|\\d{3}[ -]|"
-		"SMTP|smtp|-{2}|\\w+:))(.*)$",
+	/* x@y: ... / x@y... / x@y / x@y Invalid address ... */
+	"^[ \\t]*(?:\\* )?\"?([^\\s<>@\"(),;:*]+@[A-Za-z0-9][A-Za-z0-9.\\-]*[A-Za-z0-9])\"?"
+		"[ \\t]*(?:\\.\\.\\.|:|$|[ \\t]+)(.*)$",
+	/* Sendmail: "554 <x@y>... reason" */
+	"^[45]\\d\\d <([^\\s<>@]+@[^\\s<>@]+)>\\.\\.\\.\\s*(.*)$",
 	/* "Recipient address: x@y", "Unknown user: x@y", localized */
 	"^[ \\t]*(?:Recipient(?:'s)?(?: address)?|Original recipient|"
 		"Failed recipient|Unknown user|Invalid recipient|"
@@ -424,19 +425,26 @@ bool bounceinfo_ndr_parse_inline_dsn(struct bounceinfo_parse_ctx *ctx,
 	return array_count(&ctx->result->recipients) > 0;
 }
 
-void bounceinfo_ndr_fallback(struct bounceinfo_parse_ctx *ctx,
-			     const char *text)
+const char *bounceinfo_ndr_bounce_text(struct bounceinfo_parse_ctx *ctx,
+				       const char *text)
 {
 	struct ndr_ctx *nctx = ndr_ctx_get(ctx);
+
+	text = t_strndup(text, ndr_text_end(nctx, text));
+	return bounceinfo_text_clean(ctx->pool, text, strlen(text),
+				     BOUNCEINFO_MAX_DIAGNOSTIC_LEN);
+}
+
+void bounceinfo_ndr_fallback(struct bounceinfo_parse_ctx *ctx,
+			     const char *text ATTR_UNUSED)
+{
 	const char *const *addrs, *diag;
 	struct bounceinfo_recipient *rcpt;
 
 	/* only for what the header calls a bounce */
 	if (!bounceinfo_parse_looks_like_bounce(ctx))
 		return;
-	text = t_strndup(text, ndr_text_end(nctx, text));
-	diag = bounceinfo_text_clean(ctx->pool, text, strlen(text),
-				     BOUNCEINFO_MAX_DIAGNOSTIC_LEN);
+	diag = ctx->bounce_text;
 
 	if (ctx->failed_recipients != NULL)
 		addrs = t_strsplit_spaces(ctx->failed_recipients, ", \t\r\n");

@@ -459,13 +459,22 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 
 		if (rcpt->reply_code == 0 && diag != NULL)
 			rcpt->reply_code = bounceinfo_reply_code_find(diag);
-		if ((status == NULL || strcmp(status + 1, ".0.0") == 0) &&
-		    diag != NULL) {
-			/* a generic X.0.0 is made precise by the server's
-			   own answer */
-			const char *dstatus = bounceinfo_status_find_best(diag);
-			if (dstatus != NULL &&
-			    (status == NULL || dstatus[0] == status[0]))
+		if (diag == NULL || *diag == '\0') {
+			/* nothing per recipient: the bounce's own words */
+			rcpt->diagnostic = diag = ctx->bounce_text;
+		}
+		if (diag != NULL) {
+			/* the remote server's own answer ("550 5.2.2 ...") is
+			   more precise than a reporting MTA's summary */
+			const char *dstatus = bounceinfo_status_find_reply(diag);
+			if (dstatus == NULL && (status == NULL ||
+					strcmp(status + 1, ".0.0") == 0)) {
+				dstatus = bounceinfo_status_find(diag);
+				if (dstatus != NULL && status != NULL &&
+				    dstatus[0] != status[0])
+					dstatus = NULL;
+			}
+			if (dstatus != NULL)
 				rcpt->status = p_strdup(ctx->pool, dstatus);
 		}
 		if (rcpt->smtp_command == NULL && diag != NULL) {
@@ -569,6 +578,7 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 			str_len(ctx->orig_headers));
 	}
 	text = text_clean_multiline(str_c(ctx->text), str_len(ctx->text));
+	ctx->bounce_text = bounceinfo_ndr_bounce_text(ctx, text);
 	if (result->original.message_id == NULL &&
 	    result->original.subject == NULL)
 		bounceinfo_ndr_find_original(ctx, text);

@@ -80,8 +80,12 @@ struct bounceinfo {
 
 	/* administrator's rules, checked first */
 	ARRAY_TYPE(bounceinfo_rule) admin_rules;
-	/* shipped rules, ordered by class priority then file order */
+	/* shipped rules, ordered by class priority then file order; the
+	   first tier (reasons about the sender, server or message) comes
+	   before what the refused SMTP command says, the second tier
+	   (reasons about the recipient, delivery trouble) after it */
 	ARRAY_TYPE(bounceinfo_rule) rules;
+	ARRAY_TYPE(bounceinfo_rule) rules_tier2;
 	ARRAY_TYPE(bounceinfo_status_entry) status_map;
 	ARRAY_TYPE(bounceinfo_mta_sig) mta_sigs;
 
@@ -128,6 +132,8 @@ bounceinfo_status_lookup(struct bounceinfo *bi, const char *status);
 bool bounceinfo_status_is_valid(const char *str);
 /* Find the first enhanced status code in text (NULL if none) */
 const char *bounceinfo_status_find(const char *text);
+/* The status given with an SMTP reply ("550 5.1.1"), or NULL */
+const char *bounceinfo_status_find_reply(const char *text);
 /* The status given with an SMTP reply ("550 5.1.1"), else the first */
 const char *bounceinfo_status_find_best(const char *text);
 /* Find the first SMTP reply code (3 digits 2xx-5xx at a word start) */
@@ -177,6 +183,9 @@ struct bounceinfo_parse_ctx {
 	/* the text of the returned message's header, if a part */
 	string_t *orig_headers;
 	size_t scanned;
+	/* the bounce's text without the returned message, cleaned and cut
+	   to a diagnostic's length (NULL if none) */
+	const char *bounce_text;
 
 	const char *subject, *from, *content_type, *report_type;
 	const char *return_path;
@@ -203,6 +212,9 @@ void bounceinfo_ndr_parse(struct bounceinfo_parse_ctx *ctx, const char *text);
 /* Add diagnostics found in text to DSN recipients that lack them */
 void bounceinfo_ndr_enrich(struct bounceinfo_parse_ctx *ctx, const char *text);
 /* Find an inline copy of the returned message's header in text */
+/* The bounce's own text (without the copy of the message), one line */
+const char *bounceinfo_ndr_bounce_text(struct bounceinfo_parse_ctx *ctx,
+				       const char *text);
 /* Parse DSN fields copied into the text ("Final-Recipient: ...") */
 bool bounceinfo_ndr_parse_inline_dsn(struct bounceinfo_parse_ctx *ctx,
 				     const char *text);

@@ -38,9 +38,9 @@ static const enum bounceinfo_class class_priority[] = {
 	BOUNCEINFO_CLASS_RATE_LIMIT,
 	BOUNCEINFO_CLASS_MOVED,
 	BOUNCEINFO_CLASS_DISABLED,
+	BOUNCEINFO_CLASS_POLICY,
 	BOUNCEINFO_CLASS_SENDER_REJECTED,
 	BOUNCEINFO_CLASS_SECURITY,
-	BOUNCEINFO_CLASS_POLICY,
 	BOUNCEINFO_CLASS_NO_MAIL,
 	BOUNCEINFO_CLASS_USER_UNKNOWN,
 	BOUNCEINFO_CLASS_NETWORK,
@@ -301,13 +301,20 @@ void bounceinfo_rules_sort(struct bounceinfo *bi)
 {
 	ARRAY_TYPE(bounceinfo_rule) sorted;
 	const struct bounceinfo_rule *rule;
+	unsigned int tier2 = class_rank(BOUNCEINFO_CLASS_NO_MAIL);
 
 	/* stable: by class priority, then file and line order */
 	p_array_init(&sorted, bi->pool, array_count(&bi->rules));
-	for (unsigned int r = 0; r <= N_ELEMENTS(class_priority); r++) {
+	for (unsigned int r = 0; r < tier2; r++) {
 		array_foreach(&bi->rules, rule) {
 			if (class_rank(rule->class_) == r)
 				array_push_back(&sorted, rule);
+		}
+	}
+	for (unsigned int r = tier2; r <= N_ELEMENTS(class_priority); r++) {
+		array_foreach(&bi->rules, rule) {
+			if (class_rank(rule->class_) == r)
+				array_push_back(&bi->rules_tier2, rule);
 		}
 	}
 	bi->rules = sorted;
@@ -323,6 +330,10 @@ void bounceinfo_rules_free(struct bounceinfo *bi)
 	}
 	if (array_is_created(&bi->rules)) {
 		array_foreach_modifiable(&bi->rules, rule)
+			pcre2_code_free(rule->code);
+	}
+	if (array_is_created(&bi->rules_tier2)) {
+		array_foreach_modifiable(&bi->rules_tier2, rule)
 			pcre2_code_free(rule->code);
 	}
 }

@@ -246,7 +246,7 @@ unsigned int bounceinfo_reply_code_find(const char *text)
 		    p[3] != '\t' && p[3] != ',' && p[3] != ']' && p[3] != ')')
 			continue;
 		if (p[3] == '-' && !i_isdigit(p[4]) && !i_isalpha(p[4]) &&
-		    p[4] != ' ')
+		    p[4] != ' ' && p[4] != '\'' && p[4] != '"')
 			continue;
 		if (p[3] == ')' || p[3] == ']') {
 			/* "(550)" ok, but not "2013)" */
@@ -256,7 +256,7 @@ unsigned int bounceinfo_reply_code_find(const char *text)
 	return 0;
 }
 
-const char *bounceinfo_status_find_best(const char *text)
+const char *bounceinfo_status_find_reply(const char *text)
 {
 	const char *p, *status;
 
@@ -277,5 +277,12 @@ const char *bounceinfo_status_find_best(const char *text)
 		if (status != NULL && strncmp(status, q, strlen(status)) == 0)
 			return status;
 	}
-	return bounceinfo_status_find(text);
+	return NULL;
+}
+
+const char *bounceinfo_status_find_best(const char *text)
+{
+	const char *status = bounceinfo_status_find_reply(text);
+
+	return status != NULL ? status : bounceinfo_status_find(text);
 }

@@ -91,6 +91,7 @@ int bounceinfo_init(const struct bounceinfo_settings *set,
 
 	p_array_init(&bi->admin_rules, pool, 16);
 	p_array_init(&bi->rules, pool, 256);
+	p_array_init(&bi->rules_tier2, pool, 256);
 	p_array_init(&bi->status_map, pool, 128);
 	p_array_init(&bi->mta_sigs, pool, 64);
 	p_array_init(&bi->langs, pool, 8);
