@@ -42,6 +42,7 @@ import signal
 import smtplib
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -87,6 +88,16 @@ def _atexit_stop_all():
 
 
 atexit.register(_atexit_stop_all)
+
+
+def _install_sigterm_handler():
+    """make check's timeout or a CI runner ends tests with SIGTERM, which
+    would skip atexit: turn it into SystemExit so Dovecot is stopped."""
+    try:
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
+    except ValueError:
+        pass  # not the main thread
 
 
 def free_port():
@@ -210,6 +221,7 @@ class DovecotEnv:
             if not os.access(prog, os.X_OK):
                 raise DovecotEnvUnavailable("%s is not installed" % prog)
         self.pw = ensure_user()
+        _install_sigterm_handler()
         self.tmpdir = tempfile.mkdtemp(prefix="bounceinfo-dovecot-")
         _live_envs.add(self)
         try:
