@@ -3,7 +3,7 @@
 corpus) and of ordinary mail with bounceinfo_keywords = yes.  Over IMAP the
 bounces carry $Bounce and $Bounce_<class> (the class the plugin reports
 through doveadm), the ordinary mail carries neither; a bounce APPENDed over
-IMAP gets them too; with bounceinfo_keywords = no nothing is set.
+IMAP or delivered by dovecot-lda gets them too; with bounceinfo_keywords = no nothing is set.
 Exit 0 pass, 1 fail, 77 skip."""
 
 import json
@@ -133,6 +133,15 @@ def main():
         appended = max(flags)
         check({"$Bounce", "$Bounce_user_unknown"} <= flags[appended],
               "APPENDed bounce has its keywords: %s" % sorted(flags[appended]))
+
+        # dovecot-lda: the raw mail comes from stdin
+        env.lda_deliver(read_corpus("lhost-amazonses-03.eml"), mail_from="")
+        flags = imap_flags(env)
+        lda_uid = max(flags)
+        check(lda_uid == appended + 1 and
+              {"$Bounce", "$Bounce_quota"} <= flags[lda_uid],
+              "bounce delivered by dovecot-lda has its keywords: %s"
+              % sorted(flags[lda_uid]))
         check("Error" not in env.log_text() and "Panic" not in env.log_text(),
               "no errors in the log")
     finally:

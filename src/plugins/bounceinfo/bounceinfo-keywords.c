@@ -14,8 +14,8 @@
 
    With bounceinfo_keywords = yes a bounce gets the keywords $Bounce and
    $Bounce_<class> ('-' in class names becomes '_': "$Bounce_user_unknown"),
-   both valid IMAP atoms. They are added to the saved message in the same
-   transaction, so they are never missing from a committed message. */
+   both valid IMAP atoms. On delivery they go into the save context with
+   the other flags; for APPEND they are set right after the commit. */
 
 struct bounceinfo_mailbox {
 	union mailbox_module_context module_ctx;

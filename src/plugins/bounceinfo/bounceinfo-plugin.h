@@ -38,7 +38,8 @@ int bounceinfo_plugin_mail_get_info(struct mail *mail,
    change is part of the mail's transaction. */
 int bounceinfo_plugin_mail_set_keywords(struct mail *mail);
 
-/* "unchecked", "not-applicable", "genuine", "forged" */
+/* "unchecked", "not-applicable", "genuine", "forged". Internal to the mail
+   plugin: only bounceinfo_plugin_* symbols are exported. */
 const char *bounceinfo_verify_result_name(enum bounceinfo_verify_result res);
 
 void bounceinfo_plugin_init(struct module *module);
