@@ -252,7 +252,7 @@ static int cli_run(int argc, char *argv[])
 						RESULT_POOL_SIZE);
 	ctx.line = str_new(default_pool, 4096);
 	if (!ctx.json)
-		ctx.table = bounceinfo_table_init(ctx.out);
+		ctx.table = bounceinfo_table_init(ctx.out, ctx.with_rule);
 
 	if (optind >= argc)
 		(void)bounceinfo_reader_read("-", &cli_reader_callbacks, &ctx);

@@ -22,13 +22,14 @@ enum table_column {
 	COL_SEVERITY,
 	COL_RECIPIENT,
 	COL_STATUS,
+	COL_RULE,
 	COL_EXPLANATION,
 
 	COL_COUNT
 };
 
 static const char *const column_titles[COL_COUNT] = {
-	"FILE", "KIND", "CLASS", "SEVERITY", "RECIPIENT", "STATUS",
+	"FILE", "KIND", "CLASS", "SEVERITY", "RECIPIENT", "STATUS", "RULE",
 	"EXPLANATION"
 };
 
@@ -41,10 +42,11 @@ struct bounceinfo_table {
 	FILE *out;
 	ARRAY(struct table_row) rows;
 	unsigned int widths[COL_COUNT];
+	bool with_rule:1;
 	bool header_printed:1;
 };
 
-struct bounceinfo_table *bounceinfo_table_init(FILE *out)
+struct bounceinfo_table *bounceinfo_table_init(FILE *out, bool with_rule)
 {
 	struct bounceinfo_table *table;
 	pool_t pool;
@@ -54,6 +56,7 @@ struct bounceinfo_table *bounceinfo_table_init(FILE *out)
 	table = i_new(struct bounceinfo_table, 1);
 	table->pool = pool;
 	table->out = out;
+	table->with_rule = with_rule;
 	p_array_init(&table->rows, pool, 128);
 	for (unsigned int i = 0; i < COL_COUNT; i++)
 		table->widths[i] = strlen(column_titles[i]);
@@ -95,6 +98,8 @@ static void table_print_row(struct bounceinfo_table *table,
 	unsigned int i, len;
 
 	for (i = 0; i < COL_COUNT; i++) {
+		if (i == COL_RULE && !table->with_rule)
+			continue;
 		str_append(line, cells[i]);
 		if (i == COL_COUNT - 1)
 			break;
@@ -170,6 +175,8 @@ void bounceinfo_table_add_message(struct bounceinfo_table *table,
 				table_cell(pool, rcpt->address, FALSE);
 			row->cells[COL_STATUS] =
 				table_cell(pool, rcpt->status, FALSE);
+			row->cells[COL_RULE] =
+				table_cell(pool, rcpt->matched_rule, FALSE);
 			row->cells[COL_EXPLANATION] =
 				table_cell(pool, expl, TRUE);
 		}

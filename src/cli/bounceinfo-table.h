@@ -3,7 +3,7 @@
 
 /* The default, human-readable output of the CLI: one row per recipient
    (one row with "-" for messages that are not bounces), in aligned
-   columns FILE KIND CLASS SEVERITY RECIPIENT STATUS EXPLANATION. Rows are
+   columns FILE KIND CLASS SEVERITY RECIPIENT STATUS [RULE] EXPLANATION. Rows are
    buffered in blocks so that column widths can be computed; widths only
    grow from one block to the next. */
 
@@ -11,7 +11,8 @@
 
 struct bounceinfo_table;
 
-struct bounceinfo_table *bounceinfo_table_init(FILE *out);
+/* with_rule adds the RULE column (--explain-rule). */
+struct bounceinfo_table *bounceinfo_table_init(FILE *out, bool with_rule);
 /* Flushes the remaining rows. */
 void bounceinfo_table_deinit(struct bounceinfo_table **table);
 
