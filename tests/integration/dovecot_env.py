@@ -144,6 +144,13 @@ def _session_pids(sid):
     return pids
 
 
+def _system_modules(directory):
+    """Dovecot's installed modules, without an installed copy of ours
+    (dovecot-bounceinfo package): the build tree's must be the one used."""
+    return [so for so in glob.glob(os.path.join(directory, "*.so"))
+            if "bounceinfo" not in os.path.basename(so)]
+
+
 def _find_plugin(builddir, subdir, pattern, what):
     libs = os.path.join(builddir, subdir, ".libs")
     found = sorted(glob.glob(os.path.join(libs, pattern)))
@@ -259,7 +266,7 @@ class DovecotEnv:
         os.chmod(self.passwd_path, 0o644)
 
         # mail plugin directory: Dovecot's modules plus ours
-        for so in glob.glob(os.path.join(SYSTEM_MODULEDIR, "*.so")):
+        for so in _system_modules(SYSTEM_MODULEDIR):
             os.symlink(so, os.path.join(self.moduledir, os.path.basename(so)))
         if self.mail_plugins:
             so = _find_plugin(self.builddir, MAIL_PLUGIN_DIR,
@@ -268,7 +275,7 @@ class DovecotEnv:
 
         # Pigeonhole plugin directory: Pigeonhole's plugins plus ours
         os.makedirs(self.sieve_plugindir)
-        for so in glob.glob(os.path.join(SYSTEM_SIEVE_PLUGINDIR, "*.so")):
+        for so in _system_modules(SYSTEM_SIEVE_PLUGINDIR):
             os.symlink(so, os.path.join(self.sieve_plugindir,
                                         os.path.basename(so)))
         if self.sieve:
@@ -280,7 +287,7 @@ class DovecotEnv:
         # over the system directory the symlinks would point into)
         if self.doveadm_plugin:
             os.makedirs(self.doveadm_moduledir)
-            for so in glob.glob(os.path.join(SYSTEM_DOVEADM_MODULEDIR, "*.so")):
+            for so in _system_modules(SYSTEM_DOVEADM_MODULEDIR):
                 shutil.copy2(so, self.doveadm_moduledir)
             so = _find_plugin(self.builddir, DOVEADM_PLUGIN_DIR,
                               "*doveadm_bounceinfo_plugin.so", "doveadm plugin")
