@@ -107,12 +107,11 @@ bool bounceinfo_mail_is_raw(struct mail *mail)
 
 struct bounceinfo_user *bounceinfo_user_for_mail(struct mail *mail)
 {
-	struct bounceinfo_user *buser =
-		BOUNCEINFO_USER_CONTEXT(mail->box->storage->user);
-
-	if (buser == NULL && bounceinfo_mail_is_raw(mail))
-		buser = bounceinfo_current_user;
-	return buser;
+	/* the raw mail of a delivery is classified with the settings
+	   (rules, limits; maybe from userdb) of the recipient */
+	if (bounceinfo_mail_is_raw(mail) && bounceinfo_current_user != NULL)
+		return bounceinfo_current_user;
+	return BOUNCEINFO_USER_CONTEXT(mail->box->storage->user);
 }
 
 struct mail_user *bounceinfo_mail_target_user(struct mail *mail)

@@ -100,9 +100,22 @@ bounceinfo_verify_original(struct mail_user *user,
 		e_error(event, "bounceinfo_verify: user has no mailbox with "
 			"special_use = \\Sent, the bounce is left unchecked");
 	} else if (mailbox_sync(box, 0) < 0) {
-		e_error(event, "bounceinfo_verify: Failed to open %s: %s",
-			mailbox_get_vname(box),
-			mailbox_get_last_internal_error(box, NULL));
+		enum mail_error error;
+		const char *errstr =
+			mailbox_get_last_internal_error(box, &error);
+
+		if (error == MAIL_ERROR_NOTFOUND) {
+			/* \Sent is configured but was never created: the
+			   user has sent nothing from here */
+			res = BOUNCEINFO_VERIFY_FORGED;
+			e_debug(event, "bounceinfo_verify: <%s> not found: "
+				"%s does not exist", msgid,
+				mailbox_get_vname(box));
+		} else {
+			e_error(event, "bounceinfo_verify: "
+				"Failed to open %s: %s",
+				mailbox_get_vname(box), errstr);
+		}
 	} else if (bounceinfo_sent_search(box, msgid, &found, &error) < 0) {
 		e_error(event, "bounceinfo_verify: Failed to search %s: %s",
 			mailbox_get_vname(box), error);
