@@ -5,9 +5,9 @@
    1. the administrator's rules (extra_rules) on the diagnostic text;
    2. "strong" status.map entries: specific enhanced status codes such as
       5.2.2 (mailbox full) or 5.7.26 (DMARC) are trusted over the text;
-   3. refused at connection or greeting time: blocklist;
-   4. the shipped text rules of the first tier (classes about the
+   3. the shipped text rules of the first tier (classes about the
       sender, the sending server and the message), in class priority;
+   4. refused at connection or greeting time: blocklist;
    5. refused at MAIL FROM: sender-rejected;
    6. the text rules of the second tier (the recipient, delivery);
    7. the other status.map entries (generic codes such as 5.7.1 or 5.0.0
@@ -41,7 +41,7 @@ static const struct {
 	{ "RCPT", "after RCPT TO|>>> RCPT TO|in reply to RCPT TO|"
 		"RCPT TO command|did not like our RCPT TO|"
 		"progress was RCPT TO|RCPT TO:?\\s*<[^>]*>\\s*<<<|"
-		"does not like recipient|"
+		"does not like recipient|\\bSMTP:RCPT\\b|"
 		"\\bRCPT\\b( TO)?( command)? (response|reply|failed)|"
 		"while talking to .{0,80}>>> RCPT" },
 	{ "DATA", "after (end of )?data\\b|>>> DATA\\b|in reply to "
@@ -208,7 +208,12 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 	if (entry != NULL && entry->strong)
 		goto found_status;
 
-	/* 3. refused at connection or greeting time: the sending server
+	/* 3. text rules about the sender, server or message */
+	rule = bounceinfo_rules_match(bi, &bi->rules, text);
+	if (rule != NULL)
+		goto found_rule;
+
+	/* 4. refused at connection or greeting time: the sending server
 	   itself is not welcome */
 	if (smtp_command != NULL && (strcmp(smtp_command, "CONN") == 0 ||
 				     strcmp(smtp_command, "EHLO") == 0)) {
@@ -216,11 +221,6 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 		*matched_rule_r = "command:CONN";
 		goto found_fixed;
 	}
-
-	/* 4. text rules about the sender, server or message */
-	rule = bounceinfo_rules_match(bi, &bi->rules, text);
-	if (rule != NULL)
-		goto found_rule;
 
 	/* 5. refused at MAIL FROM: the sender address */
 	if (smtp_command != NULL && strcmp(smtp_command, "MAIL") == 0) {

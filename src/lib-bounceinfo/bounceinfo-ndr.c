@@ -45,30 +45,43 @@ static const char *const separator_pattern =
 	")";
 
 /* Lines that introduce a recipient; group 1 = address, group 2 = rest */
-static const char *const marker_patterns[] = {
+enum marker_flags {
+	/* the diagnostic is this line only (Sendmail's per-recipient
+	   summary lines follow each other) */
+	MARKER_SINGLE_LINE = 0x01,
+	/* the whole line belongs to the diagnostic (it names the SMTP
+	   command that was refused) */
+	MARKER_FULL_LINE = 0x02,
+};
+static const struct {
+	const char *pattern;
+	enum marker_flags flags;
+} marker_patterns[] = {
 	/* <x@y>: ... / <x@y> ... */
-	"^[ \\t]*<([^\\s<>@]+@[^\\s<>@]+)>[ \\t]*(?:\\.\\.\\.|:|\\s|$)(.*)$",
+	{ "^[ \\t]*<([^\\s<>@]+@[^\\s<>@]+)>[ \\t]*(?:\\.\\.\\.|:|\\s|$)(.*)$", 0 },
 	/* x@y: ... / x@y... / x@y / x@y Invalid address ... */
-	"^[ \\t]*(?:\\* )?\"?([^\\s<>@\"(),;:*]+@[A-Za-z0-9][A-Za-z0-9.\\-]*[A-Za-z0-9])\"?"
-		"[ \\t]*(?:\\.\\.\\.|:|$|[ \\t]+)(.*)$",
+	{ "^[ \\t]*(?:\\* )?\"?([^\\s<>@\"(),;:*]+@[A-Za-z0-9][A-Za-z0-9.\\-]*[A-Za-z0-9])\"?"
+		"[ \\t]*(?:\\.\\.\\.|:|$|[ \\t]+)(.*)$", 0 },
 	/* Sendmail: "554 <x@y>... reason" */
-	"^[45]\\d\\d <([^\\s<>@]+@[^\\s<>@]+)>\\.\\.\\.\\s*(.*)$",
+	{ "^[45]\\d\\d <([^\\s<>@]+@[^\\s<>@]+)>\\.\\.\\.\\s*(.*)$",
+		MARKER_SINGLE_LINE },
 	/* "Recipient address: x@y", "Unknown user: x@y", localized */
-	"^[ \\t]*(?:Recipient(?:'s)?(?: address)?|Original recipient|"
+	{ "^[ \\t]*(?:Recipient(?:'s)?(?: address)?|Original recipient|"
 		"Failed recipient|Unknown user|Invalid recipient|"
 		"Undeliverable(?: to)?|Address|Adres(?:at)?|Адрес(?:ат)?|"
 		"Empf.nger|Destinataire|Destinatario|Příjemce)\\s*:\\s*"
-		"<?([^\\s<>@\"]+@[^\\s<>@\"]+?)>?[ \\t]*(?:$|[ \\t,;:](.*)$)",
+		"<?([^\\s<>@\"]+@[^\\s<>@\"]+?)>?[ \\t]*(?:$|[ \\t,;:](.*)$)", 0 },
 	/* "RCPT TO:<x@y>" in a transcript */
-	"RCPT TO:\\s*<([^\\s<>@]+@[^\\s<>@]+)>(.*)$",
+	{ "RCPT TO:\\s*<?([^\\s<>@]+@[^\\s<>@]+?)>?(?:\\s|$)(.*)$",
+		MARKER_FULL_LINE },
 	/* "error delivering your mail to <x@y>", "could not be sent to x@y" */
-	"(?:deliver(?:ing|y|ed)?|send(?:ing)?|sent|relay(?:ing)?)\\b.{0,40}?"
+	{ "(?:deliver(?:ing|y|ed)?|send(?:ing)?|sent|relay(?:ing)?)\\b.{0,40}?"
 		"\\bto:?\\s+<?([^\\s<>@\"(),;:]+@[A-Za-z0-9][A-Za-z0-9.\\-]*[A-Za-z0-9])>?"
-		"[.,:;]?(.*)$",
+		"[.,:;]?(.*)$", 0 },
 	/* "Your message to x@y couldn't be delivered" */
-	"(?:message|mail|e-mail) (?:to|for)\\s+<?([^\\s<>@\"]+@[^\\s<>@\"]+?)>?"
+	{ "(?:message|mail|e-mail) (?:to|for)\\s+<?([^\\s<>@\"]+@[^\\s<>@\"]+?)>?"
 		"\\s+(?:could ?n.t be|was not|has not been|cannot be|could not be)"
-		"(.*)$",
+		"(.*)$", 0 },
 };
 
 static const char *const skip_line_pattern =
@@ -115,7 +128,7 @@ void bounceinfo_ndr_init(struct bounceinfo *bi)
 	ndr->separator = ndr_compile(separator_pattern);
 	ndr->skip = ndr_compile(skip_line_pattern);
 	for (unsigned int i = 0; i < N_ELEMENTS(marker_patterns); i++)
-		ndr->markers[i] = ndr_compile(marker_patterns[i]);
+		ndr->markers[i] = ndr_compile(marker_patterns[i].pattern);
 	bi->ndr = ndr;
 }
 
@@ -166,7 +179,8 @@ address_is_ignored(struct ndr_ctx *nctx, const char *addr)
 
 /* Returns the address if line is a recipient marker, rest_r = rest */
 static const char *
-line_marker(struct ndr_ctx *nctx, const char *line, const char **rest_r)
+line_marker(struct ndr_ctx *nctx, const char *line, const char **rest_r,
+	    enum marker_flags *flags_r)
 {
 	struct bounceinfo *bi = nctx->ctx->bi;
 	size_t len = strlen(line), s, e, rs, re;
@@ -188,6 +202,9 @@ line_marker(struct ndr_ctx *nctx, const char *line, const char **rest_r)
 			continue;
 		*rest_r = (rs == PCRE2_UNSET || re <= rs) ? "" :
 			t_strndup(line + rs, re - rs);
+		*flags_r = marker_patterns[i].flags;
+		if ((*flags_r & MARKER_FULL_LINE) != 0)
+			*rest_r = line;
 		return addr;
 	}
 	return NULL;
@@ -271,13 +288,16 @@ void bounceinfo_ndr_parse(struct bounceinfo_parse_ctx *ctx, const char *text)
 		string_t *diag;
 		unsigned int j, paragraphs = 0, nlines = 0;
 
-		addr = line_marker(nctx, lines[i], &rest);
+		enum marker_flags flags, flags2;
+
+		addr = line_marker(nctx, lines[i], &rest, &flags);
 		if (addr == NULL)
 			continue;
 
 		diag = t_str_new(256);
 		str_append(diag, rest);
-		for (j = i + 1; j < count && nlines < NDR_MAX_DIAG_LINES; j++) {
+		for (j = i + 1; j < count && nlines < NDR_MAX_DIAG_LINES &&
+			    (flags & MARKER_SINGLE_LINE) == 0; j++) {
 			const char *r2;
 
 			if (line_is_blank(lines[j])) {
@@ -289,7 +309,8 @@ void bounceinfo_ndr_parse(struct bounceinfo_parse_ctx *ctx, const char *text)
 					break;
 				continue;
 			}
-			const char *addr2 = line_marker(nctx, lines[j], &r2);
+			const char *addr2 = line_marker(nctx, lines[j], &r2,
+							&flags2);
 			/* the same address again continues the block
 			   ("SMTP error ... after RCPT TO:<x>:") */
 			if (addr2 != NULL && strcasecmp(addr2, addr) != 0)
@@ -426,13 +447,12 @@ bool bounceinfo_ndr_parse_inline_dsn(struct bounceinfo_parse_ctx *ctx,
 }
 
 const char *bounceinfo_ndr_bounce_text(struct bounceinfo_parse_ctx *ctx,
-				       const char *text)
+				       const char *text, size_t max_len)
 {
 	struct ndr_ctx *nctx = ndr_ctx_get(ctx);
 
 	text = t_strndup(text, ndr_text_end(nctx, text));
-	return bounceinfo_text_clean(ctx->pool, text, strlen(text),
-				     BOUNCEINFO_MAX_DIAGNOSTIC_LEN);
+	return bounceinfo_text_clean(ctx->pool, text, strlen(text), max_len);
 }
 
 void bounceinfo_ndr_fallback(struct bounceinfo_parse_ctx *ctx,

@@ -10,6 +10,8 @@
 #define BOUNCEINFO_MAX_DIAGNOSTIC_LEN 1000
 /* Longest other string field (address, header value) */
 #define BOUNCEINFO_MAX_FIELD_LEN 512
+/* Longest text classified when a bounce has nothing per recipient */
+#define BOUNCEINFO_MAX_CLASSIFY_LEN 4096
 
 #define BOUNCEINFO_DEFAULT_PCRE_MATCH_LIMIT 100000
 #define BOUNCEINFO_DEFAULT_PCRE_DEPTH_LIMIT 2000
@@ -94,6 +96,7 @@ struct bounceinfo {
 	pcre2_code **hint_codes;
 	unsigned int hint_count;
 	pcre2_code *autoreply_subject;
+	pcre2_code *bounce_sign;
 	pcre2_code *command_codes[5];
 	pcre2_code *implicit_rcpt_code;
 
@@ -185,7 +188,9 @@ struct bounceinfo_parse_ctx {
 	size_t scanned;
 	/* the bounce's text without the returned message, cleaned and cut
 	   to a diagnostic's length (NULL if none) */
-	const char *bounce_text;
+	const char *bounce_text, *bounce_text_long;
+	/* multipart preamble of the top part */
+	string_t *preamble;
 
 	const char *subject, *from, *content_type, *report_type;
 	const char *return_path;
@@ -196,6 +201,7 @@ struct bounceinfo_parse_ctx {
 	bool have_orig_part:1;
 	bool auto_submitted:1;
 	bool autoreply_header:1;
+	bool apple_unsubscribe:1;
 	bool precedence_bulk:1;
 };
 
@@ -214,7 +220,7 @@ void bounceinfo_ndr_enrich(struct bounceinfo_parse_ctx *ctx, const char *text);
 /* Find an inline copy of the returned message's header in text */
 /* The bounce's own text (without the copy of the message), one line */
 const char *bounceinfo_ndr_bounce_text(struct bounceinfo_parse_ctx *ctx,
-				       const char *text);
+				       const char *text, size_t max_len);
 /* Parse DSN fields copied into the text ("Final-Recipient: ...") */
 bool bounceinfo_ndr_parse_inline_dsn(struct bounceinfo_parse_ctx *ctx,
 				     const char *text);

@@ -237,7 +237,7 @@ unsigned int bounceinfo_reply_code_find(const char *text)
 		    !i_isdigit(p[1]) || !i_isdigit(p[2]))
 			continue;
 		if (p > text && (i_isalnum(p[-1]) || p[-1] == '.' ||
-				 p[-1] == '-' || p[-1] == ':' || p[-1] == '#' ||
+				 p[-1] == '-' || p[-1] == '#' ||
 				 p[-1] == '/'))
 			continue;
 		if (p[1] > '5')
