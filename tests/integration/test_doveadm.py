@@ -159,6 +159,19 @@ def main():
         check(len(rows) == len(BOUNCES), "list -A finds the bounces")
     finally:
         env.stop()
+
+    # doveadm plugin without the mail plugin: a clear configuration error
+    env = DovecotEnv(sieve=False, mail_plugins=False, doveadm_plugin=True)
+    env.start()
+    try:
+        proc = env.doveadm("bounceinfo", "list", "-u", env.user, "ALL",
+                           check=False)
+        check(proc.returncode == 78 and
+              "add bounceinfo to mail_plugins" in proc.stderr,
+              "without the mail plugin: exit 78 and a clear error (%d: %s)"
+              % (proc.returncode, proc.stderr.strip()))
+    finally:
+        env.stop()
     return 0
 
 
