@@ -14,6 +14,7 @@
 #include "lib.h"
 #include "array.h"
 #include "istream.h"
+#include "unichar.h"
 #include "bounceinfo.h"
 #include "../fuzz/fuzz-common.h"
 
@@ -184,8 +185,9 @@ int main(int argc, char *argv[])
 		       bounceinfo_class_name(rcpt->class_));
 	printf(",\"diagnostic\":");
 	print_json_str(rcpt == NULL || rcpt->diagnostic == NULL ? NULL :
-		       t_strndup(rcpt->diagnostic,
-				 I_MIN(strlen(rcpt->diagnostic), 200)));
+		       t_strndup(rcpt->diagnostic, uni_utf8_data_truncate(
+				(const unsigned char *)rcpt->diagnostic,
+				strlen(rcpt->diagnostic), 200)));
 	printf("}\n");
 
 	pool_unref(&pool);

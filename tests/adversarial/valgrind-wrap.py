@@ -9,8 +9,9 @@ It imports tests/integration/dovecot_env.py and, before running the test
 script in the same interpreter, patches DovecotEnv so that every Dovecot
 it starts runs lmtp, imap and managesieve as
 `valgrind --log-file=LOGDIR/vg.%p.log <binary>` (with no address space
-limit, which valgrind needs), and so that dovecot-lda and doveadm run
-under valgrind too. The test script is unchanged: it must pass as
+limit, which valgrind needs), and so that dovecot-lda, doveadm and the
+sieve-test/sievec/sieve-dump of tests/sieve/sieve_common.py run under
+valgrind too. The test script is unchanged: it must pass as
 usual. Exit status: the test's own if it failed; 1 if a valgrind log has
 an error (invalid access, uninitialised value use, definite leak, ...)
 whose stack mentions bounceinfo; else 0.
@@ -64,6 +65,18 @@ def patch(logdir):
         return conf
 
     dovecot_env.DovecotEnv._config = _config
+
+    # the sieve-test/sievec based tests (tests/sieve/sieve_common.py)
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sieve"))
+    try:
+        import sieve_common
+    except ImportError:
+        return
+    for var in ("SIEVE_TEST", "SIEVEC", "SIEVE_DUMP"):
+        prog = getattr(sieve_common, var, None)
+        if prog:
+            setattr(sieve_common, var, make_wrapper(
+                logdir, prog, os.path.basename(prog)))
 
 
 def scan(logdir):
