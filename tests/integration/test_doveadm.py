@@ -153,6 +153,8 @@ def main():
               "uid 2 tagged: %s" % sorted(flags[2]))
         check(not any(k.startswith("$Bounce") for k in flags[ordinary_uid]),
               "ordinary mail untagged")
+        tagged = doveadm_json(env, "tag", "-u", env.user, "ALL")
+        check(tagged == [], "tag again: nothing left to tag (%s)" % tagged)
 
         # -A: all users of the userdb
         rows = doveadm_json(env, "list", "-A", "ALL")

@@ -193,13 +193,23 @@ bounceinfo_transaction_rollback(struct mailbox_transaction_context *t)
 int bounceinfo_plugin_mail_set_keywords(struct mail *mail)
 {
 	const struct bounceinfo_mail_info *info;
+	const char *const *names, *const *existing;
+	int ret = 0;
 
 	if (bounceinfo_plugin_mail_get_info(mail, &info) < 0)
 		return -1;
 	if (!bounceinfo_kind_is_bounce(info->result->kind))
 		return 0;
-	bounceinfo_keywords_add(mail, info);
-	return 1;
+	T_BEGIN {
+		names = bounceinfo_keywords_get(info->result);
+		existing = mail_get_keywords(mail);
+		if (!str_array_find(existing, names[0]) ||
+		    !str_array_find(existing, names[1])) {
+			bounceinfo_keywords_add(mail, info);
+			ret = 1;
+		}
+	} T_END;
+	return ret;
 }
 
 /* Delivery: the keywords go into the save context before the message is

@@ -34,8 +34,8 @@ int bounceinfo_plugin_mail_get_info(struct mail *mail,
 
 /* Add the bounce keywords ($Bounce, $Bounce_<class>) to mail if it is a
    bounce, whatever bounceinfo_keywords says (used by doveadm bounceinfo
-   tag). Returns 1 if added, 0 if not a bounce, -1 on error (logged). The
-   change is part of the mail's transaction. */
+   tag). Returns 1 if added, 0 if not a bounce or it has them already, -1 on
+   error (logged). The change is part of the mail's transaction. */
 int bounceinfo_plugin_mail_set_keywords(struct mail *mail);
 
 /* "unchecked", "not-applicable", "genuine", "forged". Internal to the mail
