@@ -223,6 +223,12 @@ root_header(struct bounceinfo_parse_ctx *ctx, const struct message_header_line *
 		if (hdr->full_value_len >= 2 &&
 		    strncasecmp((const char *)hdr->full_value, "no", 2) != 0)
 			ctx->auto_submitted = TRUE;
+		/* RFC 3834: auto-replied is what a vacation responder says;
+		   DSNs say auto-generated */
+		if (hdr->full_value_len >= 12 &&
+		    strncasecmp((const char *)hdr->full_value,
+				"auto-replied", 12) == 0)
+			ctx->auto_replied = TRUE;
 	} else if (strcasecmp(hdr->name, "X-Autoreply") == 0 ||
 		   strcasecmp(hdr->name, "X-Autorespond") == 0 ||
 		   strcasecmp(hdr->name, "X-Autoresponder") == 0 ||
@@ -314,8 +320,7 @@ body_block(struct bounceinfo_parse_ctx *ctx, struct part_info *info,
 	if (info->in_original)
 		return TRUE;
 	if (ct != NULL && str_begins(ct, "multipart/")) {
-		if (block->part->parent != NULL ||
-		    str_len(ctx->preamble) > 64 * 1024)
+		if (str_len(ctx->preamble) > 64 * 1024)
 			return TRUE;
 		return scan_append(ctx, ctx->preamble, block->data,
 				   block->size);
@@ -462,32 +467,37 @@ static void parse_complaint(struct bounceinfo_parse_ctx *ctx)
 {
 	struct bounceinfo_recipient *rcpt;
 	struct bounceinfo_result *result = ctx->result;
+	const char *feedback_type = NULL;
 
 	result->kind = BOUNCEINFO_KIND_COMPLAINT;
 	bounceinfo_dsn_parse(ctx, str_data(ctx->report), str_len(ctx->report));
-	/* exactly one entry: the complaint itself */
-	if (array_count(&result->recipients) > 1)
-		array_delete(&result->recipients, 1,
-			     array_count(&result->recipients) - 1);
-	if (array_count(&result->recipients) == 0)
-		rcpt = bounceinfo_recipient_add(ctx);
-	else
-		rcpt = array_idx_modifiable(&result->recipients, 0);
-	if (rcpt == NULL)
-		return;
-	if (rcpt->address == NULL && result->original.to != NULL)
-		rcpt->address = bounceinfo_address_clean(ctx->pool,
-							 result->original.to);
-	if (rcpt->address == NULL && ctx->from != NULL) {
-		const char *lt = strchr(ctx->from, '<');
-		rcpt->address = bounceinfo_address_clean(ctx->pool,
-			lt != NULL ? lt : ctx->from);
+	/* one entry per Original-Rcpt-To; one entry at least */
+	array_foreach_modifiable(&result->recipients, rcpt) {
+		if (rcpt->diagnostic != NULL)
+			feedback_type = rcpt->diagnostic;
 	}
-	if (rcpt->diagnostic == NULL && ctx->subject != NULL)
-		rcpt->diagnostic = p_strdup(ctx->pool, ctx->subject);
-	rcpt->class_ = BOUNCEINFO_CLASS_COMPLAINT;
-	rcpt->severity = BOUNCEINFO_SEVERITY_NONE;
-	rcpt->matched_rule = "kind:complaint";
+	if (array_count(&result->recipients) == 0)
+		(void)bounceinfo_recipient_add(ctx);
+	if (feedback_type == NULL && ctx->subject != NULL)
+		feedback_type = p_strdup(ctx->pool, ctx->subject);
+	array_foreach_modifiable(&result->recipients, rcpt) {
+		if (rcpt->address == NULL && result->original.to != NULL) {
+			const char *to = result->original.to;
+			const char *lt = strchr(to, '<');
+			rcpt->address = bounceinfo_address_clean(ctx->pool,
+				lt != NULL ? lt : to);
+		}
+		if (rcpt->address == NULL && ctx->from != NULL) {
+			const char *lt = strchr(ctx->from, '<');
+			rcpt->address = bounceinfo_address_clean(ctx->pool,
+				lt != NULL ? lt : ctx->from);
+		}
+		if (rcpt->diagnostic == NULL)
+			rcpt->diagnostic = feedback_type;
+		rcpt->class_ = BOUNCEINFO_CLASS_COMPLAINT;
+		rcpt->severity = BOUNCEINFO_SEVERITY_NONE;
+		rcpt->matched_rule = "kind:complaint";
+	}
 }
 
 static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
@@ -584,7 +594,7 @@ static enum bounceinfo_kind dsn_kind(struct bounceinfo_parse_ctx *ctx)
 
 static bool is_autoreply(struct bounceinfo_parse_ctx *ctx)
 {
-	if (ctx->autoreply_header)
+	if (ctx->autoreply_header || ctx->auto_replied)
 		return TRUE;
 	if (ctx->subject != NULL &&
 	    bounceinfo_pcre_match(ctx->bi, ctx->bi->autoreply_subject, ctx->subject,

@@ -201,6 +201,7 @@ struct bounceinfo_parse_ctx {
 	bool have_orig_part:1;
 	bool auto_submitted:1;
 	bool autoreply_header:1;
+	bool auto_replied:1;
 	bool apple_unsubscribe:1;
 	bool precedence_bulk:1;
 };
