@@ -48,6 +48,17 @@ def original_message_id(raw):
     return ids[-1].decode()
 
 
+def add_user(env, name, password):
+    """A second user in the harness's passwd-file (re-read on change)."""
+    home = os.path.join(env.tmpdir, "home-" + name)
+    os.makedirs(os.path.join(home, "Maildir"))
+    for d in (home, os.path.join(home, "Maildir")):
+        os.chown(d, env.pw.pw_uid, env.pw.pw_gid)
+    with open(env.passwd_path, "a") as f:
+        f.write("%s:{PLAIN}%s:%d:%d::%s::\n"
+                % (name, password, env.pw.pw_uid, env.pw.pw_gid, home))
+
+
 def verified_counters(env, want, timeout=10):
     deadline = time.time() + timeout
     while True:
@@ -113,6 +124,27 @@ def main():
         log = env.log_text()
         check("Error:" not in log and "Panic:" not in log,
               "no errors in the log")
+    finally:
+        env.stop()
+
+    # two LMTP recipients, the original is only in the first one's Sent:
+    # each copy is checked against its own user's \Sent
+    env = DovecotEnv(sieve=False, debug=True, plugin_settings={
+        "bounceinfo_verify": "yes"})
+    env.start()
+    try:
+        add_user(env, "user2", "password2")
+        genuine = read_corpus(GENUINE)
+        original = ("From: testuser@localhost\nSubject: the original\n"
+                    "Message-ID: %s\n\nHello.\n" % original_message_id(genuine))
+        env.doveadm("save", "-u", env.user, "-m", "Sent", input=original)
+        env.lmtp_deliver(genuine, rcpt=[env.user, "user2"])
+        log = env.log_text()
+        lines = re.findall(r"rcpt (\S+): bounceinfo: Classified message.*"
+                           r"verified=(\S+)", log)
+        check(("testuser", "genuine") in lines and ("user2", "forged") in lines,
+              "two recipients: genuine for the sender, forged for the other "
+              "(%s)" % lines)
     finally:
         env.stop()
 

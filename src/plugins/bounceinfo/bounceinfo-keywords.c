@@ -273,9 +273,14 @@ bounceinfo_copy(struct mail_save_context *ctx, struct mail *mail)
 	union mailbox_module_context *bbox = BOUNCEINFO_CONTEXT(box);
 
 	/* classify what arrives from outside the user's own mailboxes */
-	if (bounceinfo_mail_is_raw(mail) ||
-	    mail->box->storage->user != box->storage->user)
+	if (bounceinfo_mail_is_raw(mail))
 		bounceinfo_saving(ctx, mail, FALSE);
+	else if (mail->box->storage->user != box->storage->user) {
+		/* verify against the receiving user's \Sent */
+		bounceinfo_set_copy_target(box->storage->user);
+		bounceinfo_saving(ctx, mail, FALSE);
+		bounceinfo_set_copy_target(NULL);
+	}
 	return bbox->super.copy(ctx, mail);
 }
 

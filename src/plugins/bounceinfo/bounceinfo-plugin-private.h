@@ -64,6 +64,8 @@ struct bounceinfo_user *bounceinfo_user_for_mail(struct mail *mail);
    storage's internal user. */
 struct mail_user *bounceinfo_mail_target_user(struct mail *mail);
 bool bounceinfo_mail_is_raw(struct mail *mail);
+/* While copying another user's mail to user (NULL to unset). */
+void bounceinfo_set_copy_target(struct mail_user *user);
 
 /* bounceinfo-mail.c */
 void bounceinfo_mail_allocated(struct mail *mail);

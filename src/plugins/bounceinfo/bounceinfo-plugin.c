@@ -29,6 +29,10 @@ static struct bounceinfo_instance *bounceinfo_instances = NULL;
    an internal user, so verification needs to know the recipient. Mail
    processes handle one user at a time. */
 static struct bounceinfo_user *bounceinfo_current_user = NULL;
+/* Set while a mail of another user is copied to this one (further LMTP
+   recipients get a copy of the first one's mail): the mail is for this
+   user, whatever mailbox it is read from. */
+static struct mail_user *bounceinfo_copy_target = NULL;
 
 static const char *
 bounceinfo_instance_key(const struct bounceinfo_plugin_settings *set)
@@ -114,8 +118,15 @@ struct bounceinfo_user *bounceinfo_user_for_mail(struct mail *mail)
 	return BOUNCEINFO_USER_CONTEXT(mail->box->storage->user);
 }
 
+void bounceinfo_set_copy_target(struct mail_user *user)
+{
+	bounceinfo_copy_target = user;
+}
+
 struct mail_user *bounceinfo_mail_target_user(struct mail *mail)
 {
+	if (bounceinfo_copy_target != NULL)
+		return bounceinfo_copy_target;
 	if (!bounceinfo_mail_is_raw(mail))
 		return mail->box->storage->user;
 	return bounceinfo_current_user == NULL ? NULL :
