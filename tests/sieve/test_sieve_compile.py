@@ -120,6 +120,24 @@ def test_dump(tools):
         check(needle in d.stdout, "sieve-dump shows %r" % needle, d.stdout)
 
 
+def test_trace(tools, own):
+    """sieve-test -t - shows what the test looked at."""
+    script = tools.write_script(
+        REQ + 'if bounceinfo :is :remotemta "mx.example.org" { keep; }\n'
+        'if bounceinfo :class "quota" { keep; }\n')
+    p = tools.sieve_test(script, os.path.join(own, "ordinary.eml"),
+                         "-t", "-", "-Tlevel=matching")
+    out = p.stdout + p.stderr
+    for needle in ["bounceinfo test", "field: remotemta", "field: class",
+                   "no values (not a bounce)"]:
+        check(needle in out, "trace of ordinary mail shows %r" % needle, out)
+    p = tools.sieve_test(script, os.path.join(own, "multi-recipient-dsn.eml"),
+                         "-t", "-", "-Tlevel=matching")
+    out = p.stdout + p.stderr
+    check("mx.example.org" in out and "quota" in out,
+          "trace of a bounce shows the values matched", out)
+
+
 def test_scripts(tools, own):
     sdir = os.path.join(tools.srcdir, "sieve-scripts")
     scripts = [os.path.join(sdir, "bounceinfo-default.sieve")]
@@ -263,6 +281,7 @@ def main():
     try:
         test_compile(tools)
         test_dump(tools)
+        test_trace(tools, own)
         test_scripts(tools, own)
         test_message_values(tools, own)
     finally:
