@@ -15,8 +15,8 @@
    8. the SMTP reply code ("code:552" entries);
    9. unknown.
    Adjustments: host-unknown with a temporary code is network trouble;
-   "user unknown" relayed from a remote server (reply code present) with
-   neither a X.1.x status nor a RCPT TO answer is filtered. */
+   "user unknown" with neither a X.1.x status nor a RCPT TO answer is
+   filtered, unless the rule that matched is marked "hard:". */
 
 #include "lib.h"
 #include "array.h"
@@ -42,6 +42,7 @@ static const struct {
 		"RCPT TO command|did not like our RCPT TO|"
 		"progress was RCPT TO|RCPT TO:?\\s*<[^>]*>\\s*<<<|"
 		"does not like recipient|\\bSMTP:RCPT\\b|"
+		"(?:^|\\s)RCPT TO:\\s*<?[^\\s<>]+@|"
 		"\\bRCPT\\b( TO)?( command)? (response|reply|failed)|"
 		"while talking to .{0,80}>>> RCPT" },
 	{ "DATA", "after (end of )?data\\b|>>> DATA\\b|in reply to "
@@ -264,13 +265,15 @@ found_rule:
 		*matched_rule_r = rule->source;
 		return;
 	}
-	if (rule->class_ == BOUNCEINFO_CLASS_USER_UNKNOWN && reply_code != 0 &&
+	if (rule->class_ == BOUNCEINFO_CLASS_USER_UNKNOWN &&
+	    rule->severity != BOUNCEINFO_SEVERITY_HARD &&
 	    (status == NULL || strncmp(status + 1, ".1.", 3) != 0) &&
 	    (smtp_command == NULL || strcmp(smtp_command, "RCPT") != 0)) {
-		/* a remote server's "no such user" when the message itself
-		   was refused, or without anything saying the address was
-		   refused: a filter's answer, which proves nothing about
-		   the address */
+		/* "no such user" when the message itself was refused, or
+		   without anything saying the address was refused: a
+		   filter's answer, which proves nothing about the address.
+		   Rules marked "hard:" are phrasings only ever used for
+		   addresses that do not exist. */
 		*class_r = BOUNCEINFO_CLASS_FILTERED;
 		*severity_r = severity_adjust(*class_r,
 			BOUNCEINFO_SEVERITY_NONE, status, reply_code);

@@ -692,7 +692,10 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 			result->kind = BOUNCEINFO_KIND_NDR;
 	}
 	if (array_count(&result->recipients) == 0) {
-		if (ctx->failed_recipients == NULL && is_autoreply(ctx)) {
+		if (ctx->failed_recipients == NULL && is_autoreply(ctx) &&
+		    !bounceinfo_pcre_match(ctx->bi, ctx->bi->bounce_sign,
+					   str_c(ctx->headers),
+					   str_len(ctx->headers))) {
 			parse_autoreply(ctx);
 			return 0;
 		}

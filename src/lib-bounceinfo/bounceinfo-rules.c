@@ -303,18 +303,21 @@ void bounceinfo_rules_sort(struct bounceinfo *bi)
 	const struct bounceinfo_rule *rule;
 	unsigned int tier2 = class_rank(BOUNCEINFO_CLASS_NO_MAIL);
 
-	/* stable: by class priority, then file and line order */
+	/* stable: by class priority, then rules with an explicit severity
+	   (the more certain phrasings), then file and line order */
 	p_array_init(&sorted, bi->pool, array_count(&bi->rules));
-	for (unsigned int r = 0; r < tier2; r++) {
-		array_foreach(&bi->rules, rule) {
-			if (class_rank(rule->class_) == r)
-				array_push_back(&sorted, rule);
-		}
-	}
-	for (unsigned int r = tier2; r <= N_ELEMENTS(class_priority); r++) {
-		array_foreach(&bi->rules, rule) {
-			if (class_rank(rule->class_) == r)
-				array_push_back(&bi->rules_tier2, rule);
+	for (unsigned int r = 0; r <= N_ELEMENTS(class_priority); r++) {
+		for (unsigned int pass = 0; pass < 2; pass++) {
+			array_foreach(&bi->rules, rule) {
+				if (class_rank(rule->class_) != r ||
+				    (rule->severity != BOUNCEINFO_SEVERITY_NONE) !=
+				    (pass == 0))
+					continue;
+				if (r < tier2)
+					array_push_back(&sorted, rule);
+				else
+					array_push_back(&bi->rules_tier2, rule);
+			}
 		}
 	}
 	bi->rules = sorted;
