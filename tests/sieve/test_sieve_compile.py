@@ -275,6 +275,28 @@ def test_fail_open(own):
         tools.close()
 
 
+def test_language_setting(own):
+    """bounceinfo_language picks the language of ${bounceinfo.explanation};
+    an unknown one is reported and English is used."""
+    msg = os.path.join(own, "multi-recipient-dsn.eml")
+    body = (REQ + 'if string :comparator "i;octet" :is '
+            '"${bounceinfo.explanation}" "${bounceinfo.explanation.%s}" '
+            '{ fileinto "same"; }\n')
+    for lang, same_as, warn in (("pl", "pl", False), ("xx", "en", True)):
+        tools = SieveTools({"bounceinfo_language": lang})
+        try:
+            p = tools.sieve_test(tools.write_script(body % same_as), msg)
+            check(folders(p.stdout) == ["same"],
+                  "bounceinfo_language=%s: ${bounceinfo.explanation} is "
+                  "the %s text" % (lang, same_as), p.stdout + p.stderr)
+            check(("bounceinfo_language=%s" % lang in p.stderr) == warn,
+                  "bounceinfo_language=%s: %s" % (
+                      lang, "warned about" if warn else "no warning"),
+                  p.stderr)
+        finally:
+            tools.close()
+
+
 def main():
     tools = SieveTools()
     own = os.path.join(tools.srcdir, "tests", "sieve", "messages")
@@ -287,6 +309,7 @@ def main():
     finally:
         tools.close()
     test_fail_open(own)
+    test_language_setting(own)
     print("%d failed" % failures)
     return 1 if failures else 0
 

@@ -198,6 +198,22 @@ void ext_bounceinfo_unload(const struct sieve_extension *ext)
 	pool_unref(&ectx->pool);
 }
 
+/* "pt-BR" is known when "pt-BR" or "pt" explanations were loaded. */
+static bool
+ext_bounceinfo_language_known(struct bounceinfo *bi, const char *lang)
+{
+	const char *const *langs = bounceinfo_get_languages(bi);
+	size_t len = strcspn(lang, "-_");
+
+	for (; langs != NULL && *langs != NULL; langs++) {
+		if (strcasecmp(*langs, lang) == 0 ||
+		    (strlen(*langs) == len &&
+		     strncasecmp(*langs, lang, len) == 0))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 struct bounceinfo *
 ext_bounceinfo_get_classifier(const struct sieve_extension *ext,
 			      struct event *event)
@@ -229,6 +245,12 @@ ext_bounceinfo_get_classifier(const struct sieve_extension *ext,
 			error);
 		ectx->bi = NULL;
 		ectx->bi_failed = TRUE;
+		return NULL;
+	}
+	if (!ext_bounceinfo_language_known(ectx->bi, ectx->set.language)) {
+		e_warning(event, "bounceinfo: bounceinfo_language=%s: "
+			  "no explanations in that language, using English",
+			  ectx->set.language);
 	}
 	return ectx->bi;
 }
