@@ -81,9 +81,13 @@ static const char *verified_names_list(void)
 
 #define FIELD(_tag, _variable, _what) \
 	{ .tag = (_tag), .variable = (_variable), .what = (_what) }
-#define FIELD_CHECKED(_tag, _what, _is_valid, _valid_values) \
+#define FIELD_MSG(_tag, _variable, _what) \
+	{ .tag = (_tag), .variable = (_variable), .what = (_what), \
+	  .per_message = TRUE }
+#define FIELD_CHECKED(_tag, _what, _is_valid, _valid_values, _per_msg) \
 	{ .tag = (_tag), .variable = (_tag), .what = (_what), \
-	  .value_is_valid = (_is_valid), .valid_values = (_valid_values) }
+	  .value_is_valid = (_is_valid), .valid_values = (_valid_values), \
+	  .per_message = (_per_msg) }
 
 /* Tags follow the Sieve habit of run-together lowercase words
    (":remotemta", like ":originalzone" of RFC 5260); variable names keep the
@@ -92,10 +96,10 @@ const struct ext_bounceinfo_field_def
 ext_bounceinfo_fields[EXT_BOUNCEINFO_FIELD_COUNT] = {
 	[EXT_BOUNCEINFO_FIELD_CLASS] = FIELD_CHECKED(
 		"class", "class",
-		class_is_valid, bounceinfo_class_names_list),
+		class_is_valid, bounceinfo_class_names_list, FALSE),
 	[EXT_BOUNCEINFO_FIELD_SEVERITY] = FIELD_CHECKED(
 		"severity", "severity",
-		severity_is_valid, bounceinfo_severity_names_list),
+		severity_is_valid, bounceinfo_severity_names_list, FALSE),
 	[EXT_BOUNCEINFO_FIELD_STATUS] = FIELD("status", "status", "status"),
 	[EXT_BOUNCEINFO_FIELD_CODE] = FIELD("code", "code", "reply code"),
 	[EXT_BOUNCEINFO_FIELD_ACTION] = FIELD("action", "action", "action"),
@@ -107,18 +111,18 @@ ext_bounceinfo_fields[EXT_BOUNCEINFO_FIELD_COUNT] = {
 		"diagnostic", "diagnostic", "diagnostic"),
 	[EXT_BOUNCEINFO_FIELD_KIND] = FIELD_CHECKED(
 		"kind", "kind",
-		kind_is_valid, bounceinfo_kind_names_list),
-	[EXT_BOUNCEINFO_FIELD_REPORTING_MTA] = FIELD(
+		kind_is_valid, bounceinfo_kind_names_list, TRUE),
+	[EXT_BOUNCEINFO_FIELD_REPORTING_MTA] = FIELD_MSG(
 		"reportingmta", "reporting_mta", "reporting MTA"),
-	[EXT_BOUNCEINFO_FIELD_MTA] = FIELD("mta", "mta", "mail system"),
-	[EXT_BOUNCEINFO_FIELD_ORIGINAL_MESSAGE_ID] = FIELD(
+	[EXT_BOUNCEINFO_FIELD_MTA] = FIELD_MSG("mta", "mta", "mail system"),
+	[EXT_BOUNCEINFO_FIELD_ORIGINAL_MESSAGE_ID] = FIELD_MSG(
 		"originalmessageid", "original_message_id",
 		"original Message-ID"),
-	[EXT_BOUNCEINFO_FIELD_ORIGINAL_SUBJECT] = FIELD(
+	[EXT_BOUNCEINFO_FIELD_ORIGINAL_SUBJECT] = FIELD_MSG(
 		"originalsubject", "original_subject", "original subject"),
 	[EXT_BOUNCEINFO_FIELD_VERIFIED] = FIELD_CHECKED(
 		"verified", ":verified value",
-		verified_is_valid, verified_names_list),
+		verified_is_valid, verified_names_list, TRUE),
 };
 
 /*

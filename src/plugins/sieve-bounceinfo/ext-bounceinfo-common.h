@@ -10,6 +10,8 @@
  * Fields the test and the variables namespace can look at
  */
 
+/* The values are stored in compiled scripts (tst-bounceinfo.c): only ever
+   append new fields before EXT_BOUNCEINFO_FIELD_COUNT. */
 enum ext_bounceinfo_field {
 	/* one value per reported recipient */
 	EXT_BOUNCEINFO_FIELD_CLASS = 0,
@@ -38,6 +40,8 @@ struct ext_bounceinfo_field_def {
 	const char *variable;
 	/* what a value is called in compile errors: "class" */
 	const char *what;
+	/* one value per message rather than one per recipient */
+	bool per_message;
 	/* the values a literal key is checked against at compile time (:is),
 	   NULL when any value is possible */
 	bool (*value_is_valid)(const char *value);
@@ -116,8 +120,8 @@ void ext_bounceinfo_get_values(const struct ext_bounceinfo_message *msg,
 			       enum ext_bounceinfo_field field,
 			       ARRAY_TYPE(const_string) *values);
 
-/* The value of a per-recipient field (field < EXT_BOUNCEINFO_FIELD_KIND) of
-   one recipient, NULL if unknown. Not sanitized. */
+/* The value of a per-recipient field (!per_message) of one recipient, NULL
+   if unknown. Not sanitized. */
 const char *
 ext_bounceinfo_recipient_value(const struct bounceinfo_recipient *rcpt,
 			       enum ext_bounceinfo_field field);

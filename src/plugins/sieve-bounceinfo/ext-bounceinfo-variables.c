@@ -259,7 +259,7 @@ ext_bounceinfo_variable_value(const struct sieve_runtime_env *renv,
 
 	if (!ext_bounceinfo_variable_field(name, &field))
 		return "";
-	if (field >= EXT_BOUNCEINFO_FIELD_KIND) {
+	if (ext_bounceinfo_fields[field].per_message) {
 		ARRAY_TYPE(const_string) values;
 
 		/* one value per message */

@@ -61,8 +61,9 @@ const struct sieve_command_def bounceinfo_test = {
  * Field tags
  */
 
-/* Each field tag is its own optional operand code (the code is the field),
-   so one field tag per test is enforced and nothing else is emitted. */
+/* Each field tag has its own optional operand code: the code is the field
+   and nothing else needs to be emitted. Compiled binaries keep these codes,
+   so enum ext_bounceinfo_field is never reordered, only appended to. */
 enum tst_bounceinfo_optional {
 	OPT_BOUNCEINFO_FIELD = SIEVE_MATCH_OPT_LAST,
 	OPT_BOUNCEINFO_FIELD_LAST =
