@@ -56,7 +56,8 @@ static const struct {
    name the refused recipient, which only happens in answer to RCPT */
 static const char *const implicit_rcpt_pattern =
 	"\\b[45]\\d\\d[ :-]+(?:[45]\\.\\d{1,3}\\.\\d{1,3}\\s+)?"
-	"[<\\[][^>\\]\\s]+@[^>\\]\\s]+[>\\]]:\\s";
+	"[<\\[][^>\\]\\s]+@[^>\\]\\s]+[>\\]]:\\s"
+	"(?!recipient address rejected: user unknown)";
 
 void bounceinfo_classify_init(struct bounceinfo *bi)
 {

@@ -18,6 +18,8 @@ struct dsn_ctx {
 	struct bounceinfo_parse_ctx *ctx;
 	struct bounceinfo_recipient *rcpt;
 	bool rcpt_has_final:1;
+	/* the recipient's diagnostic is a Status: comment so far */
+	bool diag_from_status:1;
 };
 
 static const char *
@@ -59,6 +61,7 @@ static struct bounceinfo_recipient *dsn_rcpt(struct dsn_ctx *dctx)
 	if (dctx->rcpt == NULL) {
 		dctx->rcpt = bounceinfo_recipient_add(dctx->ctx);
 		dctx->rcpt_has_final = FALSE;
+		dctx->diag_from_status = FALSE;
 	}
 	return dctx->rcpt;
 }
@@ -131,9 +134,24 @@ dsn_field(struct dsn_ctx *dctx, const char *name,
 		rcpt = dsn_rcpt(dctx);
 		if (rcpt == NULL)
 			return;
-		value = dsn_value(ctx, data, size, 64);
-		if (value != NULL)
+		value = dsn_value(ctx, data, size, BOUNCEINFO_MAX_FIELD_LEN);
+		if (value != NULL) {
+			/* "4.0.0 (cat.example.net: host name lookup
+			   failure)": the comment is a diagnostic when there
+			   is no Diagnostic-Code */
+			const char *comment = strchr(value, '(');
+			if (comment != NULL &&
+			    (strncasecmp(comment, "(permanent failure", 18) == 0 ||
+			     strncasecmp(comment, "(temporary failure", 18) == 0 ||
+			     strncasecmp(comment, "(success", 8) == 0))
+				comment = NULL;
+			if (comment != NULL && rcpt->diagnostic == NULL) {
+				rcpt->diagnostic = p_strdup(ctx->pool,
+					t_strcut(comment + 1, ')'));
+				dctx->diag_from_status = TRUE;
+			}
 			value = bounceinfo_status_find(value);
+		}
 		if (value != NULL)
 			rcpt->status = p_strdup(ctx->pool, value);
 		return;
@@ -152,7 +170,10 @@ dsn_field(struct dsn_ctx *dctx, const char *name,
 			return;
 		value = dsn_value(ctx, data, size,
 				  BOUNCEINFO_MAX_DIAGNOSTIC_LEN);
-		rcpt->diagnostic = strip_type(value);
+		value = strip_type(value);
+		if (value != NULL || dctx->diag_from_status)
+			rcpt->diagnostic = value;
+		dctx->diag_from_status = FALSE;
 		return;
 	}
 	if (strcasecmp(name, "Feedback-Type") == 0) {

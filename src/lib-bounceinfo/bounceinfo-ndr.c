@@ -429,10 +429,10 @@ static const char *line_start_find(const char *text, const char *name)
 bool bounceinfo_ndr_parse_inline_dsn(struct bounceinfo_parse_ctx *ctx,
 				     const char *text)
 {
-	struct ndr_ctx *nctx = ndr_ctx_get(ctx);
 	const char *start, *p;
 
-	text = t_strndup(text, ndr_text_end(nctx, text));
+	/* not cut at the copy of the message: a forwarded bounce has its
+	   header lines before the DSN fields */
 	start = line_start_find(text, "Final-Recipient:");
 	if (start == NULL)
 		start = line_start_find(text, "Original-Recipient:");
@@ -495,4 +495,58 @@ void bounceinfo_ndr_fallback(struct bounceinfo_parse_ctx *ctx,
 			rcpt->diagnostic = diag;
 		}
 	}
+}
+
+/* Amazon SES notifications in JSON: {"notificationType":"Delivery",
+   ..., "delivery":{"recipients":["x@y"], "smtpResponse":"250 2.6.0 ..."}}
+   (bounces of that kind carry a DSN as well and go the usual way) */
+bool bounceinfo_ndr_parse_json_delivery(struct bounceinfo_parse_ctx *ctx,
+					const char *text)
+{
+	const char *p, *end, *response;
+	string_t *flat;
+
+	p = strstr(text, "\"notificationType\"");
+	if (p == NULL)
+		return FALSE;
+	/* the JSON may be wrapped over lines */
+	flat = t_str_new(strlen(p) + 1);
+	for (; *p != '\0' && str_len(flat) < 65536; p++) {
+		if (*p != '\n')
+			str_append_c(flat, *p);
+	}
+	p = str_c(flat) + strlen("\"notificationType\"");
+	while (*p == ' ' || *p == ':')
+		p++;
+	if (strncmp(p, "\"Delivery\"", 10) != 0)
+		return FALSE;
+	response = strstr(p, "\"smtpResponse\"");
+	if (response != NULL)
+		response = t_strcut(response + 15, '}');
+	p = strstr(p, "\"recipients\"");
+	if (p == NULL || (p = strchr(p, '[')) == NULL ||
+	    (end = strchr(p, ']')) == NULL)
+		return FALSE;
+	const char *const *items = t_strsplit(t_strdup_until(p + 1, end), ",");
+	for (; *items != NULL; items++) {
+		struct bounceinfo_recipient *rcpt;
+		const char *addr = bounceinfo_address_clean(ctx->pool, *items);
+
+		if (addr == NULL)
+			continue;
+		rcpt = bounceinfo_recipient_add(ctx);
+		if (rcpt == NULL)
+			break;
+		rcpt->address = addr;
+		rcpt->action = "delivered";
+		if (response != NULL) {
+			const char *status = bounceinfo_status_find(response);
+			if (status != NULL)
+				rcpt->status = p_strdup(ctx->pool, status);
+			rcpt->diagnostic = bounceinfo_text_clean(ctx->pool,
+				response, strlen(response),
+				BOUNCEINFO_MAX_DIAGNOSTIC_LEN);
+		}
+	}
+	return array_count(&ctx->result->recipients) > 0;
 }

@@ -29,6 +29,9 @@ struct part_info {
 	const char *content_type; /* lowercase "type/subtype" */
 	bool in_original;
 	bool is_original_root;
+	/* an attached message that is itself a report (a forwarded
+	   bounce): its parts are read as the bounce's own */
+	bool forwarded_report;
 };
 
 /* Header signs that a message may be a bounce, auto-reply or report.
@@ -264,6 +267,12 @@ part_info_get(struct message_part *part)
 	info = t_new(struct part_info, 1);
 	for (p = part->parent; p != NULL; p = p->parent) {
 		if ((p->flags & MESSAGE_PART_FLAG_MESSAGE_RFC822) != 0) {
+			const struct part_info *root_info =
+				p->children == NULL ? NULL :
+				p->children->context;
+			if (root_info != NULL && root_info->forwarded_report &&
+			    p->children != part)
+				continue;
 			info->in_original = TRUE;
 			info->is_original_root = (p == part->parent);
 			break;
@@ -404,10 +413,23 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 				info->content_type = content_type_parse(
 					hdr->full_value, hdr->full_value_len,
 					&rt);
+				if (info->is_original_root &&
+				    info->content_type != NULL &&
+				    strcmp(info->content_type,
+					   "multipart/report") == 0 &&
+				    (ctx->content_type == NULL ||
+				     strcmp(ctx->content_type,
+					    "multipart/report") != 0) &&
+				    !ctx->have_dsn) {
+					/* a forwarded bounce */
+					info->forwarded_report = TRUE;
+					i_zero(&ctx->result->original);
+				}
 			}
 			if (is_root)
 				root_header(ctx, hdr);
-			else if (info->is_original_root)
+			else if (info->is_original_root &&
+				 !info->forwarded_report)
 				original_header(ctx, hdr);
 			continue;
 		}
@@ -457,6 +479,16 @@ static const char *text_clean_multiline(const char *text, size_t len)
 	p = str_data(valid);
 	end = p + str_len(valid);
 	for (; p < end; p++) {
+		/* a forwarded bounce is quoted: "> " at line start goes
+		   (Sendmail's ">>> " transcript lines stay) */
+		if ((p == str_data(valid) || p[-1] == '\n') && *p == '>' &&
+		    (p + 1 == end || p[1] == ' ' || p[1] == '\n' ||
+		     (p[1] == '>' && p + 2 < end && p[2] == '>' &&
+		      p + 3 < end && p[3] == '>'))) {
+			if (p + 1 < end && p[1] == ' ')
+				p++;
+			continue;
+		}
 		if (*p != '\r' && *p != '\0')
 			str_append_c(out, *p);
 	}
@@ -679,6 +711,9 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 		parse_autoreply(ctx);
 		return 0;
 	}
+	if (array_count(&result->recipients) == 0 &&
+	    bounceinfo_ndr_parse_json_delivery(ctx, text))
+		result->kind = BOUNCEINFO_KIND_DELIVERY_REPORT;
 	if (array_count(&result->recipients) == 0 &&
 	    bounceinfo_ndr_parse_inline_dsn(ctx, text)) {
 		bounceinfo_ndr_enrich(ctx, text);

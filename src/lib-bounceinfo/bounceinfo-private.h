@@ -222,6 +222,9 @@ void bounceinfo_ndr_enrich(struct bounceinfo_parse_ctx *ctx, const char *text);
 /* The bounce's own text (without the copy of the message), one line */
 const char *bounceinfo_ndr_bounce_text(struct bounceinfo_parse_ctx *ctx,
 				       const char *text, size_t max_len);
+/* Amazon SES "Delivery" notification (JSON) */
+bool bounceinfo_ndr_parse_json_delivery(struct bounceinfo_parse_ctx *ctx,
+					const char *text);
 /* Parse DSN fields copied into the text ("Final-Recipient: ...") */
 bool bounceinfo_ndr_parse_inline_dsn(struct bounceinfo_parse_ctx *ctx,
 				     const char *text);
