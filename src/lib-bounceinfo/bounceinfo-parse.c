@@ -126,6 +126,24 @@ static const char *const bounce_sign_pattern =
 		"nicht zustellbar|non remis|no entregado|niedostarcz|"
 		"nedoru|не доставлен|недостав)";
 
+/* What bounces say in their text, for messages whose header shows no
+   sign of one: without it the text is not searched for recipients */
+static const char *const bounce_text_pattern =
+	"could ?n.t be delivered|undeliver|delivery (?:has |to the following "
+	"\\S+ )?(?:failed|failure)|permanent(?: fatal)? error|returned mail|"
+	"address(?:\\(?es\\)?)? failed|technical details of|unable to deliver|"
+	"not (?:been )?delivered|failure notice|delivery status notification|"
+	"mail delivery (?:failed|system|subsystem)|this is the (?:qmail|"
+	"postfix|mail system)|mailer-daemon|remote host said|smtp error|"
+	"^(?:Diagnostic-Code|Final-Recipient|Action):|user unknown|"
+	"no such user|mailbox (?:is )?(?:full|unavailable)|"
+	"not a member|loop alert|duplicated message-id|\"notificationType\"|"
+	"nie (?:zosta\\w+ )?dostarcz|nie mo.na dostarczy|niedostarcz|"
+	"не (?:может быть |удалось |был[оа]? )?доставлен|недоставлен|"
+	"nedoru.iteln|nelze doru.it|nebyl[ao]? doru.en|"
+	"nicht zugestellt|unzustellbar|non (?:remis|distribu)|"
+	"no (?:se pudo |ha podido ser )?entregad";
+
 static const char *const autoreply_subject_pattern =
 	"out of (the )?office|auto(matic)?[- ]?(reply|response|answer)|"
 	"^auto:|autoreply|vacation|abwesen|automatische antwort|"
@@ -160,6 +178,7 @@ void bounceinfo_parse_init(struct bounceinfo *bi)
 	}
 	bi->autoreply_subject = compile_builtin(autoreply_subject_pattern, 0);
 	bi->bounce_sign = compile_builtin(bounce_sign_pattern, PCRE2_MULTILINE);
+	bi->bounce_text = compile_builtin(bounce_text_pattern, PCRE2_MULTILINE);
 }
 
 void bounceinfo_parse_deinit(struct bounceinfo *bi)
@@ -173,6 +192,9 @@ void bounceinfo_parse_deinit(struct bounceinfo *bi)
 	if (bi->bounce_sign != NULL)
 		pcre2_code_free(bi->bounce_sign);
 	bi->bounce_sign = NULL;
+	if (bi->bounce_text != NULL)
+		pcre2_code_free(bi->bounce_text);
+	bi->bounce_text = NULL;
 }
 
 static bool headers_hint(struct bounceinfo_parse_ctx *ctx)
@@ -194,6 +216,22 @@ static bool headers_hint(struct bounceinfo_parse_ctx *ctx)
 bool bounceinfo_parse_looks_like_bounce(struct bounceinfo_parse_ctx *ctx)
 {
 	return ctx->failed_recipients != NULL || headers_hint(ctx);
+}
+
+/* Header or text evidence that this is a bounce at all: ordinary mail
+   with a "bounce@" sender must not have its text taken for one */
+static bool bounce_evidence(struct bounceinfo_parse_ctx *ctx, const char *text)
+{
+	if (ctx->failed_recipients != NULL || ctx->have_dsn ||
+	    (ctx->content_type != NULL &&
+	     strcmp(ctx->content_type, "multipart/report") == 0) ||
+	    (ctx->return_path != NULL && strstr(ctx->return_path, "<>") != NULL))
+		return TRUE;
+	if (bounceinfo_pcre_match(ctx->bi, ctx->bi->bounce_sign,
+				  str_c(ctx->headers), str_len(ctx->headers)))
+		return TRUE;
+	return bounceinfo_pcre_match(ctx->bi, ctx->bi->bounce_text,
+				     text, I_MIN(strlen(text), 8192));
 }
 
 static void
@@ -709,6 +747,12 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 				   str_c(ctx->headers),
 				   str_len(ctx->headers))) {
 		parse_autoreply(ctx);
+		return 0;
+	}
+	if (array_count(&result->recipients) == 0 &&
+	    !bounce_evidence(ctx, text)) {
+		if (ctx->failed_recipients == NULL && is_autoreply(ctx))
+			parse_autoreply(ctx);
 		return 0;
 	}
 	if (array_count(&result->recipients) == 0 &&

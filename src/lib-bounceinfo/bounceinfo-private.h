@@ -96,7 +96,7 @@ struct bounceinfo {
 	pcre2_code **hint_codes;
 	unsigned int hint_count;
 	pcre2_code *autoreply_subject;
-	pcre2_code *bounce_sign;
+	pcre2_code *bounce_sign, *bounce_text;
 	pcre2_code *command_codes[5];
 	pcre2_code *implicit_rcpt_code;
 
