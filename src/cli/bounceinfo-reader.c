@@ -308,6 +308,11 @@ read_path(struct reader_context *ctx, const char *path, bool in_dir)
 	}
 
 	fd = open(path, O_RDONLY);
+	if (fd == -1 && errno == ENOENT && in_dir) {
+		/* moved (new/ -> cur/) or expunged since the directory was
+		   listed: normal for a Maildir in use */
+		return;
+	}
 	if (fd == -1) {
 		reader_error(ctx, path, t_strdup_printf(
 			"open(%s) failed: %m", path));
