@@ -36,6 +36,9 @@ bounceinfo_json_get_recipients(const struct bounceinfo_result *result,
 	unsigned int count = 0;
 
 	*rcpts_r = NULL;
+	/* not a bounce: nothing is reported, whatever the text mentioned */
+	if (result->kind == BOUNCEINFO_KIND_NONE)
+		return 0;
 	if (array_is_created(&result->recipients))
 		*rcpts_r = array_get(&result->recipients, &count);
 	if (count > 0)

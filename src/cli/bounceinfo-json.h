@@ -34,7 +34,8 @@ void bounceinfo_json_append_string(string_t *dest, const char *value);
 /* The recipients a message reports on, as the CLI prints them: for
    autoreply, complaint and delivery-report messages that carry no
    recipient the library's list is empty, so a single entry of the kind's
-   class is returned in *tmp_r instead. Returns the number of entries. */
+   class is returned in *tmp_r instead; kind none has no entries. Returns
+   the number of entries. */
 unsigned int
 bounceinfo_json_get_recipients(const struct bounceinfo_result *result,
 			       struct bounceinfo_recipient *tmp_r,

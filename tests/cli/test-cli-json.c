@@ -178,6 +178,10 @@ static void test_json_get_recipients(void **state ATTR_UNUSED)
 	result = result_new(BOUNCEINFO_KIND_NONE);
 	assert_int_equal(bounceinfo_json_get_recipients(result, &tmp, &rcpts),
 			 0);
+	/* kind none never reports recipients, even if some were found */
+	array_append_space(&result->recipients);
+	assert_int_equal(bounceinfo_json_get_recipients(result, &tmp, &rcpts),
+			 0);
 	/* a bounce without recipients stays empty: nothing is invented */
 	result = result_new(BOUNCEINFO_KIND_NDR);
 	assert_int_equal(bounceinfo_json_get_recipients(result, &tmp, &rcpts),
