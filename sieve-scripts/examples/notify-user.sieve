@@ -15,8 +15,9 @@
 
 require ["bounceinfo", "variables", "enotify", "envelope"];
 
-# Hard bounces only: soft ones usually fix themselves.
-if allof (bounceinfo :severity "hard",
+# Hard bounces only: soft ones usually fix themselves. The ${bounceinfo.*}
+# variables describe the first failed recipient, so that is the one tested.
+if allof (string :is "${bounceinfo.severity}" "hard",
 	  not bounceinfo :originalsubject :contains "[undeliverable]") {
 	# The envelope recipient of the bounce is the user; never the sender.
 	if envelope :matches "to" "*" {

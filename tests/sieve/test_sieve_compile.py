@@ -186,6 +186,37 @@ def test_scripts(tools, own):
           p.stdout + p.stderr)
 
 
+def test_notify(tools, own):
+    """notify-user.sieve: a notification to the user (the envelope
+    recipient), never to the bounce's sender; none for soft bounces and
+    none for a bounce of a notification."""
+    script = os.path.join(tools.tmpdir, "notify-user.sieve")
+    hard = os.path.join(own, "hard-dsn.eml")
+    p = tools.sieve_test(script, hard, "-a", "alice@example.net")
+    out = p.stdout
+    check("send notification with method 'mailto:'" in out and
+          "To: alice@example.net" in out and
+          "[undeliverable] typo@example.org: user-unknown" in out and
+          "MAILER-DAEMON" not in out,
+          "notify-user.sieve tells the user about a hard bounce", out)
+    p = tools.sieve_test(script, os.path.join(own, "multi-recipient-dsn.eml"),
+                         "-a", "alice@example.net")
+    check("send notification" not in p.stdout,
+          "notify-user.sieve: no notification when the first failed "
+          "recipient is soft", p.stdout)
+    with open(hard, "rb") as f:
+        raw = f.read().replace(b"Subject: Meeting notes",
+                               b"Subject: [undeliverable] x: user-unknown")
+    loop = os.path.join(tools.tmpdir, "loop.eml")
+    with open(loop, "wb") as f:
+        f.write(raw)
+    os.chmod(loop, 0o644)
+    p = tools.sieve_test(script, loop, "-a", "alice@example.net")
+    check("send notification" not in p.stdout,
+          "notify-user.sieve: no notification about a bounced notification",
+          p.stdout)
+
+
 def test_message_values(tools, own):
     """Known values of the hand-written messages."""
     multi = os.path.join(own, "multi-recipient-dsn.eml")
@@ -305,6 +336,7 @@ def main():
         test_dump(tools)
         test_trace(tools, own)
         test_scripts(tools, own)
+        test_notify(tools, own)
         test_message_values(tools, own)
     finally:
         tools.close()
