@@ -39,6 +39,8 @@ COMPILE_ERRORS = [
      ['"medium" is not a valid severity', "none, soft, hard"]),
     ('if bounceinfo :kind "bounce" { keep; }',
      ['"bounce" is not a valid kind', "dsn", "ndr", "delayed"]),
+    ('if bounceinfo :kind ["dsn", "none"] { keep; }',
+     [':kind "none" never matches', 'not bounceinfo :matches :kind "*"']),
     ('if bounceinfo :verified "yes" { keep; }',
      ['"yes" is not a valid :verified value', "genuine", "forged",
       "unchecked", "not-applicable"]),

@@ -248,6 +248,15 @@ tst_bounceinfo_validate_key(struct sieve_validator *valdtr,
 		return TRUE;
 
 	value = sieve_ast_argument_strc(key);
+	if (field == EXT_BOUNCEINFO_FIELD_KIND &&
+	    strcasecmp(value, "none") == 0) {
+		/* a valid kind name, but such a message has no values */
+		sieve_argument_validate_error(valdtr, key,
+			"bounceinfo test: :kind \"none\" never matches: a "
+			"message that is not a bounce has no values "
+			"(test it with: not bounceinfo :matches :kind \"*\")");
+		return FALSE;
+	}
 	if (fdef->value_is_valid(value) &&
 	    (!octet || strcmp(value, t_str_lcase(value)) == 0))
 		return TRUE;
