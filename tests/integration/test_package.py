@@ -16,11 +16,18 @@ root); otherwise exits 77 (SKIP).  It
      one bounce and one ordinary mail over LMTP and checks where they
      landed, their keywords, `doveadm bounceinfo list` (the installed
      doveadm plugin) and that Pigeonhole logged no error;
-  5. purges the package again unless it was installed before.
+  5. copies the snippet into the machine's own /etc/dovecot/conf.d (Debian's
+     default configuration: passwd userdb, mbox), delivers the same two
+     mails to a temporary system user with dovecot-lda run as that user
+     (as an MTA's local delivery does; "-d user" needs a running Dovecot's
+     auth service and CI keeps system services stopped), checks the mbox
+     files, then removes snippet, user and mail;
+  6. purges the package again unless it was installed before.
 Exit 0 pass, 1 fail, 77 skip."""
 
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -91,6 +98,87 @@ def installed_version():
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                           text=True)
     return "ok installed" in proc.stdout
+
+
+SYS_USER = "bounceinfo-pkgtest"
+SYS_SNIPPET = "/etc/dovecot/conf.d/90-bounceinfo.conf"
+
+
+def system_config_delivery():
+    """Deliver through the machine's own /etc/dovecot configuration (Debian's
+    default: passwd userdb, mbox in ~/mail and /var/mail) with the snippet
+    copied into conf.d exactly as the README tells a postmaster, using
+    dovecot-lda (no daemon has to run: CI keeps services stopped).  The
+    snippet, user and mail are removed again afterwards."""
+    if os.path.exists(SYS_SNIPPET):
+        print("note: %s already exists; system-configuration delivery "
+              "not tested on this machine" % SYS_SNIPPET)
+        return
+    import pwd
+    created_user = False
+    home = tempfile.mkdtemp(prefix="bounceinfo-pkgtest-home-")
+    os.rmdir(home)
+    try:
+        try:
+            pw = pwd.getpwnam(SYS_USER)
+        except KeyError:
+            # group mail: dot-locking in /var/mail, as for local users
+            proc = run(["useradd", "-m", "-d", home, "-G", "mail", "-s",
+                        "/usr/sbin/nologin", SYS_USER])
+            check(proc.returncode == 0, "created test user %s" % SYS_USER)
+            created_user = True
+            pw = pwd.getpwnam(SYS_USER)
+        shutil.copy(SNIPPET, SYS_SNIPPET)
+        proc = run(["doveconf", "-n"])
+        check(proc.returncode == 0, "system doveconf -n accepts the copied "
+              "snippet%s" % ("" if proc.returncode == 0 else ":\n"
+                             + proc.stdout[-2000:]))
+        log = os.path.join(pw.pw_dir, "lda.log")
+        open(log, "w").close()
+        os.chmod(log, 0o666)
+        for path, sender in ((BOUNCE, ""), (ORDINARY, "anna@example.org")):
+            # As the user, the way an MTA's local delivery (Postfix's
+            # mailbox_command) runs it: "-d user" would ask the auth
+            # service of a running Dovecot for the user, and CI keeps the
+            # system's services stopped.
+            with open(path, "rb") as f:
+                proc = subprocess.run(
+                    ["runuser", "-u", SYS_USER, "--", "env",
+                     "HOME=" + pw.pw_dir, "USER=" + SYS_USER,
+                     "/usr/lib/dovecot/dovecot-lda", "-f", sender,
+                     "-o", "log_path=" + log, "-o", "info_log_path=" + log],
+                    input=f.read(), stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, cwd="/")
+            if proc.returncode != 0:
+                print(proc.stdout.decode(errors="replace"))
+                print(open(log, errors="replace").read())
+            check(proc.returncode == 0, "dovecot-lda as %s < %s (system "
+                  "config)" % (SYS_USER, os.path.basename(path)))
+        ldalog = open(log, errors="replace").read()
+        print(ldalog)
+        bounces = glob.glob(os.path.join(pw.pw_dir, "mail", "Bounces", "*"))
+        check(len(bounces) == 1, "the bounce was filed under ~/mail/Bounces/ "
+              "(%s)" % [os.path.basename(b) for b in bounces])
+        text = open(bounces[0], errors="replace").read()
+        check("E1kSH9f-0005xf-18" in text, "...it is the bounce")
+        check(re.search(r"^X-Keywords:.*\$Bounce\b", text, re.M),
+              "...with the $Bounce keyword")
+        inbox = open("/var/mail/" + SYS_USER, errors="replace").read()
+        check("demo-meeting-1@example.org" in inbox
+              and "E1kSH9f-0005xf-18" not in inbox,
+              "the ordinary mail is in /var/mail/%s, the bounce is not"
+              % SYS_USER)
+        errors = [l for l in ldalog.splitlines() if "Error:" in l]
+        check(not errors, "no errors logged by dovecot-lda%s"
+              % ("" if not errors else ":\n" + "\n".join(errors[:10])))
+    finally:
+        if os.path.exists(SYS_SNIPPET):
+            os.unlink(SYS_SNIPPET)
+        if created_user:
+            run(["userdel", "-r", SYS_USER])
+            shutil.rmtree(home, ignore_errors=True)
+            if os.path.exists("/var/mail/" + SYS_USER):
+                os.unlink("/var/mail/" + SYS_USER)
 
 
 def main():
@@ -203,6 +291,8 @@ def main():
                   "Pigeonhole used the precompiled global script")
         finally:
             denv.stop()
+
+        system_config_delivery()
     finally:
         if not was_installed and installed_version():
             proc = run(["dpkg", "--purge", PKG])
