@@ -71,8 +71,10 @@ def fail_open_case(what, rules_path, bounce):
               "%s: the bounce is stored unchanged" % what)
         check(not any(k.startswith("$Bounce") for f, _ in mails for k in f),
               "%s: no keywords (classification disabled)" % what)
-        log = env.log_text()
-        m = re.search(r"Error: .*bounceinfo: Failed to load rules.*", log)
+        try:
+            m = env.wait_for_log(r"Error: .*bounceinfo: Failed to load rules.*")
+        except DovecotEnvError:
+            m = None
         check(m is not None and rules_path in m.group(0),
               "%s: error logged naming the file: %s"
               % (what, m.group(0) if m else None))
@@ -95,8 +97,13 @@ def invalid_setting_case(setting, value):
                   % (setting, str(e).split("\n")[0]))
         check(not delivered, "%s = %s: delivery refused, not half-done"
               % (setting, value))
-        check(expected in env.log_text(),
-              "%s: log names the setting and value" % setting)
+        try:
+            # the log service writes asynchronously
+            env.wait_for_log(re.escape(expected))
+            logged = True
+        except DovecotEnvError:
+            logged = False
+        check(logged, "%s: log names the setting and value" % setting)
         proc = env.doveadm("mailbox", "list", "-u", env.user, check=False)
         check(proc.returncode != 0 and expected in proc.stderr,
               "%s: doveadm fails with the same error: %s"

@@ -191,13 +191,60 @@ bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
 	return 0;
 }
 
+/* The raw mail of the first delivery of an LMTP process belongs to a user
+   created before the mail plugins were loaded, so it has no module context
+   of ours. Its classification is kept here instead, for that one mailbox
+   instance (generation_sequence is unique per struct mailbox in the
+   process) and message. */
+static struct {
+	pool_t pool;
+	const struct mailbox *box;
+	unsigned int box_generation;
+	uint32_t seq;
+	struct bounceinfo_mail_info info;
+} bounceinfo_unhooked;
+
+static int
+bounceinfo_mail_get_info_unhooked(struct mail *mail,
+				  struct bounceinfo_user *buser,
+				  const struct bounceinfo_mail_info **info_r)
+{
+	if (bounceinfo_unhooked.pool != NULL &&
+	    bounceinfo_unhooked.box == mail->box &&
+	    bounceinfo_unhooked.box_generation ==
+	    mail->box->generation_sequence &&
+	    bounceinfo_unhooked.seq == mail->seq) {
+		*info_r = &bounceinfo_unhooked.info;
+		return 0;
+	}
+	bounceinfo_mail_unhooked_free();
+	bounceinfo_unhooked.pool =
+		pool_alloconly_create("bounceinfo unhooked mail", 2048);
+	if (bounceinfo_mail_classify(mail, buser, bounceinfo_unhooked.pool,
+				     &bounceinfo_unhooked.info) < 0) {
+		bounceinfo_mail_unhooked_free();
+		return -1;
+	}
+	bounceinfo_unhooked.box = mail->box;
+	bounceinfo_unhooked.box_generation = mail->box->generation_sequence;
+	bounceinfo_unhooked.seq = mail->seq;
+	*info_r = &bounceinfo_unhooked.info;
+	return 0;
+}
+
+void bounceinfo_mail_unhooked_free(void)
+{
+	if (bounceinfo_unhooked.pool != NULL)
+		pool_unref(&bounceinfo_unhooked.pool);
+	i_zero(&bounceinfo_unhooked);
+}
+
 int bounceinfo_plugin_mail_get_info(struct mail *mail,
 				    const struct bounceinfo_mail_info **info_r)
 {
 	struct mail_private *pmail = (struct mail_private *)mail;
 	struct bounceinfo_mail *bmail = BOUNCEINFO_MAIL_CONTEXT(pmail);
 	struct bounceinfo_user *buser;
-	struct bounceinfo_mail_info *info;
 
 	if (bmail != NULL && bmail->classified && bmail->seq == mail->seq) {
 		*info_r = &bmail->info;
@@ -211,17 +258,8 @@ int bounceinfo_plugin_mail_get_info(struct mail *mail,
 		return -1;
 	}
 
-	if (bmail == NULL) {
-		/* mail of a user without our hooks (e.g. the raw mail of a
-		   delivery whose mail_plugins come from userdb): no cache,
-		   the result lives as long as the mail's current data */
-		info = p_new(pmail->data_pool, struct bounceinfo_mail_info, 1);
-		if (bounceinfo_mail_classify(mail, buser, pmail->data_pool,
-					     info) < 0)
-			return -1;
-		*info_r = info;
-		return 0;
-	}
+	if (bmail == NULL)
+		return bounceinfo_mail_get_info_unhooked(mail, buser, info_r);
 
 	bounceinfo_mail_reset(bmail);
 	bmail->pool = pool_alloconly_create("bounceinfo mail", 2048);

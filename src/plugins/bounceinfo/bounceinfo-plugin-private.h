@@ -69,6 +69,7 @@ void bounceinfo_set_copy_target(struct mail_user *user);
 
 /* bounceinfo-mail.c */
 void bounceinfo_mail_allocated(struct mail *mail);
+void bounceinfo_mail_unhooked_free(void);
 
 /* bounceinfo-keywords.c */
 void bounceinfo_keywords_mailbox_allocated(struct mailbox *box);

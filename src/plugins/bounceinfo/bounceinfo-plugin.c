@@ -194,5 +194,6 @@ void bounceinfo_plugin_deinit(void)
 {
 	mail_storage_hooks_remove(&bounceinfo_mail_storage_hooks);
 	bounceinfo_current_user = NULL;
+	bounceinfo_mail_unhooked_free();
 	bounceinfo_instances_free();
 }
