@@ -139,6 +139,7 @@ def main():
                     "Message-ID: %s\n\nHello.\n" % original_message_id(genuine))
         env.doveadm("save", "-u", env.user, "-m", "Sent", input=original)
         env.lmtp_deliver(genuine, rcpt=[env.user, "user2"])
+        env.wait_for_log(r"rcpt user2: bounceinfo: Classified message")
         log = env.log_text()
         lines = re.findall(r"rcpt (\S+): bounceinfo: Classified message.*"
                            r"verified=(\S+)", log)
