@@ -474,7 +474,14 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 		if (decoded.size > 0)
 			go_on = body_block(ctx, info, &decoded, html);
 	}
-	if (input->stream_errno != 0) {
+	if (!root_done && !*not_bounce_r && !headers_hint(ctx)) {
+		/* the header ended the stream (or reading failed inside
+		   it): decide with what was seen */
+		*not_bounce_r = TRUE;
+	}
+	if (input->stream_errno != 0 && !*not_bounce_r) {
+		/* (once the header said "not a bounce", the body does not
+		   matter, even if reading ahead of it failed) */
 		*error_r = t_strdup_printf("read(%s) failed: %s",
 					   i_stream_get_name(input),
 					   i_stream_get_error(input));
@@ -486,11 +493,6 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 	message_parser_deinit(&parser, &parts);
 	pool_unref(&part_pool);
 
-	if (ret == 0 && !root_done && !*not_bounce_r) {
-		/* header only, no body */
-		if (!headers_hint(ctx))
-			*not_bounce_r = TRUE;
-	}
 	if (str_len(ctx->text) == 0 && str_len(ctx->report) == 0 &&
 	    str_len(html) == 0)
 		str_append_str(ctx->text, ctx->preamble);

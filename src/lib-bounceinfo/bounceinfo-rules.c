@@ -64,9 +64,11 @@ pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r)
 	PCRE2_SIZE erroffset;
 	PCRE2_UCHAR errbuf[256];
 
+	/* UCP: \w, \b and case folding work for Polish, Czech and Cyrillic
+	   letters too */
 	code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-			     PCRE2_UTF | PCRE2_CASELESS, &errcode, &erroffset,
-			     NULL);
+			     PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS, &errcode,
+			     &erroffset, NULL);
 	if (code == NULL) {
 		pcre2_get_error_message(errcode, errbuf, sizeof(errbuf));
 		*error_r = t_strdup_printf("pcre2 error at offset %zu: %s",

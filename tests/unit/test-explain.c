@@ -1,0 +1,120 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* Explanations loader: every explanations/<lang>.txt is loaded, lookups
+   fall back pt-BR -> pt -> en -> a built-in sentence, never NULL; broken
+   files are reported with file:line. Also the class/kind name tables. */
+
+#include "test-common.h"
+
+static void test_explain_shipped(void **state)
+{
+	struct bounceinfo *bi = *state;
+	const char *const *langs = bounceinfo_get_languages(bi);
+	bool have_en = FALSE;
+
+	for (; *langs != NULL; langs++) {
+		if (strcmp(*langs, "en") == 0)
+			have_en = TRUE;
+	}
+	assert_true(have_en);
+	/* every class has an English sentence in the shipped file */
+	for (unsigned int i = 0; i < BOUNCEINFO_CLASS_COUNT; i++) {
+		const char *en = bounceinfo_explain(bi, i, "en");
+		assert_non_null(en);
+		assert_true(strlen(en) > 10);
+	}
+}
+
+static void test_explain_fallback(void **state)
+{
+	struct bounceinfo_settings set;
+	struct bounceinfo *bi;
+	const char *dir, *error;
+
+	(void)state;
+	dir = test_mkdtemp();
+	assert_int_equal(mkdir(t_strconcat(dir, "/rules", NULL), 0700), 0);
+	test_write_file(t_strconcat(dir, "/rules/status.map", NULL), "");
+	assert_int_equal(mkdir(t_strconcat(dir, "/explanations", NULL),
+			       0700), 0);
+	test_write_file(t_strconcat(dir, "/explanations/en.txt", NULL),
+			"# English\n"
+			"quota = The mailbox is full.\n"
+			"spam = Taken for spam.\n");
+	test_write_file(t_strconcat(dir, "/explanations/pt.txt", NULL),
+			"quota = A caixa está cheia.\n");
+	test_write_file(t_strconcat(dir, "/explanations/pt-BR.txt", NULL),
+			"spam = Considerado spam.\n");
+	i_zero(&set);
+	set.datadir = dir;
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), 0);
+
+	assert_string_equal(bounceinfo_explain(bi, BOUNCEINFO_CLASS_SPAM,
+					       "pt-BR"), "Considerado spam.");
+	/* case and '_' do not matter */
+	assert_string_equal(bounceinfo_explain(bi, BOUNCEINFO_CLASS_SPAM,
+					       "pt_br"), "Considerado spam.");
+	/* pt-BR lacks quota: pt */
+	assert_string_equal(bounceinfo_explain(bi, BOUNCEINFO_CLASS_QUOTA,
+					       "pt-BR"), "A caixa está cheia.");
+	/* unknown language: en */
+	assert_string_equal(bounceinfo_explain(bi, BOUNCEINFO_CLASS_QUOTA,
+					       "xx"), "The mailbox is full.");
+	assert_string_equal(bounceinfo_explain(bi, BOUNCEINFO_CLASS_QUOTA,
+					       NULL), "The mailbox is full.");
+	/* not even en has it: built-in, never NULL */
+	const char *generic = bounceinfo_explain(bi, BOUNCEINFO_CLASS_RELAY,
+						 "pt-BR");
+	assert_non_null(generic);
+	assert_true(strlen(generic) > 10);
+	bounceinfo_deinit(&bi);
+
+	/* a broken line names file and line */
+	test_write_file(t_strconcat(dir, "/explanations/pl.txt", NULL),
+			"quota = Skrzynka pełna.\n\nnot a definition\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, "pl.txt:3: expected"));
+	test_write_file(t_strconcat(dir, "/explanations/pl.txt", NULL),
+			"kwota = Skrzynka pełna.\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, "pl.txt:1: unknown class 'kwota'"));
+	test_write_file(t_strconcat(dir, "/explanations/pl.txt", NULL),
+			"quota = \xff\xfe\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, "pl.txt:1: text is not valid UTF-8"));
+	test_rmtree(dir);
+}
+
+static void test_names(void **state)
+{
+	enum bounceinfo_class class_;
+	enum bounceinfo_kind kind;
+	enum bounceinfo_severity sev;
+
+	(void)state;
+	for (unsigned int i = 0; i < BOUNCEINFO_CLASS_COUNT; i++) {
+		assert_true(bounceinfo_class_parse(bounceinfo_class_name(i),
+						   &class_));
+		assert_int_equal(class_, i);
+	}
+	for (unsigned int i = 0; i < BOUNCEINFO_KIND_COUNT; i++) {
+		assert_true(bounceinfo_kind_parse(bounceinfo_kind_name(i),
+						  &kind));
+		assert_int_equal(kind, i);
+	}
+	assert_true(bounceinfo_severity_parse("HARD", &sev));
+	assert_int_equal(sev, BOUNCEINFO_SEVERITY_HARD);
+	assert_false(bounceinfo_class_parse("nonsense", &class_));
+	assert_non_null(strstr(bounceinfo_class_names_list(), "user-unknown, "));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_explain_shipped),
+		cmocka_unit_test(test_explain_fallback),
+		cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, test_group_setup,
+				      test_group_teardown);
+}

@@ -1,0 +1,361 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* Kind detection: dsn, ndr, delayed, delivery-report, autoreply,
+   complaint, none; the header fast path; original message headers. */
+
+#include "test-common.h"
+#include "istream-concat.h"
+
+#define DSN_HEADER \
+	"Return-Path: <>\r\n" \
+	"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\n" \
+	"To: sender@example.com\r\n" \
+	"Subject: Undelivered Mail Returned to Sender\r\n" \
+	"MIME-Version: 1.0\r\n" \
+	"Content-Type: multipart/report; report-type=delivery-status;\r\n" \
+	"\tboundary=\"BOUNDARY\"\r\n" \
+	"\r\n"
+
+static const char *dsn_message(const char *action, const char *status,
+			       const char *diag)
+{
+	return t_strdup_printf(DSN_HEADER
+		"--BOUNDARY\r\n"
+		"Content-Type: text/plain\r\n\r\n"
+		"This is the mail system at host mx.example.org.\r\n\r\n"
+		"--BOUNDARY\r\n"
+		"Content-Type: message/delivery-status\r\n\r\n"
+		"Reporting-MTA: dns; mx.example.org\r\n\r\n"
+		"Final-Recipient: rfc822; user@example.net\r\n"
+		"Action: %s\r\n"
+		"Status: %s\r\n"
+		"Diagnostic-Code: smtp; %s\r\n\r\n"
+		"--BOUNDARY\r\n"
+		"Content-Type: message/rfc822\r\n\r\n"
+		"Message-ID: <orig-1@example.com>\r\n"
+		"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n"
+		"From: sender@example.com\r\n"
+		"To: user@example.net\r\n"
+		"Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\n"
+		"Hello\r\n"
+		"--BOUNDARY--\r\n", action, status, diag);
+}
+
+static void test_kind_dsn(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+	const struct bounceinfo_recipient *rcpt;
+
+	r = test_parse(bi, dsn_message("failed", "5.1.1",
+		"550 5.1.1 <user@example.net>: Recipient address rejected: "
+		"User unknown in local recipient table"));
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_DSN);
+	assert_string_equal(r->reporting_mta, "mx.example.org");
+	assert_string_equal(r->mta, "postfix");
+	rcpt = test_rcpt(r, 0);
+	assert_non_null(rcpt);
+	assert_string_equal(rcpt->address, "user@example.net");
+	assert_string_equal(rcpt->action, "failed");
+	assert_string_equal(rcpt->status, "5.1.1");
+	assert_int_equal(rcpt->reply_code, 550);
+	assert_int_equal(rcpt->class_, BOUNCEINFO_CLASS_USER_UNKNOWN);
+	assert_int_equal(rcpt->severity, BOUNCEINFO_SEVERITY_HARD);
+	/* original message headers, RFC 2047 decoded */
+	assert_string_equal(r->original.message_id, "<orig-1@example.com>");
+	assert_string_equal(r->original.subject, "Grüße");
+	assert_string_equal(r->original.to, "user@example.net");
+	pool_unref(&r->pool);
+}
+
+static void test_kind_delayed(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+
+	r = test_parse(bi, dsn_message("delayed", "4.4.1",
+		"connect to mx.example.net[192.0.2.1]:25: Connection timed out"));
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_DELAYED);
+	assert_true(bounceinfo_kind_is_bounce(r->kind));
+	assert_int_equal(test_rcpt(r, 0)->severity, BOUNCEINFO_SEVERITY_SOFT);
+	pool_unref(&r->pool);
+}
+
+static void test_kind_delivery_report(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+
+	r = test_parse(bi, dsn_message("relayed", "2.0.0", "250 2.0.0 Ok"));
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_DELIVERY_REPORT);
+	assert_int_equal(test_rcpt(r, 0)->class_,
+			 BOUNCEINFO_CLASS_DELIVERY_REPORT);
+	assert_int_equal(test_rcpt(r, 0)->severity, BOUNCEINFO_SEVERITY_NONE);
+	pool_unref(&r->pool);
+}
+
+static void test_kind_ndr_qmail_polish(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+	const struct bounceinfo_recipient *rcpt;
+
+	/* the bilingual qmail bounce of Polish hosting providers */
+	r = test_parse(bi,
+		"Return-Path: <>\n"
+		"From: MAILER-DAEMON@poczta.example.pl\n"
+		"To: nadawca@example.com\n"
+		"Subject: failure notice\n"
+		"\n"
+		"Hi. This is the qmail-send program at poczta.example.pl.\n"
+		"I'm afraid I wasn't able to deliver your message to the "
+		"following addresses.\n"
+		"This is a permanent error; I've given up. Sorry it didn't "
+		"work out.\n"
+		"\n"
+		"<jan.kowalski@example.pl>:\n"
+		"192.0.2.5 does not like recipient.\n"
+		"Remote host said: 552 5.1.1 5.2.2 sorry, final recipient "
+		"mailbox is full (chkuser)\n"
+		"Zdalny host odpowiedzial: 552 5.1.1 5.2.2 sorry, final "
+		"recipient mailbox is full (chkuser)\n"
+		"Giving up on 192.0.2.5.\n"
+		"\n"
+		"--- Below this line is a copy of the message.\n"
+		"\n"
+		"Message-ID: <abc@example.com>\n"
+		"Subject: Faktura\n"
+		"From: nadawca@example.com\n"
+		"\n"
+		"Tresc\n");
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_NDR);
+	assert_string_equal(r->mta, "qmail");
+	assert_int_equal(array_count(&r->recipients), 1);
+	rcpt = test_rcpt(r, 0);
+	assert_string_equal(rcpt->address, "jan.kowalski@example.pl");
+	assert_int_equal(rcpt->reply_code, 552);
+	assert_int_equal(rcpt->class_, BOUNCEINFO_CLASS_QUOTA);
+	assert_string_equal(r->original.message_id, "<abc@example.com>");
+	assert_string_equal(r->original.subject, "Faktura");
+	pool_unref(&r->pool);
+}
+
+static void test_kind_ndr_exim(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+	const struct bounceinfo_recipient *rcpt;
+
+	r = test_parse(bi,
+		"From: Mail Delivery System <Mailer-Daemon@mail.example.org>\n"
+		"To: sender@example.com\n"
+		"Subject: Mail delivery failed: returning message to sender\n"
+		"X-Failed-Recipients: a@example.net, b@example.net\n"
+		"Auto-Submitted: auto-replied\n"
+		"\n"
+		"This message was created automatically by mail delivery "
+		"software.\n\n"
+		"A message that you sent could not be delivered to one or more "
+		"of its\nrecipients. This is a permanent error. The following "
+		"address(es) failed:\n\n"
+		"  a@example.net\n"
+		"    host mx.example.net [192.0.2.1]\n"
+		"    SMTP error from remote mail server after RCPT TO:<a@example.net>:\n"
+		"    550 5.1.1 <a@example.net>: Recipient address rejected: "
+		"User unknown\n"
+		"  b@example.net\n"
+		"    host mx.example.net [192.0.2.1]\n"
+		"    SMTP error from remote mail server after end of data:\n"
+		"    552 5.3.4 Message size exceeds fixed maximum message size\n"
+		"\n"
+		"------ This is a copy of the message, including all the "
+		"headers. ------\n"
+		"Message-Id: <m1@example.com>\n"
+		"Subject: big\n\nbody\n");
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_NDR);
+	assert_string_equal(r->mta, "exim");
+	assert_int_equal(array_count(&r->recipients), 2);
+	rcpt = test_rcpt(r, 0);
+	assert_string_equal(rcpt->address, "a@example.net");
+	assert_string_equal(rcpt->smtp_command, "RCPT");
+	assert_int_equal(rcpt->class_, BOUNCEINFO_CLASS_USER_UNKNOWN);
+	rcpt = test_rcpt(r, 1);
+	assert_string_equal(rcpt->address, "b@example.net");
+	assert_string_equal(rcpt->status, "5.3.4");
+	assert_string_equal(rcpt->smtp_command, "DATA");
+	assert_int_equal(rcpt->class_, BOUNCEINFO_CLASS_SIZE);
+	pool_unref(&r->pool);
+}
+
+static void test_kind_autoreply(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+
+	r = test_parse(bi,
+		"From: Anna <anna@example.org>\n"
+		"To: sender@example.com\n"
+		"Subject: Automatic reply: Meeting\n"
+		"Auto-Submitted: auto-replied\n"
+		"\n"
+		"I am out of the office until Monday.\n");
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_AUTOREPLY);
+	assert_int_equal(array_count(&r->recipients), 1);
+	assert_string_equal(test_rcpt(r, 0)->address, "anna@example.org");
+	assert_int_equal(test_rcpt(r, 0)->class_, BOUNCEINFO_CLASS_AUTOREPLY);
+	assert_int_equal(test_rcpt(r, 0)->severity, BOUNCEINFO_SEVERITY_NONE);
+	pool_unref(&r->pool);
+}
+
+static void test_kind_complaint(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+
+	r = test_parse(bi,
+		"From: abuse@isp.example\n"
+		"To: fbl@example.com\n"
+		"Subject: FW: spam\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: multipart/report; report-type=feedback-report; "
+		"boundary=\"B\"\n"
+		"\n"
+		"--B\n"
+		"Content-Type: text/plain\n\n"
+		"This is an email abuse report.\n"
+		"--B\n"
+		"Content-Type: message/feedback-report\n\n"
+		"Feedback-Type: abuse\n"
+		"User-Agent: Example-FBL/1.0\n"
+		"Version: 1\n"
+		"Original-Rcpt-To: victim@isp.example\n"
+		"\n"
+		"--B\n"
+		"Content-Type: message/rfc822\n\n"
+		"From: news@example.com\nTo: victim@isp.example\n"
+		"Subject: Offer\n\nBuy\n"
+		"--B--\n");
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_COMPLAINT);
+	assert_int_equal(array_count(&r->recipients), 1);
+	assert_string_equal(test_rcpt(r, 0)->address, "victim@isp.example");
+	assert_string_equal(test_rcpt(r, 0)->diagnostic, "abuse");
+	assert_int_equal(test_rcpt(r, 0)->class_, BOUNCEINFO_CLASS_COMPLAINT);
+	pool_unref(&r->pool);
+}
+
+static void test_kind_none(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+
+	r = test_parse(bi,
+		"From: Alice <alice@example.com>\n"
+		"To: bob@example.org\n"
+		"Subject: Lunch\n"
+		"\n"
+		"bob@example.org: 550 user unknown, just kidding\n");
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_NONE);
+	assert_int_equal(array_count(&r->recipients), 0);
+	assert_null(bounceinfo_result_first_recipient(r));
+	pool_unref(&r->pool);
+
+	/* a "bounce" sender alone (newsletters) needs evidence in the text */
+	r = test_parse(bi,
+		"From: News <news@bounce.example.com>\n"
+		"To: bob@example.org\n"
+		"Subject: Our offers\n"
+		"\n"
+		"info@example.com: write to us\n");
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_NONE);
+	pool_unref(&r->pool);
+}
+
+static void test_kind_header_fast_path(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *result;
+	struct istream *inputs[3], *input;
+	const char *error;
+	const char *hdr = "From: alice@example.com\nTo: bob@example.org\n"
+		"Subject: Hello\n\n";
+	pool_t pool = pool_alloconly_create("test", 1024);
+
+	/* the body fails to read: if it were read, parsing would fail */
+	inputs[0] = i_stream_create_from_data(hdr, strlen(hdr));
+	inputs[1] = i_stream_create_error_str(EIO, "body must not be read");
+	inputs[2] = NULL;
+	input = i_stream_create_concat(inputs);
+	i_stream_unref(&inputs[0]);
+	i_stream_unref(&inputs[1]);
+	assert_int_equal(bounceinfo_parse(bi, input, pool, &result, &error), 0);
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_NONE);
+	i_stream_unref(&input);
+
+	/* the same with a bounce header does read the body */
+	hdr = "From: MAILER-DAEMON@example.org\nTo: bob@example.org\n"
+		"Subject: Undelivered Mail\n\n";
+	inputs[0] = i_stream_create_from_data(hdr, strlen(hdr));
+	inputs[1] = i_stream_create_error_str(EIO, "read error");
+	input = i_stream_create_concat(inputs);
+	i_stream_unref(&inputs[0]);
+	i_stream_unref(&inputs[1]);
+	assert_int_equal(bounceinfo_parse(bi, input, pool, &result, &error), -1);
+	assert_non_null(strstr(error, "read error"));
+	i_stream_unref(&input);
+	pool_unref(&pool);
+}
+
+static void test_kind_recipient_cap(void **state)
+{
+	struct bounceinfo *bi;
+	struct bounceinfo_settings set;
+	struct bounceinfo_result *r;
+	const char *error;
+	string_t *msg = t_str_new(65536);
+
+	(void)state;
+	i_zero(&set);
+	set.datadir = BOUNCEINFO_TEST_DATADIR;
+	set.max_recipients = 10;
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), 0);
+
+	str_append(msg, "Return-Path: <>\nFrom: MAILER-DAEMON@example.org\n"
+		   "Subject: failure notice\n\n"
+		   "I'm afraid I wasn't able to deliver your message.\n\n");
+	for (unsigned int i = 0; i < 2000; i++)
+		str_printfa(msg, "<u%u@example.net>:\n550 No such user\n\n", i);
+	r = test_parse(bi, str_c(msg));
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_NDR);
+	assert_int_equal(array_count(&r->recipients), 10);
+	assert_true(r->truncated);
+	pool_unref(&r->pool);
+	bounceinfo_deinit(&bi);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kind_dsn),
+		cmocka_unit_test(test_kind_delayed),
+		cmocka_unit_test(test_kind_delivery_report),
+		cmocka_unit_test(test_kind_ndr_qmail_polish),
+		cmocka_unit_test(test_kind_ndr_exim),
+		cmocka_unit_test(test_kind_autoreply),
+		cmocka_unit_test(test_kind_complaint),
+		cmocka_unit_test(test_kind_none),
+		cmocka_unit_test(test_kind_header_fast_path),
+		cmocka_unit_test(test_kind_recipient_cap),
+	};
+	return cmocka_run_group_tests(tests, test_group_setup,
+				      test_group_teardown);
+}

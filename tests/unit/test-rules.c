@@ -1,0 +1,270 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* Text rules: every shipped rules/<class>.rules file has positive
+   examples here (in all languages the rules cover), administrator rules
+   take precedence, and broken files are reported with file:line. */
+
+#include "test-common.h"
+
+#include <dirent.h>
+
+struct rule_example {
+	const char *class_name;
+	const char *text;
+};
+
+static const struct rule_example examples[] = {
+	{ "user-unknown", "550 5.1.1 <kot@example.pl>: Recipient address "
+	  "rejected: User unknown in local recipient table" },
+	{ "user-unknown", "550 Requested action not taken: mailbox unavailable" },
+	{ "user-unknown", "Użytkownik nie istnieje" },
+	{ "user-unknown", "550 Адресат не существует" },
+	{ "user-unknown", "Uživatel neexistuje" },
+	{ "user-unknown", "Empfänger unbekannt" },
+	{ "user-unknown", "Utilisateur inconnu" },
+	{ "user-unknown", "El usuario no existe" },
+	{ "quota", "552 5.2.2 Mailbox full" },
+	{ "quota", "maildrop: maildir over quota." },
+	{ "quota", "Skrzynka odbiorcy jest pełna" },
+	{ "quota", "Почтовый ящик переполнен" },
+	{ "quota", "Schránka příjemce je plná" },
+	{ "quota", "Postfach ist voll" },
+	{ "quota", "La boîte aux lettres est pleine" },
+	{ "quota", "El buzón está lleno" },
+	{ "disabled", "550 5.2.1 This account has been disabled" },
+	{ "disabled", "Konto odbiorcy zablokowane" },
+	{ "disabled", "Учетная запись заблокирована" },
+	{ "disabled", "Účet byl zablokován" },
+	{ "moved", "550 5.1.6 The user has moved to a new address" },
+	{ "host-unknown", "Host or domain name not found. Name service error "
+	  "for name=example.invalid type=A: Host not found" },
+	{ "host-unknown", "Domena nie istnieje" },
+	{ "host-unknown", "Домен не существует" },
+	{ "host-unknown", "Doména neexistuje" },
+	{ "no-mail", "556 5.1.10 Recipient address has null MX" },
+	{ "spam", "550 5.7.1 Message rejected as spam by Content Filtering" },
+	{ "spam", "554 Письмо похоже на спам" },
+	{ "spam", "Wiadomość uznana za niechcianą pocztę" },
+	{ "spam", "550-5.7.1 ... likely unsolicited mail" },
+	{ "virus", "554 5.7.0 Virus found in message" },
+	{ "virus", "Wykryto wirusa w załączniku" },
+	{ "blocklist", "554 5.7.1 Service unavailable; Client host "
+	  "[192.0.2.1] blocked using zen.spamhaus.org" },
+	{ "reputation", "421 4.7.0 Our system has detected that this message "
+	  "is likely suspicious due to the very low reputation of the "
+	  "sending IP address" },
+	{ "rdns", "450 4.7.1 Client host rejected: cannot find your hostname, "
+	  "[192.0.2.1]" },
+	{ "auth", "550 5.7.26 Unauthenticated email from example.com is not "
+	  "accepted due to domain's DMARC policy" },
+	{ "auth", "550 5.7.23 SPF validation failed" },
+	{ "relay", "554 5.7.1 <kot@example.pl>: Relay access denied" },
+	{ "sender-rejected", "553 5.1.8 <a@b.example>: Sender address "
+	  "rejected: Domain not found" },
+	{ "security", "530 5.7.0 Must issue a STARTTLS command first" },
+	{ "policy", "550 Message rejected due to local policy" },
+	{ "filtered", "550 Message rejected by recipient's mail filter rules" },
+	{ "content", "554 Message does not conform to standards" },
+	{ "size", "552 5.3.4 Message size exceeds fixed maximum message size" },
+	{ "size", "Wiadomość jest za duża" },
+	{ "size", "Письмо слишком большое" },
+	{ "size", "Zpráva je příliš velká" },
+	{ "rate-limit", "421 4.7.0 Too many connections from your IP" },
+	{ "syntax", "501 5.5.4 Syntax error in parameters or arguments" },
+	{ "system", "451 4.3.0 Error: queue file write error" },
+	{ "mailer", "Delivery failed: mailer error" },
+	{ "network", "Name service error for name=example.com type=MX: "
+	  "Host not found, try again" },
+	{ "expired", "554 4.4.7 Message expired: unable to deliver in 840 "
+	  "minutes" },
+};
+
+static void test_rules_examples(void **state)
+{
+	struct bounceinfo *bi = *state;
+
+	for (unsigned int i = 0; i < N_ELEMENTS(examples); i++) {
+		enum bounceinfo_class expected, class_;
+		enum bounceinfo_severity sev;
+		const char *rule, *want_src;
+
+		assert_true(bounceinfo_class_parse(examples[i].class_name,
+						   &expected));
+		/* as an answer to RCPT TO, so that "user unknown" counts */
+		bounceinfo_classify_full(bi, NULL, 0, examples[i].text, "RCPT",
+					 &class_, &sev, &rule);
+		if (class_ != expected) {
+			fprintf(stderr, "'%s': want %s, got %s (%s)\n",
+				examples[i].text, examples[i].class_name,
+				bounceinfo_class_name(class_),
+				rule == NULL ? "no rule" : rule);
+		}
+		assert_int_equal(class_, expected);
+		/* decided by that class' rules file, not by accident */
+		want_src = t_strdup_printf("rules/%s.rules:",
+					   examples[i].class_name);
+		assert_non_null(rule);
+		assert_true(str_begins(rule, want_src));
+	}
+}
+
+static void test_rules_every_file_tested(void **state)
+{
+	const char *dir = BOUNCEINFO_TEST_DATADIR "/rules";
+	struct dirent *d;
+	unsigned int files = 0;
+	DIR *dirp;
+
+	(void)state;
+	dirp = opendir(dir);
+	assert_non_null(dirp);
+	while ((d = readdir(dirp)) != NULL) {
+		const char *name = d->d_name;
+		size_t len = strlen(name);
+		bool found = FALSE;
+
+		if (len < 7 || strcmp(name + len - 6, ".rules") != 0)
+			continue;
+		files++;
+		name = t_strndup(name, len - 6);
+		for (unsigned int i = 0; i < N_ELEMENTS(examples); i++) {
+			if (strcmp(examples[i].class_name, name) == 0)
+				found = TRUE;
+		}
+		if (!found)
+			fprintf(stderr, "no example for rules/%s\n", d->d_name);
+		assert_true(found);
+	}
+	(void)closedir(dirp);
+	assert_true(files >= 20);
+}
+
+static void test_rules_admin_precedence(void **state)
+{
+	const char *dir, *path, *extra[3];
+	struct bounceinfo *bi;
+	enum bounceinfo_class class_;
+	enum bounceinfo_severity sev;
+	const char *rule;
+
+	(void)state;
+	dir = test_mkdtemp();
+	path = t_strconcat(dir, "/local.rules", NULL);
+	test_write_file(path,
+		"# site rules\n"
+		"[spam]\n"
+		"user unknown\n"
+		"[quota]\n"
+		"hard: plus de place\n");
+	assert_int_equal(mkdir(t_strconcat(dir, "/more", NULL), 0700), 0);
+	test_write_file(t_strconcat(dir, "/more/policy.rules", NULL),
+			"our own words\n");
+	extra[0] = path;
+	extra[1] = t_strconcat(dir, "/more", NULL);
+	extra[2] = NULL;
+	bi = test_bi_init(extra);
+	assert_non_null(bi);
+
+	bounceinfo_classify(bi, "5.1.1", 550, "550 5.1.1 user unknown",
+			    &class_, &sev, &rule);
+	assert_int_equal(class_, BOUNCEINFO_CLASS_SPAM);
+	assert_string_equal(rule, t_strconcat(path, ":3", NULL));
+
+	bounceinfo_classify(bi, NULL, 0, "Il n'y a plus de place", &class_,
+			    &sev, &rule);
+	assert_int_equal(class_, BOUNCEINFO_CLASS_QUOTA);
+	assert_int_equal(sev, BOUNCEINFO_SEVERITY_HARD);
+
+	/* a file named after a class needs no section */
+	bounceinfo_classify(bi, NULL, 0, "in our own words", &class_, &sev,
+			    &rule);
+	assert_int_equal(class_, BOUNCEINFO_CLASS_POLICY);
+	bounceinfo_deinit(&bi);
+	test_rmtree(dir);
+}
+
+static void test_rules_errors(void **state)
+{
+	const char *dir, *path, *extra[2], *error;
+	struct bounceinfo_settings set;
+	struct bounceinfo *bi;
+
+	(void)state;
+	dir = test_mkdtemp();
+	path = t_strconcat(dir, "/bad.rules", NULL);
+	extra[0] = path;
+	extra[1] = NULL;
+	i_zero(&set);
+	set.datadir = BOUNCEINFO_TEST_DATADIR;
+	set.extra_rules = extra;
+
+	test_write_file(path, "[quota]\n# fine\nmailbox (full\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, t_strconcat(path,
+		":3: pcre2 error at offset 13: ", NULL)));
+
+	test_write_file(path, "[quota]\n[nope]\nfull\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, ":2: unknown class 'nope'"));
+
+	test_write_file(path, "full\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, ":1: pattern before any [class]"));
+
+	extra[0] = t_strconcat(dir, "/missing.rules", NULL);
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, "missing.rules"));
+
+	/* a broken shipped file is named relative to the data directory */
+	const char *ddir = test_mkdtemp();
+	assert_int_equal(mkdir(t_strconcat(ddir, "/rules", NULL), 0700), 0);
+	test_write_file(t_strconcat(ddir, "/rules/quota.rules", NULL),
+			"ok\n\n[[x\n");
+	set.datadir = ddir;
+	set.extra_rules = NULL;
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, "rules/quota.rules:3: pcre2 error at "
+			       "offset"));
+	test_rmtree(ddir);
+	test_rmtree(dir);
+}
+
+static void test_rules_hostile_pattern(void **state)
+{
+	const char *dir, *path, *extra[2];
+	struct bounceinfo *bi;
+	enum bounceinfo_class class_;
+	enum bounceinfo_severity sev;
+	const char *rule;
+	string_t *text = t_str_new(4096);
+
+	(void)state;
+	dir = test_mkdtemp();
+	path = t_strconcat(dir, "/slow.rules", NULL);
+	/* catastrophic backtracking must simply fail to match */
+	test_write_file(path, "[spam]\n^(a+)+$\n");
+	extra[0] = path;
+	extra[1] = NULL;
+	bi = test_bi_init(extra);
+	assert_non_null(bi);
+	for (unsigned int i = 0; i < 3000; i++)
+		str_append_c(text, 'a');
+	str_append_c(text, '!');
+	bounceinfo_classify(bi, NULL, 0, str_c(text), &class_, &sev, &rule);
+	assert_int_not_equal(class_, BOUNCEINFO_CLASS_SPAM);
+	bounceinfo_deinit(&bi);
+	test_rmtree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rules_examples),
+		cmocka_unit_test(test_rules_every_file_tested),
+		cmocka_unit_test(test_rules_admin_precedence),
+		cmocka_unit_test(test_rules_errors),
+		cmocka_unit_test(test_rules_hostile_pattern),
+	};
+	return cmocka_run_group_tests(tests, test_group_setup,
+				      test_group_teardown);
+}
