@@ -32,12 +32,13 @@ static const struct {
 } command_patterns[] = {
 	{ "CONN", "after (the )?initial connection|(before|during|in) (the )?"
 		"(smtp )?greeting|(connection|banner) rejected|"
-		"refused to talk to me|did not like our greeting" },
+		"refused to talk to me|did not like our greeting|"
+		"but greeting failed|my name was rejected" },
 	{ "EHLO", "after (EHLO|HELO)\\b|>>> (EHLO|HELO)\\b|"
 		"in reply to (EHLO|HELO)|did not like our (EHLO|HELO)" },
 	{ "MAIL", "after MAIL FROM|>>> MAIL FROM|in reply to MAIL FROM|"
 		"MAIL FROM command|did not like our MAIL FROM|"
-		"progress was MAIL FROM" },
+		"progress was MAIL FROM|but sender was rejected" },
 	{ "RCPT", "after RCPT TO|>>> RCPT TO|in reply to RCPT TO|"
 		"RCPT TO command|did not like our RCPT TO|"
 		"progress was RCPT TO|RCPT TO:?\\s*<[^>]*>\\s*<<<|"
@@ -49,6 +50,7 @@ static const struct {
 		"(end of )?DATA|did not like our (final )?DATA|"
 		"(end of )?DATA command|after the message was sent|"
 		"for TEXT command|progress was DATA|after DATA\\b|"
+		"failed after I sent the message|"
 		"\\bDATA\\b( command)? (response|reply|failed)" },
 };
 
@@ -186,6 +188,7 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 		if (text == NULL)
 			text = "";
 	}
+	text = bounceinfo_text_ununderscore(text);
 	if (!bounceinfo_status_is_valid(status))
 		status = NULL;
 	temporary = temporary_failure(status, reply_code);

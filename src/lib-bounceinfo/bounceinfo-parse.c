@@ -584,6 +584,12 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 			rcpt->reply_code = bounceinfo_reply_code_find(diag);
 		bool whole_text = FALSE;
 
+		if (diag != NULL && diag != ctx->bounce_text) {
+			const char *norm = bounceinfo_text_ununderscore(diag);
+			if (norm != diag)
+				rcpt->diagnostic = diag = p_strdup(ctx->pool, norm);
+		}
+
 		if (diag == NULL || *diag == '\0' ||
 		    diag == ctx->bounce_text) {
 			/* nothing per recipient: the bounce's own words */

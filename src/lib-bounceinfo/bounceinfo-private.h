@@ -167,6 +167,9 @@ bounceinfo_class_default_severity(enum bounceinfo_class class_);
    Returns NULL for NULL or empty results. */
 const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
 				  size_t max_len);
+/* "Remote_host_said:_550_No_such_user" -> spaces, when underscores
+   stand for spaces (more underscores than spaces); else text itself */
+const char *bounceinfo_text_ununderscore(const char *text);
 /* Normalise an address: strip <>, "rfc822;" prefix, spaces, lowercase
    the domain. NULL if it does not look like an address. */
 const char *bounceinfo_address_clean(pool_t pool, const char *text);

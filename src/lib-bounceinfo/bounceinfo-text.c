@@ -53,6 +53,30 @@ const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
 	return p_strdup(pool, str_c(out));
 }
 
+const char *bounceinfo_text_ununderscore(const char *text)
+{
+	unsigned int underscores = 0, spaces = 0;
+	const char *p;
+	char *copy;
+
+	for (p = text; *p != '\0'; p++) {
+		if (*p == '_')
+			underscores++;
+		else if (*p == ' ')
+			spaces++;
+	}
+	/* qmail log style "does_not_like_recipient./Remote_host_said:_550"
+	   (some control panels show bounces so) */
+	if (underscores < 3 || underscores <= spaces)
+		return text;
+	copy = t_strdup_noconst(text);
+	for (char *q = copy; *q != '\0'; q++) {
+		if (*q == '_')
+			*q = ' ';
+	}
+	return copy;
+}
+
 const char *bounceinfo_address_clean(pool_t pool, const char *text)
 {
 	const char *p, *start, *end, *at;
