@@ -9,8 +9,8 @@
 /* Arriving mail is classified when it is saved into a user's mailbox:
    delivery (LMTP/LDA copy from the raw mail, or from another user's copy
    for further LMTP recipients) and APPEND/doveadm save. A copy or move
-   between the user's own mailboxes is not classified again: the keywords
-   travel with the message.
+   between the user's own mailboxes is not classified again, nor is
+   replication (dsync): the keywords travel with the message.
 
    With bounceinfo_keywords = yes a bounce gets the keywords $Bounce and
    $Bounce_<class> ('-' in class names becomes '_': "$Bounce_user_unknown"),
@@ -288,11 +288,15 @@ static int bounceinfo_save_finish(struct mail_save_context *ctx)
 {
 	struct mailbox *box = ctx->transaction->box;
 	union mailbox_module_context *bbox = BOUNCEINFO_CONTEXT(box);
+	/* A save with its UID given is replication (dsync) or a migration:
+	   the message arrived earlier, elsewhere, and keeps its keywords.
+	   (The backend clears ctx->data when it finishes.) */
+	bool replica = ctx->data.uid != 0;
 
 	if (bbox->super.save_finish(ctx) < 0)
 		return -1;
 	/* copy implemented as save: handled by bounceinfo_copy() */
-	if (!ctx->copying_via_save && ctx->dest_mail != NULL)
+	if (!ctx->copying_via_save && !replica && ctx->dest_mail != NULL)
 		bounceinfo_saving(ctx, ctx->dest_mail, TRUE);
 	return 0;
 }
