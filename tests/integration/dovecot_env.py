@@ -178,7 +178,7 @@ class DovecotEnv:
         doveadm_plugin: load our doveadm plugin in doveadm() (default:
           same as mail_plugins).
         sieve_extensions: value for the sieve_extensions setting (default
-          "+bounceinfo"; "" leaves the extension disabled).
+          "+bounceinfo"; "" leaves the setting out: Pigeonhole's default).
         debug: mail_debug = yes (and auth_debug).
         installed: test an installed package instead of the build tree:
           Dovecot's own module directories and data directory, no plugin
@@ -463,9 +463,10 @@ service managesieve-login {{
                 plugin["sieve_before"] = self.sieve_before_path
             # the plugin registers the extension without enabling it
             # (like vnd.dovecot.pipe): enable it for every script
-            plugin["sieve_extensions"] = (
-                "+bounceinfo" if self.sieve_extensions is None
-                else self.sieve_extensions)
+            if self.sieve_extensions is None:
+                plugin["sieve_extensions"] = "+bounceinfo"
+            elif self.sieve_extensions != "":
+                plugin["sieve_extensions"] = self.sieve_extensions
         plugin.update(self.plugin_settings)
         conf += "plugin {\n"
         for k, v in plugin.items():
