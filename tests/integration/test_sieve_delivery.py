@@ -38,7 +38,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+from dovecot_env import (DovecotEnv, DovecotEnvError,  # noqa: E402
+                         DovecotEnvUnavailable)
 
 SKIP = 77
 ID_HEADER = "X-Bounceinfo-Test-Id"
@@ -344,29 +345,39 @@ def test_verified(srcdir, builddir):
           "%r\n%s" % (where, log))
 
 
-def test_tag_header(srcdir, builddir):
+def test_tag_header(srcdir, builddir, mail_plugins):
+    """tag-header.sieve, with and without the mail plugin (which then sees
+    the message edited by editheader being saved)."""
     with open(os.path.join(srcdir, "sieve-scripts", "examples",
                            "tag-header.sieve")) as f:
         user_script = f.read()
-    with DovecotEnv(builddir, srcdir, mail_plugins=False, sieve=True,
+    with DovecotEnv(builddir, srcdir, mail_plugins=mail_plugins, sieve=True,
                     user_sieve=user_script,
                     sieve_extensions="+bounceinfo +editheader") as env:
+        what = "with" if mail_plugins else "without"
         with open(os.path.join(srcdir, "tests", "sieve", "messages",
                                "header-injection-dsn.eml"), "rb") as f:
-            env.lmtp_deliver(with_id(f.read(), 1))
+            try:
+                env.lmtp_deliver(with_id(f.read(), 1))
+            except DovecotEnvError as e:
+                check(False, "tag-header.sieve: delivery %s the mail plugin"
+                      % what, str(e))
+                return
         imap = env.imap()
         imap.select("INBOX", readonly=True)
         typ, data = imap.fetch("1", "(BODY.PEEK[HEADER])")
         imap.logout()
+        log = env.log_tail()
     hdr = data[0][1] if data and isinstance(data[0], tuple) else b""
     msg = email.message_from_bytes(hdr)
     expl = msg.get("X-Bounce-Explanation", "")
     check(expl != "" and msg.get("X-Bounce-Class"),
-          "tag-header.sieve added X-Bounce-Class and X-Bounce-Explanation",
-          hdr.decode("utf-8", "replace"))
+          "tag-header.sieve added X-Bounce-Class and X-Bounce-Explanation "
+          "(%s the mail plugin)" % what,
+          hdr.decode("utf-8", "replace") + "\n" + log)
     check(msg.get("Bcc") is None and b"\r\nBcc:" not in hdr,
-          "no header injected from the bounce's original Subject",
-          hdr.decode("utf-8", "replace"))
+          "no header injected from the bounce's original Subject (%s the "
+          "mail plugin)" % what, hdr.decode("utf-8", "replace"))
 
 
 def main():
@@ -389,7 +400,8 @@ def main():
                             fmap, labels)
         test_standalone(srcdir, builddir, paths, deliveries, results, fmap)
         test_verified(srcdir, builddir)
-        test_tag_header(srcdir, builddir)
+        test_tag_header(srcdir, builddir, False)
+        test_tag_header(srcdir, builddir, True)
     except DovecotEnvUnavailable as e:
         print("SKIP: %s" % e)
         return SKIP
