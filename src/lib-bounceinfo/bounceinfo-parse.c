@@ -140,7 +140,7 @@ static const char *const bounce_text_pattern =
 	"^(?:Diagnostic-Code|Final-Recipient|Reporting-MTA):|"
 	"^\\s*-+ ?(?:The following addresses had|Transcript of session)|"
 	"not a member of|loop alert|duplicated message-id|"
-	"\"notificationType\"|"
+	"\\bnotificationType\\b|"
 	"nie (?:zosta\\w+ )?dostarcz|nie mo.na dostarczy|"
 	"не (?:может быть |удалось )?доставить|не удалось доставить|"
 	"nebyl[ao]? doru.en|nelze doru.it|"
