@@ -30,6 +30,8 @@ bounceinfo_plugin_mail_get_info(struct mail *mail,
  * Fields
  */
 
+/* The same names as bounceinfo_verify_result_name(), which lives in the mail
+   plugin and so cannot be called when it is not loaded. */
 static const char *const verify_names[] = {
 	[BOUNCEINFO_VERIFY_UNCHECKED] = "unchecked",
 	[BOUNCEINFO_VERIFY_NOT_APPLICABLE] = "not-applicable",
