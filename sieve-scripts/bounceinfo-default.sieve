@@ -5,8 +5,10 @@
 # notifications and non-delivery reports (kinds "dsn" and "ndr") go to
 # "Bounces/<readable folder for the class>", delay warnings ("delayed") to
 # "Bounces/Delayed". Everything else - ordinary mail, delivery reports,
-# vacation auto-replies, abuse reports - is left alone, and the user's own
-# script still runs afterwards.
+# vacation auto-replies, abuse reports - is left alone and goes on to the
+# user's personal script. A bounce filed here does not: Pigeonhole runs the
+# next script only while the implicit keep stands, so it is stored once, in
+# its Bounces folder.
 #
 # The folder is chosen by the class of the first failed recipient, the same
 # one ${bounceinfo.class} shows. Folders are created on first use.

@@ -24,6 +24,8 @@ What is asserted, and what it proves:
 - :verified with the mail plugin's spoof check: a bounce of a message
   present in Sent is "genuine", one of a message never sent is "forged"
   (sieve-scripts/examples/backscatter.sieve as the user's script).
+- with a personal script as well, a bounce the global script filed is not
+  passed on to it, ordinary mail is (sieve-scripts/README.md);
 - ${bounceinfo.explanation} reaches a header through editheader
   (sieve-scripts/examples/tag-header.sieve), one line, no injection.
 """
@@ -282,6 +284,29 @@ def test_standalone(srcdir, builddir, paths, deliveries, results, fmap):
           "classified by itself", log[-3000:])
 
 
+def test_user_script_after_default(srcdir, builddir):
+    """With the default script as sieve_before and a personal script that
+    files everything: bounces are filed once by the global script, other
+    mail reaches the personal script (as documented)."""
+    from sieve_common import read_message
+    script = os.path.join(srcdir, "sieve-scripts", "bounceinfo-default.sieve")
+    own = os.path.join(srcdir, "tests", "sieve", "messages")
+    with DovecotEnv(builddir, srcdir, mail_plugins=True, sieve=True,
+                    sieve_before=script,
+                    user_sieve='require ["fileinto", "mailbox"];\n'
+                               'fileinto :create "Personal";\n') as env:
+        env.lmtp_deliver(with_id(read_message(
+            os.path.join(own, "multi-recipient-dsn.eml")), 1))
+        env.lmtp_deliver(with_id(read_message(
+            os.path.join(own, "ordinary.eml")), 2), mail_from=NORMAL_SENDER)
+        where = imap_locations(env)
+    check(where.get(1) == ["Bounces/Mailbox full"],
+          "a bounce filed by sieve_before is not passed to the personal "
+          "script", repr(where))
+    check(where.get(2) == ["Personal"],
+          "ordinary mail reaches the personal script", repr(where))
+
+
 def dsn_for(message_id, rcpt="bob@example.org"):
     return ("""From: Mail Delivery System <MAILER-DAEMON@mx.example.net>
 To: testuser@localhost
@@ -399,6 +424,7 @@ def main():
         test_default_script(srcdir, builddir, paths, deliveries, results,
                             fmap, labels)
         test_standalone(srcdir, builddir, paths, deliveries, results, fmap)
+        test_user_script_after_default(srcdir, builddir)
         test_verified(srcdir, builddir)
         test_tag_header(srcdir, builddir, False)
         test_tag_header(srcdir, builddir, True)
