@@ -140,6 +140,20 @@ def test_trace(tools, own):
           "trace of a bounce shows the values matched", out)
 
 
+def test_multiscript(tools, own):
+    """Several scripts for one message (as sieve_before + personal script):
+    the message is classified once and both scripts see the result."""
+    first = tools.write_script(REQ + 'if bounceinfo :class "virus" '
+                               '{ fileinto "never"; }\n')
+    second = tools.write_script(REQ + 'if bounceinfo :severity "hard" '
+                                '{ fileinto "second-${bounceinfo.class}"; }\n')
+    p = tools.sieve_test(second, os.path.join(own, "multi-recipient-dsn.eml"),
+                         "-D", "-s", first)
+    n = p.stderr.count("bounceinfo: classifying the message")
+    check(n == 1 and folders(p.stdout) == ["second-quota"],
+          "two scripts, one classification (%d)" % n, p.stdout + p.stderr)
+
+
 def test_scripts(tools, own):
     sdir = os.path.join(tools.srcdir, "sieve-scripts")
     scripts = [os.path.join(sdir, "bounceinfo-default.sieve")]
@@ -339,6 +353,7 @@ def main():
         test_trace(tools, own)
         test_scripts(tools, own)
         test_notify(tools, own)
+        test_multiscript(tools, own)
         test_message_values(tools, own)
     finally:
         tools.close()
