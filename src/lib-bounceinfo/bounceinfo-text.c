@@ -32,10 +32,25 @@ const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
 	/* control characters and whitespace runs become one space */
 	out = t_str_new(str_len(valid) + 1);
 	for (; p < end; p++) {
-		if (*p < 0x20 || *p == 0x7f || *p == ' ') {
+		/* C0 and C1 controls, DEL, and the Unicode line and paragraph
+		   separators (U+2028/9) all end up as one space: no field
+		   may contain anything a reader could take for a line break */
+		bool blank = *p < 0x20 || *p == 0x7f || *p == ' ';
+		unsigned int skip = 0;
+
+		if (*p == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f) {
+			blank = TRUE;
+			skip = 1;
+		} else if (*p == 0xe2 && p + 2 < end && p[1] == 0x80 &&
+			   (p[2] == 0xa8 || p[2] == 0xa9)) {
+			blank = TRUE;
+			skip = 2;
+		}
+		if (blank) {
 			if (!space)
 				str_append_c(out, ' ');
 			space = TRUE;
+			p += skip;
 		} else {
 			str_append_c(out, *p);
 			space = FALSE;
