@@ -118,7 +118,10 @@ class SieveTools:
                               stderr=subprocess.PIPE, text=True,
                               errors="replace")
 
-    def sievec(self, script_path, out="-"):
+    def sievec(self, script_path, out=None):
+        # (sievec takes "-" as a file name, not as standard output)
+        if out is None:
+            out = os.path.join(self.tmpdir, "sievec-out.svbin")
         return self.run([SIEVEC, "-c", self.conf, script_path, out])
 
     def sieve_dump(self, binary_path):
