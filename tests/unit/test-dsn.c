@@ -170,8 +170,8 @@ static void test_text_helpers(void **state)
 	assert_non_null(clean);
 	assert_true(uni_utf8_str_is_valid(clean));
 	/* C1 controls and U+2028/U+2029 are line breaks to some readers */
-	clean = bounceinfo_text_clean(pool, "a\xc2\x85b\xe2\x80\xa8c\xe2\x80\xa9d",
-				      14, 100);
+	const char *seps = "a\xc2\x85" "b\xe2\x80\xa8" "c\xe2\x80\xa9" "d";
+	clean = bounceinfo_text_clean(pool, seps, strlen(seps), 100);
 	assert_string_equal(clean, "a b c d");
 	/* cut at a character boundary */
 	clean = bounceinfo_text_clean(pool, "ąąąą", strlen("ąąąą"), 3);
