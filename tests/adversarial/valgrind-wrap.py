@@ -29,8 +29,10 @@ VALGRIND = "/usr/bin/valgrind"
 # memcheck options: full leak check of definite leaks, our frames visible
 VG_OPTS = ("--tool=memcheck --leak-check=full --show-leak-kinds=definite "
            "--errors-for-leak-kinds=definite --num-callers=40 "
-           "--track-origins=yes --child-silent-after-fork=yes")
+           "--track-origins=yes --child-silent-after-fork=yes "
+           "--suppressions=%s" % os.path.join(HERE, "valgrind.supp"))
 OUR_CODE = re.compile(r"bounceinfo", re.I)
+SLOWDOWN = int(os.environ.get("VALGRIND_SLOWDOWN", "6"))
 
 
 def make_wrapper(logdir, binary, name):
@@ -66,6 +68,21 @@ def patch(logdir):
 
     dovecot_env.DovecotEnv._config = _config
 
+    # everything runs several times slower under memcheck: stretch the
+    # harness' waits (the tests' own expectations are unchanged)
+    orig_wait = dovecot_env.DovecotEnv.wait_for_log
+    orig_init = dovecot_env.DovecotEnv.__init__
+
+    def wait_for_log(self, pattern, timeout=10):
+        return orig_wait(self, pattern, timeout=timeout * SLOWDOWN)
+
+    def __init__(self, *args, **kwargs):
+        orig_init(self, *args, **kwargs)
+        self.start_timeout *= SLOWDOWN
+
+    dovecot_env.DovecotEnv.wait_for_log = wait_for_log
+    dovecot_env.DovecotEnv.__init__ = __init__
+
     # the sieve-test/sievec based tests (tests/sieve/sieve_common.py)
     sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sieve"))
     try:
@@ -79,10 +96,21 @@ def patch(logdir):
                 logdir, prog, os.path.basename(prog)))
 
 
+# pcre2's JIT code scans subjects with wide loads that may read initialised
+# string bytes together with the uninitialised slack behind the NUL in the
+# same (data stack) block: memcheck reports "uninitialised value" in
+# anonymous JIT code ("at 0x...: ???" as the first frame). Invalid reads or
+# writes from JIT code are still counted.
+JIT_UNINIT = re.compile(r"(Conditional jump or move depends on uninitialised|"
+                        r"Use of uninitialised value)[^\n]*\n"
+                        r"==\d+==    at 0x[0-9A-F]+: \?\?\?\n")
+
+
 def scan(logdir):
     """Error blocks (as text) from the memcheck logs that name our code."""
     bad = []
     total = 0
+    jit = 0
     for log in sorted(glob.glob(os.path.join(logdir, "vg.*.log"))):
         with open(log, errors="replace") as f:
             text = f.read()
@@ -94,9 +122,11 @@ def scan(logdir):
                          r"Source and destination overlap|"
                          r"Argument .* fishy|invalid file descriptor)", b):
                 total += 1
-                if OUR_CODE.search(b):
+                if JIT_UNINIT.search(b):
+                    jit += 1
+                elif OUR_CODE.search(b):
                     bad.append("%s:\n%s" % (log, b))
-    return total, bad
+    return total, bad, jit
 
 
 def main():
@@ -109,6 +139,8 @@ def main():
     os.chmod(logdir, os.stat(logdir).st_mode | stat.S_IWOTH | stat.S_IXOTH |
              stat.S_IROTH | stat.S_ISVTX)
     patch(logdir)
+    # tests/adversarial/run-delivery's own time bound
+    os.environ.setdefault("DELIVERY_SLOWDOWN", str(SLOWDOWN * 4))
     sys.argv = [script] + sys.argv[3:]
     rc = 0
     try:
@@ -118,11 +150,11 @@ def main():
                                                      else 1)
     else:
         rc = 0
-    total, bad = scan(logdir)
+    total, bad, jit = scan(logdir)
     n_logs = len(glob.glob(os.path.join(logdir, "vg.*.log")))
     print("valgrind-wrap: %s: test exit %d, %d process logs, %d memcheck "
-          "errors, %d in bounceinfo code" % (os.path.basename(script), rc,
-                                            n_logs, total, len(bad)))
+          "errors (%d pcre2 JIT read-ahead), %d in bounceinfo code"
+          % (os.path.basename(script), rc, n_logs, total, jit, len(bad)))
     for b in bad:
         print(b)
     if rc not in (0, 77):
