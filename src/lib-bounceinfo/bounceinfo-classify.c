@@ -25,7 +25,9 @@
 #include "bounceinfo-private.h"
 
 /* How MTAs say which command the remote server refused (in the order of
-   the SMTP session; the last one mentioned in a text wins) */
+   the SMTP session; the last one mentioned in a text wins). Gmail ends its
+   quote of the remote answer with "(state N)", the state of its SMTP
+   client: 12/13 MAIL FROM, 14 RCPT TO, 17/18 DATA. */
 static const struct {
 	const char *name;
 	const char *pattern;
@@ -38,11 +40,12 @@ static const struct {
 		"in reply to (EHLO|HELO)|did not like our (EHLO|HELO)" },
 	{ "MAIL", "after MAIL FROM|>>> MAIL FROM|in reply to MAIL FROM|"
 		"MAIL FROM command|did not like our MAIL FROM|"
-		"progress was MAIL FROM|but sender was rejected" },
+		"progress was MAIL FROM|but sender was rejected|"
+		"\\(state 1[23]\\)" },
 	{ "RCPT", "after RCPT TO|>>> RCPT TO|in reply to RCPT TO|"
 		"RCPT TO command|did not like our RCPT TO|"
 		"progress was RCPT TO|RCPT TO:?\\s*<[^>]*>\\s*<<<|"
-		"does not like recipient|\\bSMTP:RCPT\\b|"
+		"does not like recipient|\\bSMTP:RCPT\\b|\\(state 14\\)|"
 		"(?:^|\\s)RCPT TO:\\s*<?[^\\s<>]+@|"
 		"\\bRCPT\\b( TO)?( command)? (response|reply|failed)|"
 		"while talking to .{0,80}>>> RCPT" },
@@ -50,7 +53,7 @@ static const struct {
 		"(end of )?DATA|did not like our (final )?DATA|"
 		"(end of )?DATA command|after the message was sent|"
 		"for TEXT command|progress was DATA|after DATA\\b|"
-		"failed after I sent the message|"
+		"failed after I sent the message|\\(state 1[78]\\)|"
 		"\\bDATA\\b( command)? (response|reply|failed)" },
 };
 
