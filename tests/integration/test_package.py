@@ -232,6 +232,13 @@ def main():
 
         for path in INSTALLED:
             check(os.path.exists(path), "installed: " + path)
+        for sub in ("rules", "explanations", "sieve-scripts"):
+            dest = "sieve" if sub == "sieve-scripts" else sub
+            for f in sorted(os.listdir(os.path.join(SRCDIR, sub))):
+                if f.endswith((".rules", ".map", ".txt", ".sieve")):
+                    check(os.path.exists(os.path.join(
+                        "/usr/share/dovecot-bounceinfo", dest, f)),
+                        "installed: %s/%s" % (sub, f))
         check(not glob.glob("/usr/lib/dovecot/modules/**/*bounceinfo*.la",
                             recursive=True), "no libtool .la files shipped")
         check(not os.path.exists("/etc/dovecot/conf.d/90-bounceinfo.conf"),
