@@ -101,6 +101,10 @@ def main():
 
         got = verified_counters(env, {"genuine": 1, "forged": 1,
                                       "not-applicable": 1})
+        if got != {"genuine": 1, "forged": 1, "not-applicable": 1}:
+            # diagnostics: which processes classified what
+            print("\n".join(re.findall(r".*Classified message.*",
+                                       env.log_text())))
         check(got.get("genuine") == 1,
               "event field verified=genuine for the bounce of sent mail: %s"
               % got)
