@@ -75,7 +75,8 @@ def main():
         print("SKIP: corpus not found at %s" % CORPUS)
         return 77
     try:
-        env = DovecotEnv(sieve=False, extra_conf=METRIC, plugin_settings={
+        env = DovecotEnv(sieve=False, debug=True, extra_conf=METRIC,
+                         plugin_settings={
             "bounceinfo_verify": "yes", "bounceinfo_keywords": "yes"})
         env.start()
     except DovecotEnvUnavailable as e:
