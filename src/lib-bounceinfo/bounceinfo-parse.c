@@ -148,6 +148,23 @@ static const char *const bounce_text_pattern =
 	"n.a pas pu .tre (?:remis|distribu)|"
 	"no (?:se )?(?:ha )?(?:pudo|podido) (?:ser )?entregar";
 
+/* A text bounce that is only a warning (the text form of Action: delayed),
+   unless it also says something failed for good */
+static const char *const delay_warning_pattern =
+	"this is a warning message only|delivery attempts will continue|"
+	"will (?:continue to )?(?:be )?retr(?:y|ied)|still being retried|"
+	"no action is required on your part|do not need to re-?send|"
+	"could not send message for past|has been delayed|"
+	"delivery (?:is |has been )?delayed|temporary failure report|"
+	"message .{0,60}delayed|will keep trying|"
+	"jeszcze pr.b|будут продолжены|wird weiter versucht|"
+	"nouvelles tentatives|se seguir. intentando";
+static const char *const permanent_failure_pattern =
+	"permanent(?:ly)?(?: fatal)? (?:error|failure|failed)|"
+	"failed permanently|I.ve given up|not going to try again|"
+	"giving up|gave up|deleted from (?:the )?queue|"
+	"will not be (?:retried|delivered)|has expired|expired after";
+
 static const char *const autoreply_subject_pattern =
 	"out of (the )?office|auto(matic)?[- ]?(reply|response|answer)|"
 	"^auto:|autoreply|vacation|abwesen|automatische antwort|"
@@ -183,6 +200,8 @@ void bounceinfo_parse_init(struct bounceinfo *bi)
 	bi->autoreply_subject = compile_builtin(autoreply_subject_pattern, 0);
 	bi->bounce_sign = compile_builtin(bounce_sign_pattern, PCRE2_MULTILINE);
 	bi->bounce_text = compile_builtin(bounce_text_pattern, PCRE2_MULTILINE);
+	bi->delay_warning = compile_builtin(delay_warning_pattern, 0);
+	bi->permanent_failure = compile_builtin(permanent_failure_pattern, 0);
 }
 
 void bounceinfo_parse_deinit(struct bounceinfo *bi)
@@ -199,6 +218,12 @@ void bounceinfo_parse_deinit(struct bounceinfo *bi)
 	if (bi->bounce_text != NULL)
 		pcre2_code_free(bi->bounce_text);
 	bi->bounce_text = NULL;
+	if (bi->delay_warning != NULL)
+		pcre2_code_free(bi->delay_warning);
+	bi->delay_warning = NULL;
+	if (bi->permanent_failure != NULL)
+		pcre2_code_free(bi->permanent_failure);
+	bi->permanent_failure = NULL;
 }
 
 static bool headers_hint(struct bounceinfo_parse_ctx *ctx)
@@ -796,17 +821,19 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 		result->kind = BOUNCEINFO_KIND_NDR;
 	}
 	classify_recipients(ctx);
-	if (result->kind == BOUNCEINFO_KIND_NDR) {
-		/* a text-only warning where nothing failed yet */
-		const struct bounceinfo_recipient *rcpt;
-		bool all_delayed = TRUE;
-		array_foreach(&result->recipients, rcpt) {
-			if (rcpt->action == NULL ||
-			    strcmp(rcpt->action, "delayed") != 0)
-				all_delayed = FALSE;
-		}
-		if (all_delayed)
-			result->kind = BOUNCEINFO_KIND_DELAYED;
+	if (result->kind == BOUNCEINFO_KIND_NDR && ctx->bounce_text_long != NULL &&
+	    bounceinfo_pcre_match(ctx->bi, ctx->bi->delay_warning,
+				  ctx->bounce_text_long,
+				  strlen(ctx->bounce_text_long)) &&
+	    !bounceinfo_pcre_match(ctx->bi, ctx->bi->permanent_failure,
+				   ctx->bounce_text_long,
+				   strlen(ctx->bounce_text_long))) {
+		/* a text-only warning: nothing has failed for good yet */
+		struct bounceinfo_recipient *rcpt;
+
+		array_foreach_modifiable(&result->recipients, rcpt)
+			rcpt->action = "delayed";
+		result->kind = BOUNCEINFO_KIND_DELAYED;
 	}
 	result->mta = bounceinfo_mta_detect(ctx->bi, str_c(ctx->headers),
 					    text);

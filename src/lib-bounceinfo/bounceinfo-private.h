@@ -97,6 +97,7 @@ struct bounceinfo {
 	unsigned int hint_count;
 	pcre2_code *autoreply_subject;
 	pcre2_code *bounce_sign, *bounce_text;
+	pcre2_code *delay_warning, *permanent_failure;
 	pcre2_code *command_codes[5];
 	pcre2_code *implicit_rcpt_code;
 
