@@ -83,6 +83,32 @@ static void test_kind_delayed(void **state)
 	pool_unref(&r->pool);
 }
 
+static void test_kind_delayed_text(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+
+	/* Sendmail's text warning: no DSN part, nothing failed yet */
+	r = test_parse(bi,
+		"From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\n"
+		"To: sender@example.com\n"
+		"Subject: Warning: could not send message for past 4 hours\n"
+		"\n"
+		"    **      THIS IS A WARNING MESSAGE ONLY      **\n"
+		"    **  YOU DO NOT NEED TO RESEND YOUR MESSAGE  **\n\n"
+		"   ----- Transcript of session follows -----\n"
+		"<kot@example.net>... Deferred: Connection timed out with "
+		"mx.example.net.\n"
+		"Warning: message still undelivered after 4 hours\n"
+		"Will keep trying until message is 5 days old\n");
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_DELAYED);
+	assert_string_equal(test_rcpt(r, 0)->address, "kot@example.net");
+	assert_string_equal(test_rcpt(r, 0)->action, "delayed");
+	assert_int_equal(test_rcpt(r, 0)->class_, BOUNCEINFO_CLASS_EXPIRED);
+	pool_unref(&r->pool);
+}
+
 static void test_kind_delivery_report(void **state)
 {
 	struct bounceinfo *bi = *state;
@@ -347,6 +373,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kind_dsn),
 		cmocka_unit_test(test_kind_delayed),
+		cmocka_unit_test(test_kind_delayed_text),
 		cmocka_unit_test(test_kind_delivery_report),
 		cmocka_unit_test(test_kind_ndr_qmail_polish),
 		cmocka_unit_test(test_kind_ndr_exim),
