@@ -140,8 +140,9 @@ static void bounceinfo_user_deinit(struct mail_user *user)
 	i_assert(buser != NULL);
 	if (bounceinfo_current_user == buser)
 		bounceinfo_current_user = NULL;
-	event_unref(&buser->event);
+	/* mailboxes closed by the deinit may still log through our event */
 	buser->module_ctx.super.deinit(user);
+	event_unref(&buser->event);
 }
 
 static void bounceinfo_mail_user_created(struct mail_user *user)
