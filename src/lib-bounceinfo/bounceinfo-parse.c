@@ -601,51 +601,44 @@ static void parse_complaint(struct bounceinfo_parse_ctx *ctx)
 	}
 }
 
+/* Fill in the reply code, status and refused command of rcpt from text,
+   where the recipient has none yet */
+static void
+codes_from_text(struct bounceinfo_parse_ctx *ctx,
+		struct bounceinfo_recipient *rcpt, const char *text)
+{
+	const char *status = rcpt->status, *dstatus, *cmd;
+
+	if (rcpt->reply_code == 0)
+		rcpt->reply_code = bounceinfo_reply_code_find(text);
+	/* the remote server's own answer ("550 5.2.2 ...") is more precise
+	   than a reporting MTA's summary */
+	dstatus = bounceinfo_status_find_reply(text);
+	if (dstatus == NULL &&
+	    (status == NULL || strcmp(status + 1, ".0.0") == 0)) {
+		dstatus = bounceinfo_status_find(text);
+		if (dstatus != NULL && status != NULL && dstatus[0] != status[0])
+			dstatus = NULL;
+	}
+	if (dstatus != NULL)
+		rcpt->status = p_strdup(ctx->pool, dstatus);
+	if (rcpt->smtp_command == NULL) {
+		cmd = bounceinfo_smtp_command_find(ctx->bi, text);
+		if (cmd != NULL)
+			rcpt->smtp_command = p_strdup(ctx->pool, cmd);
+	}
+}
+
 static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 {
 	struct bounceinfo_recipient *rcpt;
+	/* with one recipient, codes anywhere in the bounce are its own */
+	bool single = array_count(&ctx->result->recipients) == 1;
 
 	array_foreach_modifiable(&ctx->result->recipients, rcpt) {
-		const char *status = rcpt->status;
 		const char *diag = rcpt->diagnostic;
-
-		if (rcpt->reply_code == 0 && diag != NULL)
-			rcpt->reply_code = bounceinfo_reply_code_find(diag);
 		bool whole_text = FALSE;
 
-		if (diag != NULL && diag != ctx->bounce_text) {
-			const char *norm = bounceinfo_text_ununderscore(diag);
-			if (norm != diag)
-				rcpt->diagnostic = diag = p_strdup(ctx->pool, norm);
-		}
-
-		if (diag == NULL || *diag == '\0' ||
-		    diag == ctx->bounce_text) {
-			/* nothing per recipient: the bounce's own words */
-			rcpt->diagnostic = ctx->bounce_text;
-			diag = ctx->bounce_text_long;
-			whole_text = TRUE;
-		}
-		if (diag != NULL) {
-			/* the remote server's own answer ("550 5.2.2 ...") is
-			   more precise than a reporting MTA's summary */
-			const char *dstatus = bounceinfo_status_find_reply(diag);
-			if (dstatus == NULL && (status == NULL ||
-					strcmp(status + 1, ".0.0") == 0)) {
-				dstatus = bounceinfo_status_find(diag);
-				if (dstatus != NULL && status != NULL &&
-				    dstatus[0] != status[0])
-					dstatus = NULL;
-			}
-			if (dstatus != NULL)
-				rcpt->status = p_strdup(ctx->pool, dstatus);
-		}
-		if (rcpt->smtp_command == NULL && diag != NULL) {
-			const char *cmd = bounceinfo_smtp_command_find(ctx->bi,
-								       diag);
-			if (cmd != NULL)
-				rcpt->smtp_command = p_strdup(ctx->pool, cmd);
-		}
 		if (rcpt->action != NULL &&
 		    (strcmp(rcpt->action, "delivered") == 0 ||
 		     strcmp(rcpt->action, "relayed") == 0 ||
@@ -655,6 +648,21 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 			rcpt->matched_rule = "action:delivered";
 			continue;
 		}
+		if (diag != NULL && diag != ctx->bounce_text) {
+			const char *norm = bounceinfo_text_ununderscore(diag);
+			if (norm != diag)
+				rcpt->diagnostic = diag = p_strdup(ctx->pool, norm);
+		}
+		if (diag == NULL || *diag == '\0' ||
+		    diag == ctx->bounce_text) {
+			/* nothing per recipient: the bounce's own words */
+			rcpt->diagnostic = ctx->bounce_text;
+			diag = ctx->bounce_text_long;
+			whole_text = TRUE;
+		}
+		if (diag != NULL && (!whole_text || single))
+			codes_from_text(ctx, rcpt, diag);
+
 		bounceinfo_classify_full(ctx->bi, rcpt->status,
 					 rcpt->reply_code, diag,
 					 rcpt->smtp_command, &rcpt->class_,
@@ -663,6 +671,12 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 		    ctx->bounce_text_long != NULL) {
 			/* the recipient's lines said nothing known: what
 			   does the whole bounce say? */
+			if (rcpt->status == NULL && rcpt->reply_code == 0) {
+				/* nor anything else worth showing */
+				rcpt->diagnostic = ctx->bounce_text;
+			}
+			if (single)
+				codes_from_text(ctx, rcpt, ctx->bounce_text_long);
 			bounceinfo_classify_full(ctx->bi, rcpt->status,
 				rcpt->reply_code, ctx->bounce_text_long,
 				rcpt->smtp_command, &rcpt->class_,
