@@ -77,6 +77,20 @@ static const struct rule_example examples[] = {
 	  "Host not found, try again" },
 	{ "expired", "554 4.4.7 Message expired: unable to deliver in 840 "
 	  "minutes" },
+	/* the other languages of the rules */
+	{ "sender-rejected", "Absender abgelehnt" },
+	{ "sender-rejected", "Expéditeur refusé" },
+	{ "sender-rejected", "Nadawca odrzucony" },
+	{ "rate-limit", "Příliš mnoho spojení" },
+	{ "rate-limit", "Слишком много соединений" },
+	{ "relay", "Relais refusé" },
+	{ "relay", "Ретрансляция запрещена" },
+	{ "blocklist", "Su IP está en una lista negra" },
+	{ "rdns", "Brak rekordu PTR dla adresu IP" },
+	{ "policy", "Abgelehnt aufgrund der lokalen Richtlinie" },
+	{ "quota", "Skrzynka przekroczyła limit pojemności" },
+	{ "size", "Превышен размер сообщения" },
+	{ "user-unknown", "Adresse introuvable" },
 };
 
 static void test_rules_examples(void **state)
