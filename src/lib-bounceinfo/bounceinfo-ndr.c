@@ -31,17 +31,19 @@ static const char *const separator_pattern =
 		"This is a copy of (?:the|your) message|"
 		"Original message|Original Message|Returned message|"
 		"The header of the original message|Forwarded message|"
-		"Unsent message below|Message text follows|"
+		"Unsent message (?:below|follows)|Message text follows|"
 		"Original message headers|Headers of the original|"
 		"original message follows|Failed message|"
 		"This is a copy of the headers|The original message|"
 		"Kopia wiadomo|Oryginalna wiadomo|Копия|Исходное сообщение|"
 		"Originalnachricht|Message d'origine|Mensaje original)|"
-	"Original message follows|"
+	"Original message follows|Message headers follow|"
+	"Original message headers:|Included is a copy of the message header|"
+	"The original message headers|"
 	"Content-Type: message/rfc822|"
 	"(?:Return-Path|Received|DKIM-Signature|Message-I[dD]|"
 		"Received-SPF|X-Original-To|Delivered-To|"
-		"Authentication-Results|ARC-Seal|MIME-Version):[ \\t]"
+		"Authentication-Results|ARC-Seal|MIME-Version):[ \\t]?\\S"
 	")";
 
 /* Lines that introduce a recipient; group 1 = address, group 2 = rest */
@@ -398,13 +400,16 @@ void bounceinfo_ndr_find_original(struct bounceinfo_parse_ctx *ctx,
 	p = text + end;
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (*p == '-' || strncasecmp(p, "Original message follows", 24) == 0 ||
+	/* skip the separator line unless it already is a header line of
+	   the copy ("Return-Path: ...") */
+	const char *colon = strpbrk(p, ": \n");
+	if (colon == NULL || *colon != ':' || colon[1] != ' ' ||
 	    strncasecmp(p, "Content-Type: message/rfc822", 28) == 0) {
 		p = strchr(p, '\n');
 		if (p == NULL)
 			return;
 		p++;
-		while (*p == '\n' || *p == '\r')
+		while (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
 			p++;
 	}
 	bounceinfo_headers_parse_original(ctx, (const unsigned char *)p,
