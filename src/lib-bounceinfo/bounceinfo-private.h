@@ -240,9 +240,25 @@ void bounceinfo_ndr_fallback(struct bounceinfo_parse_ctx *ctx,
 void bounceinfo_ndr_find_original(struct bounceinfo_parse_ctx *ctx,
 				  const char *text);
 
+/* bounceinfo-detect.c */
+void bounceinfo_detect_init(struct bounceinfo *bi);
+void bounceinfo_detect_deinit(struct bounceinfo *bi);
+/* The top-level header ("Name: value" lines) may belong to a bounce,
+   auto-reply or report (generous: only decides whether to read on) */
+bool bounceinfo_detect_header_hint(struct bounceinfo *bi, const char *headers,
+				   size_t len);
+/* From or Subject of a bounce rather than of an auto-reply */
+bool bounceinfo_detect_bounce_sign(struct bounceinfo *bi, const char *headers,
+				   size_t len);
+/* The text says what bounces say */
+bool bounceinfo_detect_bounce_text(struct bounceinfo *bi, const char *text,
+				   size_t len);
+bool bounceinfo_detect_autoreply_subject(struct bounceinfo *bi,
+					 const char *subject, size_t len);
+/* A warning only: delayed, nothing failed for good */
+bool bounceinfo_detect_delay_warning(struct bounceinfo *bi, const char *text);
+
 /* bounceinfo-parse.c */
-void bounceinfo_parse_init(struct bounceinfo *bi);
-void bounceinfo_parse_deinit(struct bounceinfo *bi);
 /* The top-level header says bounce (null sender, MAILER-DAEMON, bounce
    subject, X-Failed-Recipients, multipart/report) */
 bool bounceinfo_parse_looks_like_bounce(struct bounceinfo_parse_ctx *ctx);

@@ -98,7 +98,7 @@ int bounceinfo_init(const struct bounceinfo_settings *set,
 	p_array_init(&bi->lang_names, pool, 8);
 
 	bounceinfo_ndr_init(bi);
-	bounceinfo_parse_init(bi);
+	bounceinfo_detect_init(bi);
 	bounceinfo_classify_init(bi);
 	T_BEGIN {
 		ret = bounceinfo_load(bi, set, error_r);
@@ -124,7 +124,7 @@ void bounceinfo_deinit(struct bounceinfo **_bi)
 	*_bi = NULL;
 	bounceinfo_rules_free(bi);
 	bounceinfo_ndr_deinit(bi);
-	bounceinfo_parse_deinit(bi);
+	bounceinfo_detect_deinit(bi);
 	bounceinfo_classify_deinit(bi);
 	bounceinfo_mta_free(bi);
 	pcre2_match_data_free(bi->match_data);
