@@ -153,7 +153,8 @@ struct bounceinfo_settings {
 #define BOUNCEINFO_DEFAULT_MAX_MIME_PARTS 100
 
 /* Load rules and explanations. Returns 0 on success, -1 with error_r
-   naming the file and line at fault. */
+   naming the file and line at fault. A struct bounceinfo holds shared
+   pcre2 match data: use it from one thread at a time. */
 int bounceinfo_init(const struct bounceinfo_settings *set,
 		    struct bounceinfo **bi_r, const char **error_r);
 void bounceinfo_deinit(struct bounceinfo **bi);
