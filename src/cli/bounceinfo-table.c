@@ -63,32 +63,53 @@ struct bounceinfo_table *bounceinfo_table_init(FILE *out, bool with_rule)
 	return table;
 }
 
+enum table_cut {
+	/* keep the start: addresses, status, rules */
+	TABLE_CUT_END,
+	/* keep the end: file names, where the last part is the telling one */
+	TABLE_CUT_START,
+	/* the last column is never cut */
+	TABLE_CUT_NONE,
+};
+
 /* Table cells are single-line: control characters (newlines, tabs) of
-   the diagnostic or address become spaces, and overlong cells are cut. */
-static const char *table_cell(pool_t pool, const char *value, bool last)
+   the diagnostic or address become spaces, and overlong cells are cut
+   with an ellipsis so that one long value does not push every other row
+   off the screen. */
+static const char *
+table_cell(pool_t pool, const char *value, enum table_cut cut)
 {
-	string_t *str;
-	unsigned int chars = 0;
-	const char *p;
+	string_t *valid, *str;
+	const unsigned char *p;
+	unsigned int chars, skip;
 
 	if (value == NULL || value[0] == '\0')
 		return "-";
-	str = t_str_new(strlen(value) + 4);
-	for (p = value; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
+	/* file names may be any bytes: make them valid UTF-8 first, so
+	   that stepping by characters below stays inside the string */
+	valid = t_str_new(strlen(value) + 4);
+	if (uni_utf8_get_valid_data((const unsigned char *)value,
+				    strlen(value), valid))
+		str_append(valid, value);
+	str = t_str_new(str_len(valid) + 4);
+	for (p = str_data(valid); *p != '\0'; p++)
+		str_append_c(str, *p < 0x20 || *p == 0x7f ? ' ' : *p);
+	chars = uni_utf8_strlen(str_c(str));
+	if (cut == TABLE_CUT_NONE || chars <= TABLE_MAX_CELL_WIDTH)
+		return p_strdup(pool, str_c(str));
 
-		if ((c & 0xc0) != 0x80) {
-			/* start of a character */
-			if (!last && chars == TABLE_MAX_CELL_WIDTH - 1 &&
-			    p[1] != '\0') {
-				str_append(str, "…");
-				break;
-			}
-			chars++;
-		}
-		str_append_c(str, c < 0x20 || c == 0x7f ? ' ' : c);
+	p = str_data(str);
+	if (cut == TABLE_CUT_END) {
+		/* the first TABLE_MAX_CELL_WIDTH-1 characters and "…" */
+		for (chars = 0; chars < TABLE_MAX_CELL_WIDTH - 1; chars++)
+			p += uni_utf8_char_bytes(*p);
+		return p_strdup_printf(pool, "%s…",
+			t_strdup_until(str_data(str), p));
 	}
-	return p_strdup(pool, str_c(str));
+	/* "…" and the last TABLE_MAX_CELL_WIDTH-1 characters */
+	for (skip = chars - (TABLE_MAX_CELL_WIDTH - 1); skip > 0; skip--)
+		p += uni_utf8_char_bytes(*p);
+	return p_strdup_printf(pool, "…%s", (const char *)p);
 }
 
 static void table_print_row(struct bounceinfo_table *table,
@@ -149,7 +170,7 @@ void bounceinfo_table_add_message(struct bounceinfo_table *table,
 
 	count = bounceinfo_json_get_recipients(result, &tmp, &rcpts);
 	T_BEGIN {
-		const char *file_cell = table_cell(pool, file, FALSE);
+		const char *file_cell = table_cell(pool, file, TABLE_CUT_START);
 		const char *kind = bounceinfo_kind_name(result->kind);
 
 		if (count == 0) {
@@ -172,13 +193,13 @@ void bounceinfo_table_add_message(struct bounceinfo_table *table,
 			row->cells[COL_SEVERITY] =
 				bounceinfo_severity_name(rcpt->severity);
 			row->cells[COL_RECIPIENT] =
-				table_cell(pool, rcpt->address, FALSE);
+				table_cell(pool, rcpt->address, TABLE_CUT_END);
 			row->cells[COL_STATUS] =
-				table_cell(pool, rcpt->status, FALSE);
+				table_cell(pool, rcpt->status, TABLE_CUT_END);
 			row->cells[COL_RULE] =
-				table_cell(pool, rcpt->matched_rule, FALSE);
+				table_cell(pool, rcpt->matched_rule, TABLE_CUT_END);
 			row->cells[COL_EXPLANATION] =
-				table_cell(pool, expl, TRUE);
+				table_cell(pool, expl, TABLE_CUT_NONE);
 		}
 	} T_END;
 	if (array_count(&table->rows) >= TABLE_BLOCK_ROWS)
