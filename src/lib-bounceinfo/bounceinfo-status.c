@@ -236,9 +236,9 @@ unsigned int bounceinfo_reply_code_find(const char *text)
 		if ((*p != '4' && *p != '5' && *p != '2') ||
 		    !i_isdigit(p[1]) || !i_isdigit(p[2]))
 			continue;
+		/* (Exchange writes "#550 5.1.1 ...") */
 		if (p > text && (i_isalnum(p[-1]) || p[-1] == '.' ||
-				 p[-1] == '-' || p[-1] == '#' ||
-				 p[-1] == '/'))
+				 p[-1] == '-' || p[-1] == '/'))
 			continue;
 		if (p[1] > '5')
 			continue;
