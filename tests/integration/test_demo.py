@@ -67,6 +67,9 @@ def main():
     counts = re.findall(r"^  (INBOX|Bounces/.+?)\s+(\d+)  ", out, re.M)
     check(sum(int(c) for _, c in counts) == len(samples),
           "per-folder counts add up")
+    check(re.search(r"^  dovecot_bounceinfo_classified_total\{.*\} \d+$", out,
+                    re.M), "the conf.d example's metric counts the bounces "
+          "(OpenMetrics endpoint)")
     m = re.search(r"IMAP\s+host 127\.0\.0\.1, port (\d+), no TLS, user (\S+), "
                   r"password (\S+)", out)
     check(m is not None, "IMAP connection details printed")
