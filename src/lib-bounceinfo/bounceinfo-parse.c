@@ -372,30 +372,37 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 /* Valid UTF-8, CR and NUL removed: the text is then handled line by line */
 static const char *text_clean_multiline(const char *text, size_t len)
 {
-	string_t *valid = t_str_new(len + 1);
-	string_t *out;
 	const unsigned char *p, *end;
+	unsigned char *out;
+	size_t out_len = 0;
 
-	if (uni_utf8_get_valid_data((const unsigned char *)text, len, valid))
-		str_append_data(valid, text, len);
-	out = t_str_new(str_len(valid) + 1);
-	p = str_data(valid);
-	end = p + str_len(valid);
+	p = (const unsigned char *)text;
+	if (!uni_utf8_data_is_valid(p, len)) {
+		string_t *valid = t_str_new(len + 1);
+
+		if (!uni_utf8_get_valid_data(p, len, valid)) {
+			p = str_data(valid);
+			len = str_len(valid);
+		}
+	}
+	end = p + len;
+	out = t_malloc_no0(len + 1);
 	for (; p < end; p++) {
 		/* a forwarded bounce is quoted: "> " at line start goes
 		   (Sendmail's ">>> " transcript lines stay) */
-		if ((p == str_data(valid) || p[-1] == '\n') && *p == '>' &&
+		if (*p == '>' && (out_len == 0 || out[out_len-1] == '\n') &&
 		    (p + 1 == end || p[1] == ' ' || p[1] == '\n' ||
-		     (p[1] == '>' && p + 2 < end && p[2] == '>' &&
-		      p + 3 < end && p[3] == '>'))) {
+		     (p[1] == '>' && p + 3 < end && p[2] == '>' &&
+		      p[3] == '>'))) {
 			if (p + 1 < end && p[1] == ' ')
 				p++;
 			continue;
 		}
 		if (*p != '\r' && *p != '\0')
-			str_append_c(out, *p);
+			out[out_len++] = *p;
 	}
-	return str_c(out);
+	out[out_len] = '\0';
+	return (const char *)out;
 }
 
 static void parse_complaint(struct bounceinfo_parse_ctx *ctx)

@@ -11,8 +11,9 @@
 const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
 				  size_t max_len)
 {
-	string_t *valid, *out;
 	const unsigned char *p, *end;
+	unsigned char *out;
+	size_t out_len = 0;
 	bool space = TRUE;
 
 	if (text == NULL || len == 0)
@@ -20,22 +21,30 @@ const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
 	if (len > max_len * 4)
 		len = max_len * 4;
 
-	valid = t_str_new(len + 16);
-	if (!uni_utf8_get_valid_data((const unsigned char *)text, len, valid))
-		p = str_data(valid);
-	else {
-		str_append_data(valid, text, len);
-		p = str_data(valid);
-	}
-	end = str_data(valid) + str_len(valid);
+	p = (const unsigned char *)text;
+	if (!uni_utf8_data_is_valid(p, len)) {
+		string_t *valid = t_str_new(len + 16);
 
-	/* control characters and whitespace runs become one space */
-	out = t_str_new(str_len(valid) + 1);
-	for (; p < end; p++) {
+		if (!uni_utf8_get_valid_data(p, len, valid)) {
+			p = str_data(valid);
+			len = str_len(valid);
+		}
+	}
+	end = p + len;
+
+	/* control characters and whitespace runs become one space; the
+	   output is never longer than the input */
+	out = t_malloc_no0(len + 1);
+	for (; p < end && out_len <= max_len + 4; p++) {
 		/* C0 and C1 controls, DEL, and the Unicode line and paragraph
 		   separators (U+2028/9) all end up as one space: no field
 		   may contain anything a reader could take for a line break */
-		bool blank = *p < 0x20 || *p == 0x7f || *p == ' ';
+		if (*p > ' ' && *p != 0x7f && *p != 0xc2 && *p != 0xe2) {
+			out[out_len++] = *p;
+			space = FALSE;
+			continue;
+		}
+		bool blank = *p <= ' ' || *p == 0x7f;
 		unsigned int skip = 0;
 
 		if (*p == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f) {
@@ -48,24 +57,23 @@ const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
 		}
 		if (blank) {
 			if (!space)
-				str_append_c(out, ' ');
+				out[out_len++] = ' ';
 			space = TRUE;
 			p += skip;
 		} else {
-			str_append_c(out, *p);
+			out[out_len++] = *p;
 			space = FALSE;
 		}
 	}
-	while (str_len(out) > 0 && str_data(out)[str_len(out)-1] == ' ')
-		str_truncate(out, str_len(out) - 1);
-	if (str_len(out) > max_len) {
-		size_t n = uni_utf8_data_truncate(str_data(out),
-						  str_len(out), max_len);
-		str_truncate(out, n);
-	}
-	if (str_len(out) == 0)
+	while (out_len > 0 && out[out_len-1] == ' ')
+		out_len--;
+	if (out_len > max_len)
+		out_len = uni_utf8_data_truncate(out, out_len, max_len);
+	while (out_len > 0 && out[out_len-1] == ' ')
+		out_len--;
+	if (out_len == 0)
 		return NULL;
-	return p_strdup(pool, str_c(out));
+	return p_strndup(pool, out, out_len);
 }
 
 const char *bounceinfo_text_ununderscore(const char *text)
