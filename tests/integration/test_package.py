@@ -290,6 +290,11 @@ def main():
             print(proc.stdout + proc.stderr)
             check(proc.returncode == 0 and "user-unknown" in proc.stdout,
                   "doveadm bounceinfo list (installed doveadm plugin)")
+            metrics = denv.metrics()
+            check(re.search(r'^dovecot_bounceinfo_classified_total\{'
+                            r'kind="[a-z]+",class="user-unknown"\} 1$',
+                            metrics, re.M),
+                  "the snippet's metric counted the bounce")
             log = denv.log_text()
             errors = [l for l in log.splitlines() if "Error:" in l]
             check(not errors, "no errors logged%s"
