@@ -50,10 +50,20 @@ def main():
         check(b"\r\n.leading dot line" in body, "dot-stuffing undone")
         imap.logout()
 
+        env.lda_deliver(MAIL.replace(b"harness-self-test@",
+                                     b"harness-lda@"),
+                        mail_from="alice@example.org")
+        print("ok: dovecot-lda delivery accepted")
         out = env.doveadm("mailbox", "status", "-u", env.user, "messages",
                           "INBOX").stdout
-        check(out.split() == ["INBOX", "messages=1"], "doveadm sees it: %r"
+        check(out.split() == ["INBOX", "messages=2"], "doveadm sees both: %r"
               % out.strip())
+        bad = env.doveadm("mailbox", "status", "-u", env.user, "messages",
+                          "NoSuchBox", check=False)
+        check(bad.returncode != 0, "doveadm(check=False) reports failure")
+        check(env.wait_for_log(r"lda\(%s\)" % env.user, timeout=5)
+              is not None,
+              "wait_for_log finds the LDA delivery")
 
         metrics = env.metrics()
         check(metrics.rstrip().endswith("# EOF"),
