@@ -207,6 +207,24 @@ original_header(struct bounceinfo_parse_ctx *ctx,
 	}
 }
 
+/* Is this block worth decoding? The returned message is skipped except
+   its header, and so are attachments the bounce itself carries. */
+static bool part_wanted(const struct part_info *info, bool header)
+{
+	const char *ct = info->content_type;
+
+	if (info->in_original)
+		return header && info->is_original_root;
+	if (header || ct == NULL)
+		return TRUE;
+	return str_begins(ct, "text/") || str_begins(ct, "multipart/") ||
+		strcmp(ct, "message/delivery-status") == 0 ||
+		strcmp(ct, "message/global-delivery-status") == 0 ||
+		strcmp(ct, "message/feedback-report") == 0 ||
+		strcmp(ct, "message/global-headers") == 0 ||
+		strcmp(ct, "message/rfc822-headers") == 0;
+}
+
 static bool scan_append(struct bounceinfo_parse_ctx *ctx, string_t *dest,
 			const unsigned char *data, size_t size)
 {
@@ -301,7 +319,17 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 				break;
 			}
 		}
+		if (block.hdr == NULL && block.size == 0 &&
+		    info->is_original_root && !info->forwarded_report &&
+		    (ctx->have_dsn || ctx->have_feedback ||
+		     str_len(ctx->text) > 0)) {
+			/* the returned message's header is all we want of
+			   it, and the report comes before it: stop reading */
+			break;
+		}
 		if (block.hdr != NULL && block.hdr->eoh)
+			continue;
+		if (!part_wanted(info, block.hdr != NULL))
 			continue;
 		if (!message_decoder_decode_next_block(decoder, &block,
 						       &decoded))
