@@ -677,6 +677,14 @@ service managesieve-login {{
     def doveadm(self, *args, check=True, input=None):
         """Run doveadm -c <conf> args...; returns CompletedProcess with text
         stdout/stderr.  check: raise DovecotEnvError on non-zero exit."""
+        if (self.doveadm_plugin and not self.doveadm_plugin_loaded
+                and "bounceinfo" in args):
+            raise DovecotEnvUnavailable(
+                "doveadm %s: the build tree's doveadm plugin cannot be "
+                "loaded here: doveadm reads plugins only from %s, and "
+                "'unshare --mount' (private bind mount over it) is not "
+                "permitted in this environment" % (
+                    " ".join(map(str, args)), SYSTEM_DOVEADM_MODULEDIR))
         proc = subprocess.run(self.doveadm_cmd(*args), input=input,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
