@@ -180,7 +180,7 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 {
 	const struct bounceinfo_rule *rule;
 	const struct bounceinfo_status_entry *entry = NULL;
-	const char *text = diagnostic;
+	const char *text = diagnostic, *folded;
 	bool temporary;
 
 	if (text == NULL)
@@ -192,6 +192,7 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 			text = "";
 	}
 	text = bounceinfo_text_ununderscore(text);
+	folded = bounceinfo_text_fold(text);
 	if (!bounceinfo_status_is_valid(status))
 		status = NULL;
 	temporary = temporary_failure(status, reply_code);
@@ -201,7 +202,7 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 		smtp_command = NULL;
 
 	/* 1. administrator's rules */
-	rule = bounceinfo_rules_match(bi, &bi->admin_rules, text);
+	rule = bounceinfo_rules_match(bi, &bi->admin_rules, text, folded);
 	if (rule != NULL) {
 		*class_r = rule->class_;
 		*severity_r = severity_adjust(rule->class_, rule->severity,
@@ -217,7 +218,7 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 		goto found_status;
 
 	/* 3. text rules about the sender, server or message */
-	rule = bounceinfo_rules_match(bi, &bi->rules, text);
+	rule = bounceinfo_rules_match(bi, &bi->rules, text, folded);
 	if (rule != NULL)
 		goto found_rule;
 
@@ -238,7 +239,7 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 	}
 
 	/* 6. text rules about the recipient and delivery */
-	rule = bounceinfo_rules_match(bi, &bi->rules_tier2, text);
+	rule = bounceinfo_rules_match(bi, &bi->rules_tier2, text, folded);
 	if (rule != NULL)
 		goto found_rule;
 

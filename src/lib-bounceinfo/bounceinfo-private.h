@@ -33,6 +33,8 @@ struct bounceinfo_rule {
 	const char *source;
 	/* user-unknown rules: source + " (not RCPT: filtered)" */
 	const char *source_not_rcpt;
+	/* lowercase literal every match contains, or NULL (prefilter) */
+	const char *literal;
 };
 ARRAY_DEFINE_TYPE(bounceinfo_rule, struct bounceinfo_rule);
 
@@ -122,10 +124,13 @@ bool bounceinfo_pcre_match_group(struct bounceinfo *bi, pcre2_code *code,
 				 const char *text, size_t len,
 				 unsigned int group, size_t *start_r,
 				 size_t *end_r);
+/* folded = bounceinfo_text_fold(text), or NULL for no prefilter */
 const struct bounceinfo_rule *
 bounceinfo_rules_match(struct bounceinfo *bi,
 		       const ARRAY_TYPE(bounceinfo_rule) *rules,
-		       const char *text);
+		       const char *text, const char *folded);
+/* ASCII-lowercased copy of text (data stack) for the literal prefilter */
+const char *bounceinfo_text_fold(const char *text);
 
 /* bounceinfo-status.c */
 int bounceinfo_status_map_load(struct bounceinfo *bi, const char *path,

@@ -17,6 +17,7 @@
 #include "istream.h"
 #include "bounceinfo-private.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -56,6 +57,133 @@ static const enum bounceinfo_class class_priority[] = {
 	BOUNCEINFO_CLASS_COMPLAINT,
 	BOUNCEINFO_CLASS_UNKNOWN,
 };
+
+/* A literal every match of pattern must contain (lowercase ASCII), or
+   NULL: a cheap memmem() on the folded text then skips most patterns
+   without running pcre2. Conservative: only top-level literal runs of
+   ASCII letters, digits, blanks and escaped punctuation count; groups,
+   classes, optional characters and any top-level '|' end or disable it. */
+static const char *rule_literal(pool_t pool, const char *pattern)
+{
+	string_t *run = t_str_new(64), *best = t_str_new(64);
+	const char *p = pattern;
+
+	while (*p != '\0') {
+		char c = *p;
+		bool literal = FALSE;
+		const char *next = p + 1;
+
+		if (c == '|')
+			return NULL;
+		if (c == '\\') {
+			if (p[1] == '\0')
+				return NULL;
+			if (i_isalnum(p[1])) {
+				/* \b \s \w \d \x.. and the like */
+				next = p + 2;
+			} else {
+				c = p[1];
+				literal = TRUE;
+				next = p + 2;
+			}
+		} else if (c == '(' || c == '[') {
+			/* skip the group or class entirely */
+			int depth = 0;
+			bool in_class = FALSE;
+			for (next = p; *next != '\0'; next++) {
+				if (*next == '\\' && next[1] != '\0') {
+					next++;
+					continue;
+				}
+				if (in_class) {
+					if (*next == ']' && next != p + 1 &&
+					    !(next == p + 2 && p[1] == '^'))
+						in_class = FALSE;
+					if (c == '[' && !in_class)
+						break;
+					continue;
+				}
+				if (*next == '[') {
+					in_class = TRUE;
+					continue;
+				}
+				if (*next == '(')
+					depth++;
+				else if (*next == ')' && --depth == 0)
+					break;
+			}
+			if (*next == '\0')
+				return NULL;
+			next++;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || c == ' ' || c == ':' ||
+			   c == ',' || c == '\'' || c == '"' || c == '<' ||
+			   c == '>' || c == '@' || c == '#' || c == '/' ||
+			   c == '=' || c == '_' || c == '%' || c == '&' ||
+			   c == ';' || c == '!' || c == '~' || c == '`') {
+			literal = TRUE;
+		}
+		/* a quantifier makes the atom optional or repeated */
+		bool quantified = *next == '?' || *next == '*' || *next == '+' ||
+			*next == '{';
+		if (literal && !quantified)
+			str_append_c(run, i_tolower(c));
+		else {
+			if (literal && *next == '+')
+				str_append_c(run, i_tolower(c));
+			if (str_len(run) > str_len(best))
+				str_truncate(best, 0), str_append_str(best, run);
+			str_truncate(run, 0);
+		}
+		if (quantified) {
+			/* skip the quantifier (and a lazy/possessive mark) */
+			if (*next == '{') {
+				while (*next != '\0' && *next != '}')
+					next++;
+				if (*next == '}')
+					next++;
+			} else {
+				next++;
+			}
+			if (*next == '?' || *next == '+')
+				next++;
+		}
+		p = next;
+	}
+	if (str_len(run) > str_len(best))
+		str_truncate(best, 0), str_append_str(best, run);
+	if (str_len(best) < 3)
+		return NULL;
+	return p_strdup(pool, str_c(best));
+}
+
+const char *bounceinfo_text_fold(const char *text)
+{
+	size_t len = strlen(text), i, o = 0;
+	char *out = t_malloc_no0(len + 1);
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = text[i];
+
+		/* the only non-ASCII characters that caseless UTF-8 matching
+		   equates with ASCII letters: KELVIN SIGN and LATIN SMALL
+		   LETTER LONG S */
+		if (c == 0xe2 && i + 2 < len &&
+		    (unsigned char)text[i+1] == 0x84 &&
+		    (unsigned char)text[i+2] == 0xaa) {
+			out[o++] = 'k';
+			i += 2;
+		} else if (c == 0xc5 && i + 1 < len &&
+			   (unsigned char)text[i+1] == 0xbf) {
+			out[o++] = 's';
+			i += 1;
+		} else {
+			out[o++] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
 
 pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r)
 {
@@ -121,12 +249,15 @@ bool bounceinfo_pcre_match(struct bounceinfo *bi, pcre2_code *code,
 const struct bounceinfo_rule *
 bounceinfo_rules_match(struct bounceinfo *bi,
 		       const ARRAY_TYPE(bounceinfo_rule) *rules,
-		       const char *text)
+		       const char *text, const char *folded)
 {
 	const struct bounceinfo_rule *rule;
 	size_t len = strlen(text);
 
 	array_foreach(rules, rule) {
+		if (rule->literal != NULL && folded != NULL &&
+		    strstr(folded, rule->literal) == NULL)
+			continue;
 		if (bounceinfo_pcre_match(bi, rule->code, text, len))
 			return rule;
 	}
@@ -237,6 +368,7 @@ int bounceinfo_rules_load(struct bounceinfo *bi, const char *path,
 			ret = -1;
 			break;
 		}
+		rule.literal = rule_literal(bi->pool, line);
 		rule.source = p_strdup_printf(bi->pool, "%s:%u",
 					      display, linenum);
 		rule.source_not_rcpt = p_strdup_printf(bi->pool,
