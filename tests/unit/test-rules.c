@@ -122,6 +122,25 @@ static void test_rules_examples(void **state)
 	}
 }
 
+static void test_rules_prefilter_folding(void **state)
+{
+	struct bounceinfo *bi = *state;
+	enum bounceinfo_class class_;
+	enum bounceinfo_severity sev;
+	const char *rule;
+
+	/* caseless UTF-8 matching equates KELVIN SIGN with k and LONG S
+	   with s: the literal prefilter must not lose such matches */
+	bounceinfo_classify_full(bi, NULL, 0, "USER UN\xe2\x84\xaa" "NOWN",
+				 "RCPT", &class_, &sev, &rule);
+	assert_int_equal(class_, BOUNCEINFO_CLASS_USER_UNKNOWN);
+	bounceinfo_classify_full(bi, NULL, 0, "mailbox i\xc5\xbf full",
+				 "RCPT", &class_, &sev, &rule);
+	assert_int_equal(class_, BOUNCEINFO_CLASS_QUOTA);
+	assert_string_equal(bounceinfo_text_fold("AbC \xe2\x84\xaa\xc5\xbf"),
+			    "abc ks");
+}
+
 static void test_rules_every_file_tested(void **state)
 {
 	const char *dir = BOUNCEINFO_TEST_DATADIR "/rules";
@@ -274,6 +293,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rules_examples),
+		cmocka_unit_test(test_rules_prefilter_folding),
 		cmocka_unit_test(test_rules_every_file_tested),
 		cmocka_unit_test(test_rules_admin_precedence),
 		cmocka_unit_test(test_rules_errors),
