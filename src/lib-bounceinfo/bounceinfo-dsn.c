@@ -226,6 +226,13 @@ void bounceinfo_dsn_parse(struct bounceinfo_parse_ctx *ctx,
 	} while (ret > 0 && input->v_offset > prev_offset &&
 		 i_stream_have_bytes_left(input) && groups < 100000);
 	i_stream_unref(&input);
+
+	/* RFC 3464: the Final-Recipient, else the Original-Recipient */
+	struct bounceinfo_recipient *rcpt;
+	array_foreach_modifiable(&ctx->result->recipients, rcpt) {
+		if (rcpt->address == NULL)
+			rcpt->address = rcpt->original_address;
+	}
 }
 
 void bounceinfo_headers_parse_original(struct bounceinfo_parse_ctx *ctx,

@@ -502,32 +502,108 @@ void bounceinfo_ndr_fallback(struct bounceinfo_parse_ctx *ctx,
 	}
 }
 
-/* Amazon SES notifications in JSON: {"notificationType":"Delivery",
-   ..., "delivery":{"recipients":["x@y"], "smtpResponse":"250 2.6.0 ..."}}
-   (bounces of that kind carry a DSN as well and go the usual way) */
+/* Amazon SES notifications in JSON (possibly escaped inside an SNS
+   "Message" string): {"notificationType":"Delivery", "delivery":
+   {"recipients":["x@y"], "smtpResponse":"250 2.6.0 ..."}} or
+   {"notificationType":"Bounce", "bounce":{"bouncedRecipients":
+   [{"emailAddress":"x@y","action":"failed","status":"5.1.1",
+   "diagnosticCode":"smtp; 550 5.1.1 user unknown"}]}} */
+static const char *json_string(const char *obj, const char *end,
+			       const char *key)
+{
+	const char *p = obj, *q;
+	size_t klen = strlen(key);
+
+	while ((p = strstr(p, key)) != NULL && p < end) {
+		if (p > obj && p[-1] == '"' && p[klen] == '"') {
+			q = p + klen + 1;
+			while (*q == ' ' || *q == ':')
+				q++;
+			if (*q != '"')
+				return NULL;
+			q++;
+			const char *e = strchr(q, '"');
+			if (e == NULL || e > end)
+				return NULL;
+			return t_strdup_until(q, e);
+		}
+		p += klen;
+	}
+	return NULL;
+}
+
+static const char *json_flatten(const char *text)
+{
+	string_t *flat = t_str_new(strlen(text) + 1);
+
+	/* the JSON may be wrapped over lines and escaped once */
+	for (const char *p = text; *p != '\0' && str_len(flat) < 262144; p++) {
+		if (*p == '\n')
+			continue;
+		if (*p == '\\' && p[1] == '"') {
+			str_append_c(flat, '"');
+			p++;
+			continue;
+		}
+		str_append_c(flat, *p);
+	}
+	return str_c(flat);
+}
+
 bool bounceinfo_ndr_parse_json_delivery(struct bounceinfo_parse_ctx *ctx,
 					const char *text)
 {
 	const char *p, *end, *response;
-	string_t *flat;
 
-	p = strstr(text, "\"notificationType\"");
+	p = strstr(text, "notificationType");
 	if (p == NULL)
 		return FALSE;
-	/* the JSON may be wrapped over lines */
-	flat = t_str_new(strlen(p) + 1);
-	for (; *p != '\0' && str_len(flat) < 65536; p++) {
-		if (*p != '\n')
-			str_append_c(flat, *p);
-	}
-	p = str_c(flat) + strlen("\"notificationType\"");
+	text = json_flatten(p - 1);
+	p = text + strlen("\"notificationType\"");
 	while (*p == ' ' || *p == ':')
 		p++;
+	if (strncmp(p, "\"Bounce\"", 8) == 0) {
+		p = strstr(p, "\"bouncedRecipients\"");
+		if (p == NULL || (p = strchr(p, '[')) == NULL)
+			return FALSE;
+		end = strchr(p, ']');
+		if (end == NULL)
+			return FALSE;
+		/* one {...} per recipient */
+		while ((p = strchr(p, '{')) != NULL && p < end) {
+			const char *oend = strchr(p, '}');
+			struct bounceinfo_recipient *rcpt;
+			const char *addr, *value;
+
+			if (oend == NULL || oend > end)
+				break;
+			addr = json_string(p, oend, "emailAddress");
+			rcpt = bounceinfo_recipient_add(ctx);
+			if (rcpt == NULL)
+				break;
+			rcpt->address = bounceinfo_address_clean(ctx->pool, addr);
+			value = json_string(p, oend, "action");
+			rcpt->action = value == NULL ? "failed" :
+				p_strdup(ctx->pool, t_str_lcase(value));
+			value = json_string(p, oend, "status");
+			if (bounceinfo_status_is_valid(value))
+				rcpt->status = p_strdup(ctx->pool, value);
+			value = json_string(p, oend, "diagnosticCode");
+			if (value != NULL) {
+				const char *semi = strchr(value, ';');
+				if (semi != NULL && semi - value < 20)
+					value = semi + 1;
+				rcpt->diagnostic = bounceinfo_text_clean(ctx->pool,
+					value, strlen(value),
+					BOUNCEINFO_MAX_DIAGNOSTIC_LEN);
+			}
+			p = oend + 1;
+		}
+		return array_count(&ctx->result->recipients) > 0;
+	}
 	if (strncmp(p, "\"Delivery\"", 10) != 0)
 		return FALSE;
-	response = strstr(p, "\"smtpResponse\"");
-	if (response != NULL)
-		response = t_strcut(response + 15, '}');
+	response = json_string(p, p + strlen(p), "smtpResponse");
 	p = strstr(p, "\"recipients\"");
 	if (p == NULL || (p = strchr(p, '[')) == NULL ||
 	    (end = strchr(p, ']')) == NULL)

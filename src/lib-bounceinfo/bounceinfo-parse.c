@@ -675,8 +675,12 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 		return 0;
 	}
 	if (array_count(&result->recipients) == 0 &&
-	    bounceinfo_ndr_parse_json_delivery(ctx, text))
-		result->kind = BOUNCEINFO_KIND_DELIVERY_REPORT;
+	    bounceinfo_ndr_parse_json_delivery(ctx, text)) {
+		/* not a multipart/report: a failure is an ndr */
+		result->kind = dsn_kind(ctx);
+		if (result->kind == BOUNCEINFO_KIND_DSN)
+			result->kind = BOUNCEINFO_KIND_NDR;
+	}
 	if (array_count(&result->recipients) == 0 &&
 	    bounceinfo_ndr_parse_inline_dsn(ctx, text)) {
 		bounceinfo_ndr_enrich(ctx, text);
