@@ -276,6 +276,34 @@ static void test_kind_complaint(void **state)
 	pool_unref(&r->pool);
 }
 
+static void test_kind_ses_json(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+
+	/* an Amazon SES bounce notification, escaped inside an SNS message */
+	r = test_parse(bi,
+		"From: SES <no-reply@sns.amazonaws.com>\n"
+		"Subject: AWS Notification Message\n"
+		"X-SES-Outgoing: 2016.10.21-54.240.27.84\n"
+		"\n"
+		"{\"Type\" : \"Notification\", \"Message\" : "
+		"\"{\\\"notificationType\\\":\\\"Bounce\\\",\\\"bounce\\\":"
+		"{\\\"bouncedRecipients\\\":[{\\\"emailAddress\\\":"
+		"\\\"kot@example.net\\\",\\\"action\\\":\\\"failed\\\","
+		"\\\"status\\\":\\\"5.2.2\\\",\\\"diagnosticCode\\\":"
+		"\\\"smtp; 552 5.2.2 Mailbox full\\\"}]}}\"}\n");
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_NDR);
+	assert_string_equal(r->mta, "amazonses");
+	assert_int_equal(array_count(&r->recipients), 1);
+	assert_string_equal(test_rcpt(r, 0)->address, "kot@example.net");
+	assert_string_equal(test_rcpt(r, 0)->status, "5.2.2");
+	assert_string_equal(test_rcpt(r, 0)->diagnostic, "552 5.2.2 Mailbox full");
+	assert_int_equal(test_rcpt(r, 0)->class_, BOUNCEINFO_CLASS_QUOTA);
+	pool_unref(&r->pool);
+}
+
 static void test_kind_none(void **state)
 {
 	struct bounceinfo *bi = *state;
@@ -379,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_kind_ndr_exim),
 		cmocka_unit_test(test_kind_autoreply),
 		cmocka_unit_test(test_kind_complaint),
+		cmocka_unit_test(test_kind_ses_json),
 		cmocka_unit_test(test_kind_none),
 		cmocka_unit_test(test_kind_header_fast_path),
 		cmocka_unit_test(test_kind_recipient_cap),
