@@ -38,18 +38,18 @@ static const struct {
 		"but greeting failed|my name was rejected" },
 	{ "EHLO", "after (EHLO|HELO)\\b|>>> (EHLO|HELO)\\b|"
 		"in reply to (EHLO|HELO)|did not like our (EHLO|HELO)" },
-	{ "MAIL", "after MAIL FROM|>>> MAIL FROM|in reply to MAIL FROM|"
+	{ "MAIL", "after (?:pipelined )?MAIL FROM|>>> MAIL FROM|in reply to MAIL FROM|"
 		"MAIL FROM command|did not like our MAIL FROM|"
 		"progress was MAIL FROM|but sender was rejected|"
 		"\\(state 1[23]\\)" },
-	{ "RCPT", "after RCPT TO|>>> RCPT TO|in reply to RCPT TO|"
+	{ "RCPT", "after (?:pipelined )?RCPT TO|>>> RCPT TO|in reply to RCPT TO|"
 		"RCPT TO command|did not like our RCPT TO|"
 		"progress was RCPT TO|RCPT TO:?\\s*<[^>]*>\\s*<<<|"
 		"does not like recipient|\\bSMTP:RCPT\\b|\\(state 14\\)|"
 		"(?:^|\\s)RCPT TO:\\s*<?[^\\s<>]+@|"
 		"\\bRCPT\\b( TO)?( command)? (response|reply|failed)|"
 		"while talking to .{0,80}>>> RCPT" },
-	{ "DATA", "after (end of )?data\\b|>>> DATA\\b|in reply to "
+	{ "DATA", "after (?:pipelined )?(end of )?data\\b|>>> DATA\\b|in reply to "
 		"(end of )?DATA|did not like our (final )?DATA|"
 		"(end of )?DATA command|after the message was sent|"
 		"for TEXT command|progress was DATA|after DATA\\b|"
