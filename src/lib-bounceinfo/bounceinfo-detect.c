@@ -17,7 +17,10 @@ static const char *const hint_patterns[] = {
 		"mail ?administrator|mail ?system|mdaemon|bounce|"
 		"returned|nondelivery|non-delivery|daemon@|"
 		"notes ?mail ?router|autoreply|auto-reply|"
-		"microsoft ?outlook|postmeister|mail ?server)",
+		"microsoft ?outlook|postmeister|mail ?server|"
+		"system ?administrator|administrateur|administrador|"
+		"administrator systemu|системный администратор|"
+		"spr.vce syst.mu)",
 	"^Return-Path:\\s*<\\s*>",
 	"^Content-Type:\\s*multipart/report",
 	"^Content-Type:.*report-type",
@@ -45,7 +48,7 @@ static const char *const hint_patterns[] = {
 		"abuse report|complaint|feedback report|"
 		"unzustellbar|nicht zustellbar|"
 		"non remis|non distribu|"
-		"no entregado|no se pudo entregar|"
+		"no entregado|no se pud(?:o|e) entregar|no se puede entregar|"
 		"niedostarcz|nie dostarczono|nie mo.na dostarczy|"
 		"nedoru|nedoruč|"
 		"не доставлен|недостав|возвращ|"
@@ -67,7 +70,8 @@ static const char *const bounce_sign_pattern =
 		"failure notice|mail delivery|non[- ]?delivery|"
 		"could not be delivered|delivery failure|not delivered|"
 		"returned to sender|mail system error|unzustellbar|"
-		"nicht zustellbar|non remis|no entregado|niedostarcz|"
+		"nicht zustellbar|non remis|no entregado|no se puede entregar|"
+		"niedostarcz|"
 		"nedoru|не доставлен|недостав)";
 
 /* What bounces say in their text, for messages whose header shows no
