@@ -102,7 +102,7 @@ struct ndr_ctx {
 	const char *sender;
 };
 
-static pcre2_code *ndr_compile(const char *pattern)
+static pcre2_code *ndr_compile(const char *pattern, uint32_t flags)
 {
 	const char *error;
 	pcre2_code *code;
@@ -110,7 +110,7 @@ static pcre2_code *ndr_compile(const char *pattern)
 	PCRE2_SIZE erroffset;
 
 	code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-			     PCRE2_UTF | PCRE2_CASELESS, &errcode,
+			     PCRE2_UTF | PCRE2_CASELESS | flags, &errcode,
 			     &erroffset, NULL);
 	if (code == NULL) {
 		PCRE2_UCHAR buf[256];
@@ -127,10 +127,11 @@ void bounceinfo_ndr_init(struct bounceinfo *bi)
 {
 	struct bounceinfo_ndr *ndr = p_new(bi->pool, struct bounceinfo_ndr, 1);
 
-	ndr->separator = ndr_compile(separator_pattern);
-	ndr->skip = ndr_compile(skip_line_pattern);
+	/* one multi-line search over the whole text, not one per line */
+	ndr->separator = ndr_compile(separator_pattern, PCRE2_MULTILINE);
+	ndr->skip = ndr_compile(skip_line_pattern, 0);
 	for (unsigned int i = 0; i < N_ELEMENTS(marker_patterns); i++)
-		ndr->markers[i] = ndr_compile(marker_patterns[i].pattern);
+		ndr->markers[i] = ndr_compile(marker_patterns[i].pattern, 0);
 	bi->ndr = ndr;
 }
 
@@ -250,22 +251,28 @@ ndr_set_diag(struct bounceinfo_parse_ctx *ctx,
 /* End of the bounce's own text: where the copy of the message starts */
 static size_t ndr_text_end(struct ndr_ctx *nctx, const char *text)
 {
-	const char *line = text, *nl;
-	size_t len;
+	struct bounceinfo_parse_ctx *ctx = nctx->ctx;
+	struct bounceinfo *bi = ctx->bi;
+	const char *nl;
+	size_t len, end;
+	int ret;
 
-	while (*line != '\0') {
-		nl = strchr(line, '\n');
-		len = nl == NULL ? strlen(line) : (size_t)(nl - line);
-		/* skip the first lines: a bounce never starts with a copy */
-		if (line != text &&
-		    bounceinfo_pcre_match(nctx->ctx->bi, nctx->separator,
-					  line, len))
-			return line - text;
-		if (nl == NULL)
-			break;
-		line = nl + 1;
+	if (ctx->text_end_for == text)
+		return ctx->text_end;
+	len = strlen(text);
+	end = len;
+	/* skip the first line: a bounce never starts with a copy */
+	nl = strchr(text, '\n');
+	if (nl != NULL) {
+		ret = pcre2_match(nctx->separator, (PCRE2_SPTR)text, len,
+				  nl + 1 - text, PCRE2_NO_UTF_CHECK,
+				  bi->match_data, bi->match_ctx);
+		if (ret >= 0)
+			end = pcre2_get_ovector_pointer(bi->match_data)[0];
 	}
-	return strlen(text);
+	ctx->text_end_for = text;
+	ctx->text_end = end;
+	return end;
 }
 
 void bounceinfo_ndr_parse(struct bounceinfo_parse_ctx *ctx, const char *text)

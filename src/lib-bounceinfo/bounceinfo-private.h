@@ -198,6 +198,9 @@ struct bounceinfo_parse_ctx {
 	/* the bounce's text without the returned message, cleaned and cut
 	   to a diagnostic's length (NULL if none) */
 	const char *bounce_text, *bounce_text_long;
+	/* where the copy of the message starts in text_end_for */
+	const char *text_end_for;
+	size_t text_end;
 	/* multipart preamble of the top part */
 	string_t *preamble;
 
