@@ -71,6 +71,7 @@ int bounceinfo_mta_load(struct bounceinfo *bi, const char *path,
 			break;
 		}
 		sig.name = p_strdup(bi->pool, name);
+		sig.literal = bounceinfo_pcre_literal(bi->pool, p);
 		array_push_back(&bi->mta_sigs, &sig);
 		continue;
 	syntax:
@@ -103,15 +104,19 @@ const char *bounceinfo_mta_detect(struct bounceinfo *bi,
 {
 	const struct bounceinfo_mta_sig *sig;
 	size_t hlen = strlen(headers), blen = strlen(body);
+	const char *fheaders = bounceinfo_text_fold(headers);
+	const char *fbody = bounceinfo_text_fold(body);
 
 	array_foreach(&bi->mta_sigs, sig) {
-		if (sig->where == BOUNCEINFO_MTA_WHERE_HEADER) {
-			if (bounceinfo_pcre_match(bi, sig->code, headers, hlen))
-				return sig->name;
-		} else {
-			if (bounceinfo_pcre_match(bi, sig->code, body, blen))
-				return sig->name;
-		}
+		bool header = sig->where == BOUNCEINFO_MTA_WHERE_HEADER;
+
+		if (sig->literal != NULL &&
+		    strstr(header ? fheaders : fbody, sig->literal) == NULL)
+			continue;
+		if (bounceinfo_pcre_match(bi, sig->code,
+					  header ? headers : body,
+					  header ? hlen : blen))
+			return sig->name;
 	}
 	return NULL;
 }

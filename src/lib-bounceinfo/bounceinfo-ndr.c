@@ -249,6 +249,14 @@ ndr_set_diag(struct bounceinfo_parse_ctx *ctx,
 }
 
 /* End of the bounce's own text: where the copy of the message starts */
+static size_t ndr_text_end(struct ndr_ctx *nctx, const char *text);
+
+size_t bounceinfo_ndr_text_end(struct bounceinfo_parse_ctx *ctx,
+				const char *text)
+{
+	return ndr_text_end(ndr_ctx_get(ctx), text);
+}
+
 static size_t ndr_text_end(struct ndr_ctx *nctx, const char *text)
 {
 	struct bounceinfo_parse_ctx *ctx = nctx->ctx;

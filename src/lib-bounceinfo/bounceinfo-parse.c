@@ -715,8 +715,10 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 			rcpt->action = "delayed";
 		result->kind = BOUNCEINFO_KIND_DELAYED;
 	}
+	/* the signatures are in the bounce's own words, near the top */
 	result->mta = bounceinfo_mta_detect(ctx->bi, str_c(ctx->headers),
-					    text);
+		t_strndup(text, I_MIN(bounceinfo_ndr_text_end(ctx, text),
+				      BOUNCEINFO_MAX_CLASSIFY_LEN * 2)));
 	if (result->mta != NULL)
 		result->mta = p_strdup(ctx->pool, result->mta);
 	return 0;

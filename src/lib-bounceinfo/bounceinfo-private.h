@@ -60,6 +60,8 @@ struct bounceinfo_mta_sig {
 	const char *name;
 	enum bounceinfo_mta_where where;
 	pcre2_code *code;
+	/* prefilter, see bounceinfo_pcre_literal() */
+	const char *literal;
 };
 ARRAY_DEFINE_TYPE(bounceinfo_mta_sig, struct bounceinfo_mta_sig);
 
@@ -114,6 +116,8 @@ int bounceinfo_rules_load_dir(struct bounceinfo *bi, const char *dir,
 			      bool admin, const char **error_r);
 void bounceinfo_rules_sort(struct bounceinfo *bi);
 void bounceinfo_rules_free(struct bounceinfo *bi);
+/* A lowercase literal every match of pattern contains, or NULL */
+const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern);
 /* Compile a pattern with the library's options; NULL + error on failure */
 pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r);
 /* TRUE if the pattern matches text (match/depth limit = no match) */
@@ -231,6 +235,9 @@ void bounceinfo_ndr_parse(struct bounceinfo_parse_ctx *ctx, const char *text);
 /* Add diagnostics found in text to DSN recipients that lack them */
 void bounceinfo_ndr_enrich(struct bounceinfo_parse_ctx *ctx, const char *text);
 /* Find an inline copy of the returned message's header in text */
+/* Where the copy of the returned message starts in text (or its end) */
+size_t bounceinfo_ndr_text_end(struct bounceinfo_parse_ctx *ctx,
+				const char *text);
 /* The bounce's own text (without the copy of the message), one line */
 const char *bounceinfo_ndr_bounce_text(struct bounceinfo_parse_ctx *ctx,
 				       const char *text, size_t max_len);

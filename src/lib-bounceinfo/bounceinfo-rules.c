@@ -63,7 +63,7 @@ static const enum bounceinfo_class class_priority[] = {
    without running pcre2. Conservative: only top-level literal runs of
    ASCII letters, digits, blanks and escaped punctuation count; groups,
    classes, optional characters and any top-level '|' end or disable it. */
-static const char *rule_literal(pool_t pool, const char *pattern)
+const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern)
 {
 	string_t *run = t_str_new(64), *best = t_str_new(64);
 	const char *p = pattern;
@@ -368,7 +368,7 @@ int bounceinfo_rules_load(struct bounceinfo *bi, const char *path,
 			ret = -1;
 			break;
 		}
-		rule.literal = rule_literal(bi->pool, line);
+		rule.literal = bounceinfo_pcre_literal(bi->pool, line);
 		rule.source = p_strdup_printf(bi->pool, "%s:%u",
 					      display, linenum);
 		rule.source_not_rcpt = p_strdup_printf(bi->pool,
