@@ -90,10 +90,11 @@ bounceinfo_setting_language(struct mail_user *user, const char **value_r,
 		*value_r = "en";
 		return 0;
 	}
-	/* a language tag such as pl, pt-BR: the explanations file name is
-	   derived from it, so keep it to letters and '-' */
+	/* a language tag such as pl, pt-BR (or pt_BR): the explanations
+	   file name is derived from it, so keep it to letters, '-', '_' */
 	for (p = value; *p != '\0'; p++) {
-		if (!i_isalpha(*p) && !(*p == '-' && p != value)) {
+		if (!i_isalpha(*p) &&
+		    !((*p == '-' || *p == '_') && p != value)) {
 			*error_r = t_strdup_printf(
 				"bounceinfo_language: invalid value '%s' "
 				"(expected a language tag such as en, pl, pt-BR)",
