@@ -546,10 +546,13 @@ service managesieve-login {{
             return
         pid = self.master_pid or self._read_master_pid()
         if self._started:
-            subprocess.run([DOVEADM, "-c", self.conf_path, "stop"],
-                           stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=30)
+            try:
+                subprocess.run([DOVEADM, "-c", self.conf_path, "stop"],
+                               stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                pass  # the signals below do it
             self._started = False
         if pid:
             deadline = time.time() + 10
