@@ -141,6 +141,8 @@ def main():
         invalid_setting_case("bounceinfo_verify", "sometimes")
         invalid_setting_case("bounceinfo_max_scan_bytes", "lots")
         invalid_setting_case("bounceinfo_max_recipients", "-5")
+        invalid_setting_case("bounceinfo_language", "../../etc")
+        invalid_setting_case("bounceinfo_datadir", "relative/dir")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
