@@ -21,7 +21,7 @@ int bounceinfo_mta_load(struct bounceinfo *bi, const char *path,
 			const char **error_r)
 {
 	struct istream *input;
-	const char *line, *error;
+	const char *line, *error, *display = bounceinfo_display_path(bi, path);
 	unsigned int linenum = 0;
 	int fd, ret = 0;
 
@@ -65,7 +65,7 @@ int bounceinfo_mta_load(struct bounceinfo *bi, const char *path,
 			goto syntax;
 		sig.code = bounceinfo_pcre_compile(p, &error);
 		if (sig.code == NULL) {
-			*error_r = t_strdup_printf("%s:%u: %s", path, linenum,
+			*error_r = t_strdup_printf("%s:%u: %s", display, linenum,
 						   error);
 			ret = -1;
 			break;
@@ -76,7 +76,7 @@ int bounceinfo_mta_load(struct bounceinfo *bi, const char *path,
 		continue;
 	syntax:
 		*error_r = t_strdup_printf("%s:%u: expected "
-			"'<name> <header|body> <pattern>'", path, linenum);
+			"'<name> <header|body> <pattern>'", display, linenum);
 		ret = -1;
 		break;
 	}

@@ -116,6 +116,9 @@ int bounceinfo_rules_load_dir(struct bounceinfo *bi, const char *dir,
 			      bool admin, const char **error_r);
 void bounceinfo_rules_sort(struct bounceinfo *bi);
 void bounceinfo_rules_free(struct bounceinfo *bi);
+/* path relative to the data directory ("rules/quota.rules") when it is
+   in there, else path itself: for error messages */
+const char *bounceinfo_display_path(struct bounceinfo *bi, const char *path);
 /* A lowercase literal every match of pattern contains, or NULL */
 const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern);
 /* Compile a pattern with the library's options; NULL + error on failure */

@@ -264,7 +264,7 @@ bounceinfo_rules_match(struct bounceinfo *bi,
 	return NULL;
 }
 
-static const char *rules_display_path(struct bounceinfo *bi, const char *path)
+const char *bounceinfo_display_path(struct bounceinfo *bi, const char *path)
 {
 	size_t len = strlen(bi->datadir);
 
@@ -296,7 +296,7 @@ int bounceinfo_rules_load(struct bounceinfo *bi, const char *path,
 	unsigned int linenum = 0;
 	int fd, ret = 0;
 
-	display = rules_display_path(bi, path);
+	display = bounceinfo_display_path(bi, path);
 	fd = open(path, O_RDONLY);
 	if (fd == -1) {
 		*error_r = t_strdup_printf("open(%s) failed: %m", path);

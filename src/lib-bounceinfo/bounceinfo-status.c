@@ -57,6 +57,7 @@ int bounceinfo_status_map_load(struct bounceinfo *bi, const char *path,
 	struct istream *input;
 	const char *line;
 	unsigned int linenum = 0;
+	const char *display = bounceinfo_display_path(bi, path);
 	int fd, ret = 0;
 
 	fd = open(path, O_RDONLY);
@@ -81,19 +82,19 @@ int bounceinfo_status_map_load(struct bounceinfo *bi, const char *path,
 		if (count < 3 || count > 4) {
 			*error_r = t_strdup_printf("%s:%u: expected "
 				"'<status> <class> <hard|soft> [strong]'",
-				path, linenum);
+				display, linenum);
 			ret = -1;
 			break;
 		}
 		if (!status_pattern_is_valid(args[0])) {
 			*error_r = t_strdup_printf("%s:%u: invalid status "
-				"pattern '%s'", path, linenum, args[0]);
+				"pattern '%s'", display, linenum, args[0]);
 			ret = -1;
 			break;
 		}
 		if (!bounceinfo_class_parse(args[1], &entry.class_)) {
 			*error_r = t_strdup_printf("%s:%u: unknown class '%s' "
-				"(valid: %s)", path, linenum, args[1],
+				"(valid: %s)", display, linenum, args[1],
 				bounceinfo_class_names_list());
 			ret = -1;
 			break;
@@ -101,7 +102,7 @@ int bounceinfo_status_map_load(struct bounceinfo *bi, const char *path,
 		if (!bounceinfo_severity_parse(args[2], &entry.severity) ||
 		    entry.severity == BOUNCEINFO_SEVERITY_NONE) {
 			*error_r = t_strdup_printf("%s:%u: severity must be "
-				"hard or soft, not '%s'", path, linenum,
+				"hard or soft, not '%s'", display, linenum,
 				args[2]);
 			ret = -1;
 			break;
@@ -112,7 +113,7 @@ int bounceinfo_status_map_load(struct bounceinfo *bi, const char *path,
 			else if (strcmp(args[3], "weak") != 0) {
 				*error_r = t_strdup_printf("%s:%u: expected "
 					"'strong' or 'weak', not '%s'",
-					path, linenum, args[3]);
+					display, linenum, args[3]);
 				ret = -1;
 				break;
 			}

@@ -175,7 +175,7 @@ static void test_status_map_errors(void **state)
 	i_zero(&set);
 	set.datadir = dir;
 	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
-	assert_non_null(strstr(error, "status.map:3: unknown class "
+	assert_non_null(strstr(error, "rules/status.map:3: unknown class "
 			       "'nosuchclass'"));
 
 	test_write_file(t_strconcat(dir, "/rules/status.map", NULL),
