@@ -218,6 +218,46 @@ static void test_kind_ndr_exim(void **state)
 	pool_unref(&r->pool);
 }
 
+static void test_kind_ndr_exchange_polish(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+	const struct bounceinfo_recipient *rcpt;
+
+	/* a localized Exchange / Office 365 NDR without a DSN part */
+	r = test_parse(bi,
+		"From: Microsoft Outlook <postmaster@firma.example.pl>\n"
+		"To: nadawca@example.com\n"
+		"Subject: =?UTF-8?Q?Niedostarczalne:_Faktura?=\n"
+		"Content-Type: text/plain; charset=utf-8\n"
+		"Content-Transfer-Encoding: 8bit\n"
+		"\n"
+		"Dostarczenie do tych adresatów lub grup nie powiodło się:\n"
+		"\n"
+		"jan@example.pl\n"
+		"Nie można odnaleźć wprowadzonego adresu e-mail. Sprawdź adres "
+		"e-mail adresata i spróbuj ponownie wysłać wiadomość.\n"
+		"\n"
+		"Informacje diagnostyczne dla administratorów:\n"
+		"\n"
+		"Serwer generujący: mx.firma.example.pl\n"
+		"\n"
+		"jan@example.pl\n"
+		"Serwer zdalny zwrócił komunikat "
+		"'550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'\n");
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_NDR);
+	assert_string_equal(r->mta, "exchange");
+	assert_int_equal(array_count(&r->recipients), 1);
+	rcpt = test_rcpt(r, 0);
+	assert_string_equal(rcpt->address, "jan@example.pl");
+	assert_string_equal(rcpt->status, "5.1.1");
+	assert_int_equal(rcpt->reply_code, 550);
+	assert_int_equal(rcpt->class_, BOUNCEINFO_CLASS_USER_UNKNOWN);
+	assert_int_equal(rcpt->severity, BOUNCEINFO_SEVERITY_HARD);
+	pool_unref(&r->pool);
+}
+
 static void test_kind_autoreply(void **state)
 {
 	struct bounceinfo *bi = *state;
@@ -405,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_kind_delivery_report),
 		cmocka_unit_test(test_kind_ndr_qmail_polish),
 		cmocka_unit_test(test_kind_ndr_exim),
+		cmocka_unit_test(test_kind_ndr_exchange_polish),
 		cmocka_unit_test(test_kind_autoreply),
 		cmocka_unit_test(test_kind_complaint),
 		cmocka_unit_test(test_kind_ses_json),
