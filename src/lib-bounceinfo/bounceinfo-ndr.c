@@ -566,9 +566,10 @@ static const char *json_flatten(const char *text)
 }
 
 bool bounceinfo_ndr_parse_json_delivery(struct bounceinfo_parse_ctx *ctx,
-					const char *text)
+					const char *text, bool *complaint_r)
 {
 	const char *p, *end, *response;
+	bool complaint;
 
 	p = strstr(text, "notificationType");
 	if (p == NULL)
@@ -577,8 +578,12 @@ bool bounceinfo_ndr_parse_json_delivery(struct bounceinfo_parse_ctx *ctx,
 	p = text + strlen("\"notificationType\"");
 	while (*p == ' ' || *p == ':')
 		p++;
-	if (strncmp(p, "\"Bounce\"", 8) == 0) {
-		p = strstr(p, "\"bouncedRecipients\"");
+	*complaint_r = complaint = strncmp(p, "\"Complaint\"", 11) == 0;
+	if (strncmp(p, "\"Bounce\"", 8) == 0 || complaint) {
+		const char *feedback_type = !complaint ? NULL :
+			json_string(p, p + strlen(p), "complaintFeedbackType");
+		p = strstr(p, complaint ? "\"complainedRecipients\"" :
+			   "\"bouncedRecipients\"");
 		if (p == NULL || (p = strchr(p, '[')) == NULL)
 			return FALSE;
 		end = strchr(p, ']');
@@ -597,6 +602,13 @@ bool bounceinfo_ndr_parse_json_delivery(struct bounceinfo_parse_ctx *ctx,
 			if (rcpt == NULL)
 				break;
 			rcpt->address = bounceinfo_address_clean(ctx->pool, addr);
+			if (complaint) {
+				rcpt->diagnostic = p_strdup(ctx->pool,
+					feedback_type != NULL ? feedback_type :
+					"abuse");
+				p = oend + 1;
+				continue;
+			}
 			value = json_string(p, oend, "action");
 			rcpt->action = value == NULL ? "failed" :
 				p_strdup(ctx->pool, t_str_lcase(value));

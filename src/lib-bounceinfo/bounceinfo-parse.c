@@ -144,6 +144,9 @@ root_header(struct bounceinfo_parse_ctx *ctx, const struct message_header_line *
 		if (hdr->full_value_len >= 4 &&
 		    strncasecmp((const char *)hdr->full_value, "auto", 4) == 0)
 			ctx->autoreply_header = TRUE;
+	} else if (strcasecmp(hdr->name, "X-HmXmrOriginalRecipient") == 0) {
+		ctx->jmrp_recipient = t_strndup(hdr->full_value,
+			I_MIN(hdr->full_value_len, BOUNCEINFO_MAX_FIELD_LEN));
 	} else if (strcasecmp(hdr->name, "X-Apple-Unsubscribe") == 0) {
 		ctx->apple_unsubscribe = TRUE;
 	} else if (strcasecmp(hdr->name, "X-Failed-Recipients") == 0) {
@@ -633,6 +636,7 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 			str_len(ctx->orig_headers));
 	}
 	text = text_clean_multiline(str_c(ctx->text), str_len(ctx->text));
+	ctx->clean_text = text;
 	ctx->bounce_text_long = bounceinfo_ndr_bounce_text(ctx, text,
 		BOUNCEINFO_MAX_CLASSIFY_LEN);
 	ctx->bounce_text = ctx->bounce_text_long == NULL ? NULL :
@@ -655,6 +659,20 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 			result->kind = dsn_kind(ctx);
 		}
 	}
+	if (array_count(&result->recipients) == 0 &&
+	    ctx->jmrp_recipient != NULL) {
+		/* Hotmail/Outlook.com JMRP: the complaint is the attached
+		   message, the complainer in this header */
+		struct bounceinfo_recipient *rcpt =
+			bounceinfo_recipient_add(ctx);
+		if (rcpt != NULL) {
+			rcpt->address = bounceinfo_address_clean(ctx->pool,
+				ctx->jmrp_recipient);
+			rcpt->diagnostic = "abuse";
+		}
+		parse_complaint(ctx);
+		return 0;
+	}
 	if (array_count(&result->recipients) == 0 && ctx->apple_unsubscribe) {
 		/* Apple Mail's "unsubscribe" message: an opt-out report */
 		ctx->subject = "opt-out";
@@ -674,8 +692,13 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 			parse_autoreply(ctx);
 		return 0;
 	}
+	bool json_complaint = FALSE;
 	if (array_count(&result->recipients) == 0 &&
-	    bounceinfo_ndr_parse_json_delivery(ctx, text)) {
+	    bounceinfo_ndr_parse_json_delivery(ctx, text, &json_complaint)) {
+		if (json_complaint) {
+			parse_complaint(ctx);
+			return 0;
+		}
 		/* not a multipart/report: a failure is an ndr */
 		result->kind = dsn_kind(ctx);
 		if (result->kind == BOUNCEINFO_KIND_DSN)
@@ -715,12 +738,6 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 			rcpt->action = "delayed";
 		result->kind = BOUNCEINFO_KIND_DELAYED;
 	}
-	/* the signatures are in the bounce's own words, near the top */
-	result->mta = bounceinfo_mta_detect(ctx->bi, str_c(ctx->headers),
-		t_strndup(text, I_MIN(bounceinfo_ndr_text_end(ctx, text),
-				      BOUNCEINFO_MAX_CLASSIFY_LEN * 2)));
-	if (result->mta != NULL)
-		result->mta = p_strdup(ctx->pool, result->mta);
 	return 0;
 }
 
@@ -749,6 +766,18 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 		ret = bounceinfo_parse_real(&ctx, input, error_r);
 		if (ret < 0)
 			*error_r = p_strdup(pool, *error_r);
+		else if (result->kind != BOUNCEINFO_KIND_NONE &&
+			 ctx.clean_text != NULL) {
+			/* the signatures are in the bounce's own words, near
+			   the top */
+			const char *text = ctx.clean_text;
+			const char *mta = bounceinfo_mta_detect(bi,
+				str_c(ctx.headers), t_strndup(text,
+				I_MIN(bounceinfo_ndr_text_end(&ctx, text),
+				      BOUNCEINFO_MAX_CLASSIFY_LEN * 2)));
+			if (mta != NULL)
+				result->mta = p_strdup(pool, mta);
+		}
 	} T_END;
 	if (ret < 0) {
 		*error_r = t_strdup(*error_r);

@@ -205,6 +205,8 @@ struct bounceinfo_parse_ctx {
 	/* the bounce's text without the returned message, cleaned and cut
 	   to a diagnostic's length (NULL if none) */
 	const char *bounce_text, *bounce_text_long;
+	/* the text (valid UTF-8, no CR) the recipients were read from */
+	const char *clean_text;
 	/* where the copy of the message starts in text_end_for */
 	const char *text_end_for;
 	size_t text_end;
@@ -222,6 +224,8 @@ struct bounceinfo_parse_ctx {
 	bool autoreply_header:1;
 	bool auto_replied:1;
 	bool apple_unsubscribe:1;
+	/* Hotmail JMRP: X-HmXmrOriginalRecipient */
+	const char *jmrp_recipient;
 	bool precedence_bulk:1;
 };
 
@@ -246,7 +250,7 @@ const char *bounceinfo_ndr_bounce_text(struct bounceinfo_parse_ctx *ctx,
 				       const char *text, size_t max_len);
 /* Amazon SES "Delivery" notification (JSON) */
 bool bounceinfo_ndr_parse_json_delivery(struct bounceinfo_parse_ctx *ctx,
-					const char *text);
+					const char *text, bool *complaint_r);
 /* Parse DSN fields copied into the text ("Final-Recipient: ...") */
 bool bounceinfo_ndr_parse_inline_dsn(struct bounceinfo_parse_ctx *ctx,
 				     const char *text);

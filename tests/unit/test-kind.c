@@ -344,6 +344,42 @@ static void test_kind_ses_json(void **state)
 	pool_unref(&r->pool);
 }
 
+static void test_kind_other_complaints(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+
+	/* Hotmail's JMRP: the complainer in a header, the message attached */
+	r = test_parse(bi,
+		"From: staff@hotmail.com\n"
+		"To: fbl@example.com\n"
+		"Subject: complaint about message from 192.0.2.1\n"
+		"X-HmXmrOriginalRecipient: <victim@hotmail.com>\n"
+		"Content-Type: message/rfc822\n\n"
+		"From: news@example.com\nTo: victim@hotmail.com\n"
+		"Subject: Offer\nMessage-ID: <offer-1@example.com>\n\nBuy\n");
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_COMPLAINT);
+	assert_string_equal(test_rcpt(r, 0)->address, "victim@hotmail.com");
+	assert_string_equal(r->original.message_id, "<offer-1@example.com>");
+	pool_unref(&r->pool);
+
+	/* Amazon SES complaint notification */
+	r = test_parse(bi,
+		"From: SES <no-reply@sns.amazonaws.com>\n"
+		"Subject: AWS Notification Message\n\n"
+		"{\"notificationType\":\"Complaint\",\"complaint\":"
+		"{\"complainedRecipients\":[{\"emailAddress\":"
+		"\"victim@example.net\"}],\"complaintFeedbackType\":"
+		"\"abuse\"}}\n");
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_COMPLAINT);
+	assert_string_equal(test_rcpt(r, 0)->address, "victim@example.net");
+	assert_int_equal(test_rcpt(r, 0)->class_, BOUNCEINFO_CLASS_COMPLAINT);
+	assert_string_equal(r->mta, "amazonses");
+	pool_unref(&r->pool);
+}
+
 static void test_kind_none(void **state)
 {
 	struct bounceinfo *bi = *state;
@@ -449,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_kind_autoreply),
 		cmocka_unit_test(test_kind_complaint),
 		cmocka_unit_test(test_kind_ses_json),
+		cmocka_unit_test(test_kind_other_complaints),
 		cmocka_unit_test(test_kind_none),
 		cmocka_unit_test(test_kind_header_fast_path),
 		cmocka_unit_test(test_kind_recipient_cap),
