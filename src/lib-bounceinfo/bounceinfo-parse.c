@@ -660,14 +660,16 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 		}
 	}
 	if (array_count(&result->recipients) == 0 &&
-	    ctx->jmrp_recipient != NULL) {
-		/* Hotmail/Outlook.com JMRP: the complaint is the attached
-		   message, the complainer in this header */
+	    bounceinfo_detect_complaint_header(ctx->bi, str_c(ctx->headers),
+					       str_len(ctx->headers))) {
+		/* AOL SCOMP, X-ARF, Hotmail JMRP: the complaint is about the
+		   attached message; JMRP names the complainer in a header */
 		struct bounceinfo_recipient *rcpt =
 			bounceinfo_recipient_add(ctx);
 		if (rcpt != NULL) {
-			rcpt->address = bounceinfo_address_clean(ctx->pool,
-				ctx->jmrp_recipient);
+			rcpt->address = ctx->jmrp_recipient == NULL ? NULL :
+				bounceinfo_address_clean(ctx->pool,
+							 ctx->jmrp_recipient);
 			rcpt->diagnostic = "abuse";
 		}
 		parse_complaint(ctx);

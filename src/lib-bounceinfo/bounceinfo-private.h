@@ -100,7 +100,7 @@ struct bounceinfo {
 	pcre2_code **hint_codes;
 	unsigned int hint_count;
 	pcre2_code *autoreply_subject;
-	pcre2_code *bounce_sign, *bounce_text;
+	pcre2_code *bounce_sign, *bounce_text, *complaint_header;
 	pcre2_code *delay_warning, *permanent_failure;
 	pcre2_code *command_codes[5];
 	pcre2_code *implicit_rcpt_code;
@@ -277,6 +277,9 @@ bool bounceinfo_detect_bounce_text(struct bounceinfo *bi, const char *text,
 				   size_t len);
 bool bounceinfo_detect_autoreply_subject(struct bounceinfo *bi,
 					 const char *subject, size_t len);
+/* An abuse report in a format of its own (SCOMP, X-ARF, JMRP) */
+bool bounceinfo_detect_complaint_header(struct bounceinfo *bi,
+					const char *headers, size_t len);
 /* A warning only: delayed, nothing failed for good */
 bool bounceinfo_detect_delay_warning(struct bounceinfo *bi, const char *text);
 
