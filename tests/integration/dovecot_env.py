@@ -101,9 +101,22 @@ def _install_sigterm_handler():
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count):
+    """count distinct free TCP ports on 127.0.0.1 (all held open while
+    choosing, so they differ from each other)."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def ensure_user():
@@ -233,7 +246,17 @@ class DovecotEnv:
         _live_envs.add(self)
         try:
             self._prepare()
-            self._start_daemon()
+            for attempt in range(3):
+                try:
+                    self._start_daemon()
+                    break
+                except DovecotEnvError as e:
+                    # another process took a port between choosing and
+                    # binding it: choose again
+                    if "Address already in use" not in str(e) or \
+                            attempt == 2 or self._started:
+                        raise
+                    self._write_config()
         except BaseException:
             self.stop()
             raise
@@ -325,10 +348,11 @@ class DovecotEnv:
                     os.lchown(os.path.join(dirpath, name), uid, gid)
         os.chmod(self.home, 0o700)
 
-        self.imap_port = free_port()
-        self.lmtp_port = free_port()
-        self.managesieve_port = free_port()
-        self.metrics_port = free_port()
+        self._write_config()
+
+    def _write_config(self):
+        (self.imap_port, self.lmtp_port, self.managesieve_port,
+         self.metrics_port) = free_ports(4)
         self.metrics_url = "http://127.0.0.1:%d/metrics" % self.metrics_port
         with open(self.conf_path, "w") as f:
             f.write(self._config())
