@@ -203,8 +203,10 @@ pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r)
 					   (size_t)erroffset, errbuf);
 		return NULL;
 	}
-	/* JIT is an optimisation only: without it pcre2_match() interprets */
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	/* Not JIT-compiled here: the literal prefilter means most patterns
+	   never run, and JIT-compiling all of them dominated the start-up
+	   of every process (bounceinfo_pcre_match_group() does it on first
+	   use). */
 	return code;
 }
 
@@ -216,6 +218,9 @@ bool bounceinfo_pcre_match_group(struct bounceinfo *bi, pcre2_code *code,
 	PCRE2_SIZE *ovector;
 	int ret;
 
+	/* JIT is an optimisation only: without it pcre2_match() interprets.
+	   A pattern already compiled returns at once. */
+	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
 	/* text is valid UTF-8 (bounceinfo_text_clean() or checked) */
 	ret = pcre2_match(code, (PCRE2_SPTR)text, len, 0, PCRE2_NO_UTF_CHECK,
 			  bi->match_data, bi->match_ctx);
