@@ -18,6 +18,25 @@ enum bounceinfo_verify_result {
 	/* the original Message-ID was not found in \Sent: backscatter */
 	BOUNCEINFO_VERIFY_FORGED,
 };
+#define BOUNCEINFO_VERIFY_RESULT_COUNT (BOUNCEINFO_VERIFY_FORGED + 1)
+
+/* Names of enum bounceinfo_verify_result. Header-level so that the Sieve
+   and doveadm plugins share them without the mail plugin being loaded
+   (only bounceinfo_plugin_* symbols are exported). */
+static const char *const bounceinfo_verify_result_names[] = {
+	[BOUNCEINFO_VERIFY_UNCHECKED] = "unchecked",
+	[BOUNCEINFO_VERIFY_NOT_APPLICABLE] = "not-applicable",
+	[BOUNCEINFO_VERIFY_GENUINE] = "genuine",
+	[BOUNCEINFO_VERIFY_FORGED] = "forged",
+};
+
+static inline const char *
+bounceinfo_verify_result_name(enum bounceinfo_verify_result res)
+{
+	if ((unsigned int)res >= BOUNCEINFO_VERIFY_RESULT_COUNT)
+		return bounceinfo_verify_result_names[BOUNCEINFO_VERIFY_UNCHECKED];
+	return bounceinfo_verify_result_names[res];
+}
 
 struct bounceinfo_mail_info {
 	const struct bounceinfo_result *result;
@@ -38,9 +57,13 @@ int bounceinfo_plugin_mail_get_info(struct mail *mail,
    error (logged). The change is part of the mail's transaction. */
 int bounceinfo_plugin_mail_set_keywords(struct mail *mail);
 
-/* "unchecked", "not-applicable", "genuine", "forged". Internal to the mail
-   plugin: only bounceinfo_plugin_* symbols are exported. */
-const char *bounceinfo_verify_result_name(enum bounceinfo_verify_result res);
+/* The explanation of class_ in lang from the rules the mail plugin loaded
+   for this mail's user, so that other plugins need not load their own
+   (weak reference, like bounceinfo_plugin_mail_get_info()). NULL if the
+   plugin is not enabled for the user or its rules failed to load. */
+const char *bounceinfo_plugin_mail_explain(struct mail *mail,
+					   enum bounceinfo_class class_,
+					   const char *lang);
 
 void bounceinfo_plugin_init(struct module *module);
 void bounceinfo_plugin_deinit(void);

@@ -55,21 +55,6 @@ struct bounceinfo_cmd_context {
 	HASH_TABLE(char *, void *) domain_counts;
 };
 
-static const char *bounceinfo_verify_name(enum bounceinfo_verify_result res)
-{
-	switch (res) {
-	case BOUNCEINFO_VERIFY_UNCHECKED:
-		break;
-	case BOUNCEINFO_VERIFY_NOT_APPLICABLE:
-		return "not-applicable";
-	case BOUNCEINFO_VERIFY_GENUINE:
-		return "genuine";
-	case BOUNCEINFO_VERIFY_FORGED:
-		return "forged";
-	}
-	return "unchecked";
-}
-
 static const char *bounceinfo_domain(const char *address)
 {
 	const char *p;
@@ -107,7 +92,7 @@ cmd_bounceinfo_list_mail(struct mail *mail,
 	doveadm_print(rcpt == NULL || rcpt->status == NULL ? "" :
 		      rcpt->status);
 	doveadm_print(info->result->mta == NULL ? "" : info->result->mta);
-	doveadm_print(bounceinfo_verify_name(info->verify));
+	doveadm_print(bounceinfo_verify_result_name(info->verify));
 }
 
 static void

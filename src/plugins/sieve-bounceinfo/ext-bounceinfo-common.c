@@ -18,33 +18,9 @@
 
 #include "ext-bounceinfo-common.h"
 
-/* The mail plugin's shared classification. It is only there when the mail
-   plugin (lib20_bounceinfo_plugin.so) is loaded in this process: Dovecot
-   loads modules RTLD_GLOBAL, so the weak reference then resolves to it. */
-extern int
-bounceinfo_plugin_mail_get_info(struct mail *mail,
-				const struct bounceinfo_mail_info **info_r)
-	__attribute__((weak));
-
 /*
  * Fields
  */
-
-/* The same names as bounceinfo_verify_result_name(), which lives in the mail
-   plugin and so cannot be called when it is not loaded. */
-static const char *const verify_names[] = {
-	[BOUNCEINFO_VERIFY_UNCHECKED] = "unchecked",
-	[BOUNCEINFO_VERIFY_NOT_APPLICABLE] = "not-applicable",
-	[BOUNCEINFO_VERIFY_GENUINE] = "genuine",
-	[BOUNCEINFO_VERIFY_FORGED] = "forged",
-};
-
-static const char *ext_bounceinfo_verify_name(enum bounceinfo_verify_result res)
-{
-	if ((unsigned int)res >= N_ELEMENTS(verify_names))
-		return "unchecked";
-	return verify_names[res];
-}
 
 static bool class_is_valid(const char *value)
 {
@@ -69,8 +45,8 @@ static bool kind_is_valid(const char *value)
 
 static bool verified_is_valid(const char *value)
 {
-	for (unsigned int i = 0; i < N_ELEMENTS(verify_names); i++) {
-		if (strcasecmp(verify_names[i], value) == 0)
+	for (unsigned int i = 0; i < BOUNCEINFO_VERIFY_RESULT_COUNT; i++) {
+		if (strcasecmp(bounceinfo_verify_result_names[i], value) == 0)
 			return TRUE;
 	}
 	return FALSE;
@@ -345,7 +321,7 @@ ext_bounceinfo_get_message(const struct sieve_runtime_env *renv,
 			bounceinfo_kind_name(msg->result->kind),
 			rcpt == NULL ? "" : bounceinfo_class_name(rcpt->class_),
 			array_count(&msg->result->recipients),
-			ext_bounceinfo_verify_name(msg->verify));
+			bounceinfo_verify_result_name(msg->verify));
 	}
 	sieve_message_context_extension_set(msgctx, ext, msg);
 	return msg;
@@ -425,7 +401,7 @@ void ext_bounceinfo_get_values(const struct ext_bounceinfo_message *msg,
 		return;
 	case EXT_BOUNCEINFO_FIELD_VERIFIED:
 		ext_bounceinfo_add_value(values,
-					 ext_bounceinfo_verify_name(msg->verify));
+					 bounceinfo_verify_result_name(msg->verify));
 		return;
 	default:
 		break;

@@ -6,6 +6,18 @@
 #include "bounceinfo.h"
 #include "bounceinfo-plugin.h"
 
+/* The mail plugin's shared classification and explanations. They are only
+   there when the mail plugin (lib20_bounceinfo_plugin.so) is loaded in this
+   process: Dovecot loads modules RTLD_GLOBAL, so the weak references then
+   resolve to it; otherwise they are NULL. */
+extern int
+bounceinfo_plugin_mail_get_info(struct mail *mail,
+				const struct bounceinfo_mail_info **info_r)
+	__attribute__((weak));
+extern const char *
+bounceinfo_plugin_mail_explain(struct mail *mail, enum bounceinfo_class class_,
+			       const char *lang) __attribute__((weak));
+
 /*
  * Fields the test and the variables namespace can look at
  */

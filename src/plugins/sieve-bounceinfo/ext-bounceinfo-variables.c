@@ -251,6 +251,17 @@ ext_bounceinfo_variable_value(const struct sieve_runtime_env *renv,
 		} else {
 			lang = ectx->set.language;
 		}
+		/* The mail plugin's rules, when it is loaded: the Sieve
+		   instance lives for one delivery only, so loading its own
+		   would cost a rules load per delivery. */
+		if (bounceinfo_plugin_mail_explain != NULL &&
+		    renv->exec_env->msgdata->mail != NULL) {
+			const char *text = bounceinfo_plugin_mail_explain(
+				renv->exec_env->msgdata->mail,
+				rcpt->class_, lang);
+			if (text != NULL)
+				return text;
+		}
 		bi = ext_bounceinfo_get_classifier(ext, renv->event);
 		if (bi == NULL)
 			return "";
