@@ -247,7 +247,7 @@ void bounceinfo_headers_parse_original(struct bounceinfo_parse_ctx *ctx,
 	input = i_stream_create_from_data(data, size);
 	parser = message_parse_header_init(input, NULL, 0);
 	while ((ret = message_parse_header_next(parser, &hdr)) > 0) {
-		const char **dest = NULL;
+		const char **dest;
 
 		if (hdr->eoh)
 			break;
@@ -255,16 +255,7 @@ void bounceinfo_headers_parse_original(struct bounceinfo_parse_ctx *ctx,
 			hdr->use_full_value = TRUE;
 			continue;
 		}
-		if (strcasecmp(hdr->name, "Message-ID") == 0)
-			dest = &orig->message_id;
-		else if (strcasecmp(hdr->name, "Subject") == 0)
-			dest = &orig->subject;
-		else if (strcasecmp(hdr->name, "From") == 0)
-			dest = &orig->from;
-		else if (strcasecmp(hdr->name, "To") == 0)
-			dest = &orig->to;
-		else if (strcasecmp(hdr->name, "Date") == 0)
-			dest = &orig->date;
+		dest = bounceinfo_original_field(orig, hdr->name);
 		if (dest != NULL && *dest == NULL) {
 			*dest = dsn_value(ctx, hdr->full_value,
 					  hdr->full_value_len,

@@ -191,18 +191,9 @@ original_header(struct bounceinfo_parse_ctx *ctx,
 		const struct message_header_line *hdr)
 {
 	struct bounceinfo_original *orig = &ctx->result->original;
-	const char **dest = NULL;
+	const char **dest;
 
-	if (strcasecmp(hdr->name, "Message-ID") == 0)
-		dest = &orig->message_id;
-	else if (strcasecmp(hdr->name, "Subject") == 0)
-		dest = &orig->subject;
-	else if (strcasecmp(hdr->name, "From") == 0)
-		dest = &orig->from;
-	else if (strcasecmp(hdr->name, "To") == 0)
-		dest = &orig->to;
-	else if (strcasecmp(hdr->name, "Date") == 0)
-		dest = &orig->date;
+	dest = bounceinfo_original_field(orig, hdr->name);
 	if (dest != NULL && *dest == NULL) {
 		*dest = bounceinfo_text_clean(ctx->pool,
 			(const char *)hdr->full_value, hdr->full_value_len,

@@ -178,6 +178,10 @@ bounceinfo_class_default_severity(enum bounceinfo_class class_);
 /* Copy to pool as valid UTF-8 with control characters turned into
    spaces, whitespace runs collapsed, trimmed and cut to max_len bytes.
    Returns NULL for NULL or empty results. */
+/* Where the value of the returned message's header field name goes in
+   orig, NULL for a field that is not kept. */
+const char **bounceinfo_original_field(struct bounceinfo_original *orig,
+				       const char *name);
 const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
 				  size_t max_len);
 /* "Remote_host_said:_550_No_such_user" -> spaces, when underscores

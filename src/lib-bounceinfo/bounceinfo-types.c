@@ -3,7 +3,7 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
-#include "bounceinfo.h"
+#include "bounceinfo-private.h"
 
 static const char *const class_names[BOUNCEINFO_CLASS_COUNT] = {
 	[BOUNCEINFO_CLASS_UNKNOWN] = "unknown",
@@ -162,4 +162,20 @@ bounceinfo_result_first_recipient(const struct bounceinfo_result *result)
 	if (array_count(&result->recipients) == 0)
 		return NULL;
 	return array_front(&result->recipients);
+}
+
+const char **bounceinfo_original_field(struct bounceinfo_original *orig,
+				       const char *name)
+{
+	if (strcasecmp(name, "Message-ID") == 0)
+		return &orig->message_id;
+	if (strcasecmp(name, "Subject") == 0)
+		return &orig->subject;
+	if (strcasecmp(name, "From") == 0)
+		return &orig->from;
+	if (strcasecmp(name, "To") == 0)
+		return &orig->to;
+	if (strcasecmp(name, "Date") == 0)
+		return &orig->date;
+	return NULL;
 }
