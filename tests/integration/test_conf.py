@@ -12,8 +12,10 @@ import subprocess
 import sys
 import tempfile
 
-SRCDIR = os.environ.get("BOUNCEINFO_SRCDIR") or os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bounceinfo_testlib import check, srcdir  # noqa: E402
+
+SRCDIR = srcdir()
 SNIPPET = os.path.join(SRCDIR, "conf.d", "90-bounceinfo.conf")
 DOVECONF = "/usr/bin/doveconf"
 
@@ -40,12 +42,6 @@ userdb {{
 }}
 !include {snippet}
 """
-
-
-def check(cond, what):
-    print("%s: %s" % ("ok" if cond else "FAIL", what))
-    if not cond:
-        raise SystemExit(1)
 
 
 def doveconf(tmp, snippet, *args):

@@ -11,15 +11,10 @@ import re
 import subprocess
 import sys
 
-SRCDIR = os.path.abspath(os.environ.get("BOUNCEINFO_SRCDIR") or os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-BUILDDIR = os.path.abspath(os.environ.get("BOUNCEINFO_BUILDDIR") or SRCDIR)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bounceinfo_testlib import check, srcdir_builddir  # noqa: E402
 
-
-def check(cond, what):
-    print("%s: %s" % ("ok" if cond else "FAIL", what))
-    if not cond:
-        raise SystemExit(1)
+SRCDIR, BUILDDIR = srcdir_builddir()
 
 
 def main():

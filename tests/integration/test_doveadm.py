@@ -12,9 +12,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+from bounceinfo_testlib import check, corpus_missing, read_corpus  # noqa: E402
 
-SRCDIR = os.environ.get("BOUNCEINFO_SRCDIR", ".")
-CORPUS = os.path.join(SRCDIR, "..", "shared", "corpus", "sisimai", "eml")
 BOUNCES = ["lhost-amavis-01.eml", "lhost-amazonses-03.eml",
            "lhost-amavis-02.eml"]
 ORDINARY = b"""\
@@ -28,17 +27,6 @@ Just notes.
 """
 LIST_FIELDS = {"mailbox", "uid", "date", "kind", "class", "severity",
                "recipient", "status", "mta", "verified"}
-
-
-def check(cond, what):
-    print("%s: %s" % ("ok" if cond else "FAIL", what))
-    if not cond:
-        raise SystemExit(1)
-
-
-def read_corpus(name):
-    with open(os.path.join(CORPUS, name), "rb") as f:
-        return f.read()
 
 
 def doveadm_json(env, *args):
@@ -67,8 +55,7 @@ def imap_flags(env):
 
 
 def main():
-    if not os.path.isdir(CORPUS):
-        print("SKIP: corpus not found at %s" % CORPUS)
+    if corpus_missing():
         return 77
     try:
         env = DovecotEnv(sieve=False)   # bounceinfo_keywords unset: no

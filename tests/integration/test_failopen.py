@@ -17,9 +17,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import (DovecotEnv, DovecotEnvError,  # noqa: E402
                          DovecotEnvUnavailable)
+from bounceinfo_testlib import check, corpus_missing, read_corpus  # noqa: E402
 
-SRCDIR = os.environ.get("BOUNCEINFO_SRCDIR", ".")
-CORPUS = os.path.join(SRCDIR, "..", "shared", "corpus", "sisimai", "eml")
 BOUNCE = "lhost-amavis-01.eml"
 ORDINARY = b"""\
 From: Dave <dave@example.org>
@@ -29,12 +28,6 @@ Message-ID: <ordinary-4@example.org>
 
 See you.
 """
-
-
-def check(cond, what):
-    print("%s: %s" % ("ok" if cond else "FAIL", what))
-    if not cond:
-        raise SystemExit(1)
 
 
 def inbox(env):
@@ -113,11 +106,9 @@ def invalid_setting_case(setting, value):
 
 
 def main():
-    if not os.path.isdir(CORPUS):
-        print("SKIP: corpus not found at %s" % CORPUS)
+    if corpus_missing():
         return 77
-    with open(os.path.join(CORPUS, BOUNCE), "rb") as f:
-        bounce = f.read()
+    bounce = read_corpus(BOUNCE)
     tmp = tempfile.mkdtemp(prefix="bounceinfo-failopen-")
     try:
         broken = os.path.join(tmp, "broken.rules")

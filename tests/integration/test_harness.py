@@ -9,6 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+from bounceinfo_testlib import check  # noqa: E402
 
 MAIL = b"""\
 From: Alice <alice@example.org>
@@ -20,12 +21,6 @@ Date: Mon, 23 Nov 2026 10:00:00 +0000
 Hello.
 .leading dot line survives dot-stuffing
 """
-
-
-def check(cond, what):
-    print("%s: %s" % ("ok" if cond else "FAIL", what))
-    if not cond:
-        raise SystemExit(1)
 
 
 def main():

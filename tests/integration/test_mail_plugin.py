@@ -13,9 +13,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+from bounceinfo_testlib import check, corpus_missing, read_corpus  # noqa: E402
 
-SRCDIR = os.environ.get("BOUNCEINFO_SRCDIR", ".")
-CORPUS = os.path.join(SRCDIR, "..", "shared", "corpus", "sisimai", "eml")
 # real bounces whose labels are unambiguous: file -> expected class
 BOUNCES = {
     "lhost-amavis-01.eml": "user-unknown",      # 5.1.1
@@ -31,17 +30,6 @@ Date: Mon, 23 Nov 2026 10:00:00 +0000
 Shall we meet at noon?  (This mail mentions "undeliverable" and
 "mailbox full" but is no bounce.)
 """
-
-
-def check(cond, what):
-    print("%s: %s" % ("ok" if cond else "FAIL", what))
-    if not cond:
-        raise SystemExit(1)
-
-
-def read_corpus(name):
-    with open(os.path.join(CORPUS, name), "rb") as f:
-        return f.read()
 
 
 def class_keyword(cls):
@@ -78,8 +66,7 @@ def doveadm_list(env):
 
 
 def main():
-    if not os.path.isdir(CORPUS):
-        print("SKIP: corpus not found at %s" % CORPUS)
+    if corpus_missing():
         return 77
     try:
         env = DovecotEnv(sieve=False, plugin_settings={

@@ -12,16 +12,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+from bounceinfo_testlib import (check, corpus_missing,  # noqa: E402
+                               eml_dir, read_corpus)
 
-SRCDIR = os.environ.get("BOUNCEINFO_SRCDIR", ".")
-CORPUS = os.path.join(SRCDIR, "..", "shared", "corpus", "sisimai", "eml")
+CORPUS = eml_dir()
 BOUNCE_KINDS = {"dsn", "ndr", "delayed"}
-
-
-def check(cond, what):
-    print("%s: %s" % ("ok" if cond else "FAIL", what))
-    if not cond:
-        raise SystemExit(1)
 
 
 def strip_trace(body):
@@ -59,8 +54,7 @@ def deliver_all(env, raws):
 
 
 def main():
-    if not os.path.isdir(CORPUS):
-        print("SKIP: corpus not found at %s" % CORPUS)
+    if corpus_missing():
         return 77
     names = sorted(n for n in os.listdir(CORPUS) if n.endswith(".eml"))
     try:
@@ -73,8 +67,7 @@ def main():
     try:
         raws = []
         for name in names:
-            with open(os.path.join(CORPUS, name), "rb") as f:
-                raws.append(f.read())
+            raws.append(read_corpus(name))
         mails = deliver_all(env, raws)
         # the same messages through a Dovecot without our plugin: what
         # LMTP itself does to odd input (NULs, bare CRs) is not our doing

@@ -16,9 +16,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+from bounceinfo_testlib import check, corpus_missing, read_corpus  # noqa: E402
 
-SRCDIR = os.environ.get("BOUNCEINFO_SRCDIR", ".")
-CORPUS = os.path.join(SRCDIR, "..", "shared", "corpus", "sisimai", "eml")
 BOUNCE = "lhost-amavis-01.eml"
 SCRIPT = """\
 require ["bounceinfo", "fileinto", "mailbox"];
@@ -32,12 +31,6 @@ metric bounceinfo_bounces {
   group_by = class
 }
 """
-
-
-def check(cond, what):
-    print("%s: %s" % ("ok" if cond else "FAIL", what))
-    if not cond:
-        raise SystemExit(1)
 
 
 def classified_lines(env, at_least):
@@ -61,11 +54,9 @@ def metric_total(env):
 
 
 def main():
-    if not os.path.isdir(CORPUS):
-        print("SKIP: corpus not found at %s" % CORPUS)
+    if corpus_missing():
         return 77
-    with open(os.path.join(CORPUS, BOUNCE), "rb") as f:
-        bounce = f.read()
+    bounce = read_corpus(BOUNCE)
     try:
         env = DovecotEnv(sieve=True, debug=True, user_sieve=SCRIPT,
                          extra_conf=METRIC,

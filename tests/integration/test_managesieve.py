@@ -16,8 +16,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+from bounceinfo_testlib import SKIP, Checker, srcdir_builddir  # noqa: E402
 
-SKIP = 77
 
 try:
     from sievelib.managesieve import Client
@@ -30,16 +30,7 @@ except ImportError:
         print("SKIP: python3-sievelib is not installed")
         sys.exit(SKIP)
 
-failures = 0
-
-
-def check(ok, what, detail=""):
-    global failures
-    if ok:
-        print("ok   " + what)
-    else:
-        failures += 1
-        print("FAIL " + what + ("\n" + detail if detail else ""))
+check = Checker()
 
 
 GOOD = """require ["bounceinfo", "variables", "fileinto", "mailbox"];
@@ -68,9 +59,7 @@ def text(v):
 
 
 def main():
-    src = os.path.abspath(os.environ.get("BOUNCEINFO_SRCDIR")
-                          or os.path.join(HERE, "..", ".."))
-    build = os.path.abspath(os.environ.get("BOUNCEINFO_BUILDDIR") or src)
+    src, build = srcdir_builddir()
     try:
         env = DovecotEnv(build, src, mail_plugins=False, sieve=True).start()
     except DovecotEnvUnavailable as e:
@@ -129,8 +118,7 @@ def main():
               "%s %r\n%s" % (typ, data, env.log_tail()))
     finally:
         env.stop()
-    print("%d failed" % failures)
-    return 1 if failures else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

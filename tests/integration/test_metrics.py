@@ -12,9 +12,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+from bounceinfo_testlib import (check, corpus_missing,  # noqa: E402
+                               read_corpus, srcdir)
 
-SRCDIR = os.environ.get("BOUNCEINFO_SRCDIR", ".")
-CORPUS = os.path.join(SRCDIR, "..", "shared", "corpus", "sisimai", "eml")
+SRCDIR = srcdir()
 EXAMPLE = os.path.join(SRCDIR, "conf.d", "90-bounceinfo-metrics.conf.example")
 ORDINARY = b"""\
 From: Carol <carol@example.org>
@@ -24,17 +25,6 @@ Message-ID: <ordinary-3@example.org>
 
 Hi.
 """
-
-
-def check(cond, what):
-    print("%s: %s" % ("ok" if cond else "FAIL", what))
-    if not cond:
-        raise SystemExit(1)
-
-
-def read_corpus(name):
-    with open(os.path.join(CORPUS, name), "rb") as f:
-        return f.read()
 
 
 def counters(text):
@@ -58,8 +48,7 @@ def wait_counters(env, want, timeout=10):
 
 
 def main():
-    if not os.path.isdir(CORPUS):
-        print("SKIP: corpus not found at %s" % CORPUS)
+    if corpus_missing():
         return 77
     with open(EXAMPLE) as f:
         example = f.read()

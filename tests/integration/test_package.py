@@ -36,9 +36,9 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True
 from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+from bounceinfo_testlib import check, srcdir  # noqa: E402
 
-SRCDIR = os.path.abspath(os.environ.get("BOUNCEINFO_SRCDIR") or os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SRCDIR = srcdir()
 PKG = "dovecot-bounceinfo"
 SNIPPET = "/usr/share/dovecot-bounceinfo/conf.d/90-bounceinfo.conf"
 INSTALLED = [
@@ -54,13 +54,6 @@ INSTALLED = [
 SVBIN = "/var/lib/dovecot-bounceinfo/sieve/bounceinfo-default.svbin"
 BOUNCE = os.path.join(SRCDIR, "samples", "sisimai", "lhost-exim-61.eml")
 ORDINARY = os.path.join(SRCDIR, "samples", "ordinary", "meeting.eml")
-
-
-def check(cond, what):
-    print("%s: %s" % ("ok" if cond else "FAIL", what))
-    sys.stdout.flush()
-    if not cond:
-        raise SystemExit(1)
 
 
 def run(cmd, **kw):

@@ -42,27 +42,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from dovecot_env import (DovecotEnv, DovecotEnvError,  # noqa: E402
                          DovecotEnvUnavailable)
+from bounceinfo_testlib import (SKIP, Checker, corpus_dir,  # noqa: E402
+                                srcdir_builddir)
 
-SKIP = 77
 ID_HEADER = "X-Bounceinfo-Test-Id"
 
-failures = 0
-
-
-def check(ok, what, detail=""):
-    global failures
-    if ok:
-        print("ok   " + what)
-    else:
-        failures += 1
-        print("FAIL " + what + ("\n" + detail if detail else ""))
-
-
-def srcdir_builddir():
-    src = os.path.abspath(os.environ.get("BOUNCEINFO_SRCDIR")
-                          or os.path.join(HERE, "..", ".."))
-    build = os.path.abspath(os.environ.get("BOUNCEINFO_BUILDDIR") or src)
-    return src, build
+check = Checker()
 
 
 def read_tsv(path):
@@ -153,8 +138,7 @@ def imap_locations(env):
 
 
 def collect_messages(srcdir):
-    corpus = os.path.abspath(os.environ.get("BOUNCEINFO_CORPUS") or
-                             os.path.join(srcdir, "..", "shared", "corpus"))
+    corpus = corpus_dir(srcdir)
     paths = []
     eml = os.path.join(corpus, "sisimai", "eml")
     if os.path.isdir(eml):
@@ -431,8 +415,7 @@ def main():
     except DovecotEnvUnavailable as e:
         print("SKIP: %s" % e)
         return SKIP
-    print("%d failed" % failures)
-    return 1 if failures else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

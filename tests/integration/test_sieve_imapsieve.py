@@ -15,18 +15,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from dovecot_env import (DovecotEnv, DovecotEnvUnavailable,  # noqa: E402
                          ensure_user)
+from bounceinfo_testlib import SKIP, Checker, srcdir_builddir  # noqa: E402
 
-SKIP = 77
-failures = 0
-
-
-def check(ok, what, detail=""):
-    global failures
-    if ok:
-        print("ok   " + what)
-    else:
-        failures += 1
-        print("FAIL " + what + ("\n" + detail if detail else ""))
+check = Checker()
 
 
 SCRIPT = """require ["bounceinfo", "variables", "imap4flags"];
@@ -51,9 +42,7 @@ def flags_of(imap, mailbox):
 
 
 def main():
-    src = os.path.abspath(os.environ.get("BOUNCEINFO_SRCDIR")
-                          or os.path.join(HERE, "..", ".."))
-    build = os.path.abspath(os.environ.get("BOUNCEINFO_BUILDDIR") or src)
+    src, build = srcdir_builddir()
     own = os.path.join(src, "tests", "sieve", "messages")
     if os.geteuid() != 0:
         print("SKIP: needs root (Dovecot's mail uid switching)")
@@ -108,8 +97,7 @@ def main():
         check(not [f for f in flags[1] if f.startswith("bi-")],
               "IMAPSieve: ordinary mail got no bi- keyword",
               "%r\n%s" % (flags, log))
-    print("%d failed" % failures)
-    return 1 if failures else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

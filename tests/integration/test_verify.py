@@ -15,9 +15,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+from bounceinfo_testlib import check, corpus_missing, read_corpus  # noqa: E402
 
-SRCDIR = os.environ.get("BOUNCEINFO_SRCDIR", ".")
-CORPUS = os.path.join(SRCDIR, "..", "shared", "corpus", "sisimai", "eml")
 GENUINE = "lhost-amavis-01.eml"        # its original gets saved into Sent
 FORGED = "lhost-amazonses-03.eml"      # original never sent by the user
 NO_MSGID = "lhost-postfix-02.eml"      # returns no original Message-ID
@@ -27,17 +26,6 @@ metric bounceinfo_verified {
   group_by = verified
 }
 """
-
-
-def check(cond, what):
-    print("%s: %s" % ("ok" if cond else "FAIL", what))
-    if not cond:
-        raise SystemExit(1)
-
-
-def read_corpus(name):
-    with open(os.path.join(CORPUS, name), "rb") as f:
-        return f.read()
 
 
 def original_message_id(raw):
@@ -71,8 +59,7 @@ def verified_counters(env, want, timeout=10):
 
 
 def main():
-    if not os.path.isdir(CORPUS):
-        print("SKIP: corpus not found at %s" % CORPUS)
+    if corpus_missing():
         return 77
     try:
         env = DovecotEnv(sieve=False, debug=True, extra_conf=METRIC,

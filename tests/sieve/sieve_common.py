@@ -14,7 +14,12 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+# the helpers shared with tests/integration (source, build and corpus
+# directories, check reporting), re-exported from here
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+from bounceinfo_testlib import (SKIP, Checker, corpus_dir,  # noqa: E402,F401
+                                srcdir_builddir)
 
 SIEVE_TEST = "/usr/bin/sieve-test"
 SIEVEC = "/usr/bin/sievec"
@@ -22,23 +27,6 @@ SIEVE_DUMP = "/usr/bin/sieve-dump"
 # unprivileged account sieve-test switches to when run as root (the same
 # one tests/integration/dovecot_env.py uses)
 TEST_USER = "bounceinfo-test"
-
-
-def dirs():
-    here = os.path.dirname(os.path.abspath(__file__))
-    srcdir = os.path.abspath(os.environ.get("BOUNCEINFO_SRCDIR")
-                             or os.path.join(here, "..", ".."))
-    builddir = os.path.abspath(os.environ.get("BOUNCEINFO_BUILDDIR")
-                               or srcdir)
-    return srcdir, builddir
-
-
-def corpus_dir(srcdir):
-    """The Sisimai corpus beside the repository (CI clones shared/ next to
-    it), or $BOUNCEINFO_CORPUS."""
-    d = os.environ.get("BOUNCEINFO_CORPUS") or os.path.join(
-        srcdir, "..", "shared", "corpus")
-    return os.path.abspath(d)
 
 
 def skip(why):
@@ -63,7 +51,7 @@ class SieveTools:
     """A private configuration for sieve-test/sievec/sieve-dump."""
 
     def __init__(self, extra_plugin_settings=None):
-        self.srcdir, self.builddir = dirs()
+        self.srcdir, self.builddir = srcdir_builddir()
         for prog in (SIEVE_TEST, SIEVEC, SIEVE_DUMP):
             if not os.access(prog, os.X_OK):
                 skip("%s is not installed (Pigeonhole)" % prog)

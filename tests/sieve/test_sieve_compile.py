@@ -9,18 +9,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sieve_common import SieveTools, folders  # noqa: E402
+from sieve_common import Checker, SieveTools, folders  # noqa: E402
 
-failures = 0
-
-
-def check(ok, what, detail=""):
-    global failures
-    if ok:
-        print("ok   " + what)
-    else:
-        failures += 1
-        print("FAIL " + what + ("\n" + detail if detail else ""))
+check = Checker()
 
 
 REQ = 'require ["bounceinfo", "variables", "fileinto", "relational", ' \
@@ -359,8 +350,7 @@ def main():
         tools.close()
     test_fail_open(own)
     test_language_setting(own)
-    print("%d failed" % failures)
-    return 1 if failures else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,86 @@
+"""Helpers shared by the Python test scripts of tests/integration and
+tests/sieve (through tests/sieve/sieve_common.py): where the source, build
+and corpus directories are, reading corpus messages, and the two ways the
+scripts report their checks.  Python 3 standard library only.
+"""
+
+import os
+import sys
+
+# automake's exit status for a skipped test
+SKIP = 77
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def srcdir():
+    """Top source directory: $BOUNCEINFO_SRCDIR (set by make check), else
+    the checkout this file is in."""
+    return os.path.abspath(os.environ.get("BOUNCEINFO_SRCDIR")
+                           or os.path.join(HERE, "..", ".."))
+
+
+def srcdir_builddir():
+    """(top source directory, top build directory); the build directory is
+    $BOUNCEINFO_BUILDDIR, else the source directory (in-tree build)."""
+    src = srcdir()
+    build = os.path.abspath(os.environ.get("BOUNCEINFO_BUILDDIR") or src)
+    return src, build
+
+
+def corpus_dir(src=None):
+    """The real-bounce corpus: $BOUNCEINFO_CORPUS, else shared/corpus
+    beside the source directory (CI clones shared/ next to it)."""
+    d = os.environ.get("BOUNCEINFO_CORPUS") or os.path.join(
+        src or srcdir(), "..", "shared", "corpus")
+    return os.path.abspath(d)
+
+
+def eml_dir(src=None):
+    """The corpus's Sisimai messages (*.eml)."""
+    return os.path.join(corpus_dir(src), "sisimai", "eml")
+
+
+def read_corpus(name):
+    """Raw bytes of the corpus message eml_dir()/name."""
+    with open(os.path.join(eml_dir(), name), "rb") as f:
+        return f.read()
+
+
+def corpus_missing():
+    """True, having printed the SKIP line, if there is no corpus."""
+    if os.path.isdir(eml_dir()):
+        return False
+    print("SKIP: corpus not found at %s" % eml_dir())
+    return True
+
+
+def check(cond, what):
+    """Stop at the first failure: print "ok: what" or "FAIL: what" and
+    exit 1 on failure."""
+    print("%s: %s" % ("ok" if cond else "FAIL", what))
+    # flushed now: a failing check exits, and subprocess output interleaves
+    sys.stdout.flush()
+    if not cond:
+        raise SystemExit(1)
+
+
+class Checker:
+    """Carry on after a failure: check = Checker(); check(ok, what,
+    detail) prints "ok   what" or "FAIL what" (and detail on failure) and
+    counts the failures; finish() prints the count and returns the exit
+    status."""
+
+    def __init__(self):
+        self.failures = 0
+
+    def __call__(self, ok, what, detail=""):
+        if ok:
+            print("ok   " + what)
+        else:
+            self.failures += 1
+            print("FAIL " + what + ("\n" + detail if detail else ""))
+
+    def finish(self):
+        print("%d failed" % self.failures)
+        return 1 if self.failures else 0
