@@ -4,6 +4,7 @@ and corpus directories are, reading corpus messages, and the two ways the
 scripts report their checks.  Python 3 standard library only.
 """
 
+import json
 import os
 import sys
 
@@ -45,6 +46,35 @@ def read_corpus(name):
     """Raw bytes of the corpus message eml_dir()/name."""
     with open(os.path.join(eml_dir(), name), "rb") as f:
         return f.read()
+
+
+def start_env(*args, **kwargs):
+    """dovecot_env.DovecotEnv(*args, **kwargs), started; None, having
+    printed the SKIP line, if Dovecot cannot run here (not root, not
+    installed)."""
+    # imported here: tests/sieve imports this module without a Dovecot
+    from dovecot_env import DovecotEnv, DovecotEnvUnavailable
+    try:
+        env = DovecotEnv(*args, **kwargs)
+        env.start()
+    except DovecotEnvUnavailable as e:
+        print("SKIP: %s" % e)
+        return None
+    return env
+
+
+def doveadm_list(env, mailbox="INBOX"):
+    """{uid: row} of doveadm -f json bounceinfo list for the test user's
+    mailbox (needs env.doveadm_plugin_loaded)."""
+    proc = env.doveadm("-f", "json", "bounceinfo", "list", "-u", env.user,
+                       "mailbox", mailbox, "ALL")
+    return {int(r["uid"]): r for r in json.loads(proc.stdout or "[]")}
+
+
+def class_keyword(cls):
+    """The IMAP keyword the mail plugin sets for a class:
+    $Bounce_<class> with "-" as "_"."""
+    return "$Bounce_" + cls.replace("-", "_")
 
 
 def corpus_missing():

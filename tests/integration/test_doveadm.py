@@ -11,8 +11,9 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
-from bounceinfo_testlib import check, corpus_missing, read_corpus  # noqa: E402
+from dovecot_env import DovecotEnv  # noqa: E402
+from bounceinfo_testlib import (check, corpus_missing,  # noqa: E402
+                               read_corpus, start_env)
 
 BOUNCES = ["lhost-amavis-01.eml", "lhost-amazonses-03.eml",
            "lhost-amavis-02.eml"]
@@ -57,11 +58,8 @@ def imap_flags(env):
 def main():
     if corpus_missing():
         return 77
-    try:
-        env = DovecotEnv(sieve=False)   # bounceinfo_keywords unset: no
-        env.start()
-    except DovecotEnvUnavailable as e:
-        print("SKIP: %s" % e)
+    env = start_env(sieve=False)   # bounceinfo_keywords unset: no
+    if env is None:
         return 77
     try:
         if not env.doveadm_plugin_loaded:

@@ -6,14 +6,15 @@ through doveadm), the ordinary mail carries neither; a bounce APPENDed over
 IMAP or delivered by dovecot-lda gets them too; with bounceinfo_keywords = no nothing is set.
 Exit 0 pass, 1 fail, 77 skip."""
 
-import json
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
-from bounceinfo_testlib import check, corpus_missing, read_corpus  # noqa: E402
+from dovecot_env import DovecotEnv  # noqa: E402
+from bounceinfo_testlib import (check, class_keyword,  # noqa: E402
+                               corpus_missing, doveadm_list, read_corpus,
+                               start_env)
 
 # real bounces whose labels are unambiguous: file -> expected class
 BOUNCES = {
@@ -30,10 +31,6 @@ Date: Mon, 23 Nov 2026 10:00:00 +0000
 Shall we meet at noon?  (This mail mentions "undeliverable" and
 "mailbox full" but is no bounce.)
 """
-
-
-def class_keyword(cls):
-    return "$Bounce_" + cls.replace("-", "_")
 
 
 def imap_flags(env, mailbox="INBOX"):
@@ -59,21 +56,12 @@ def imap_flags(env, mailbox="INBOX"):
         im.logout()
 
 
-def doveadm_list(env):
-    proc = env.doveadm("-f", "json", "bounceinfo", "list", "-u", env.user,
-                       "mailbox", "INBOX", "ALL")
-    return {int(r["uid"]): r for r in json.loads(proc.stdout or "[]")}
-
-
 def main():
     if corpus_missing():
         return 77
-    try:
-        env = DovecotEnv(sieve=False, plugin_settings={
-            "bounceinfo_keywords": "yes"})
-        env.start()
-    except DovecotEnvUnavailable as e:
-        print("SKIP: %s" % e)
+    env = start_env(sieve=False, plugin_settings={
+        "bounceinfo_keywords": "yes"})
+    if env is None:
         return 77
     try:
         names = sorted(BOUNCES)

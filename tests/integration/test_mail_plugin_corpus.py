@@ -5,15 +5,15 @@ process crashes, and the keywords agree with doveadm bounceinfo list for
 every message (bounces: $Bounce plus exactly one class keyword; anything
 else: none).  Exit 0 pass, 1 fail, 77 skip."""
 
-import json
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
-from bounceinfo_testlib import (check, corpus_missing,  # noqa: E402
-                               eml_dir, read_corpus)
+from dovecot_env import DovecotEnv  # noqa: E402
+from bounceinfo_testlib import (check, class_keyword,  # noqa: E402
+                               corpus_missing, doveadm_list, eml_dir,
+                               read_corpus, start_env)
 
 CORPUS = eml_dir()
 BOUNCE_KINDS = {"dsn", "ndr", "delayed"}
@@ -57,12 +57,9 @@ def main():
     if corpus_missing():
         return 77
     names = sorted(n for n in os.listdir(CORPUS) if n.endswith(".eml"))
-    try:
-        env = DovecotEnv(sieve=False, plugin_settings={
-            "bounceinfo_keywords": "yes", "bounceinfo_verify": "yes"})
-        env.start()
-    except DovecotEnvUnavailable as e:
-        print("SKIP: %s" % e)
+    env = start_env(sieve=False, plugin_settings={
+        "bounceinfo_keywords": "yes", "bounceinfo_verify": "yes"})
+    if env is None:
         return 77
     try:
         raws = []
@@ -87,9 +84,7 @@ def main():
               "no crash in the log")
 
         if env.doveadm_plugin_loaded:
-            proc = env.doveadm("-f", "json", "bounceinfo", "list", "-u",
-                               env.user, "mailbox", "INBOX", "ALL")
-            listed = {int(r["uid"]): r for r in json.loads(proc.stdout)}
+            listed = doveadm_list(env)
         else:
             listed = None
         bounces = 0
@@ -107,7 +102,7 @@ def main():
                 continue
             row = listed.get(uid)
             if row is not None and row["kind"] in BOUNCE_KINDS:
-                want = "$Bounce_" + row["class"].replace("-", "_")
+                want = class_keyword(row["class"])
                 if want not in flags:
                     problems.append("%s: listed as %s, keywords %s"
                                     % (name, row["class"], kws))

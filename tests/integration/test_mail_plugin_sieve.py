@@ -15,8 +15,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
-from bounceinfo_testlib import check, corpus_missing, read_corpus  # noqa: E402
+from dovecot_env import DovecotEnv  # noqa: E402
+from bounceinfo_testlib import (check, corpus_missing,  # noqa: E402
+                               read_corpus, start_env)
 
 BOUNCE = "lhost-amavis-01.eml"
 SCRIPT = """\
@@ -57,13 +58,10 @@ def main():
     if corpus_missing():
         return 77
     bounce = read_corpus(BOUNCE)
-    try:
-        env = DovecotEnv(sieve=True, debug=True, user_sieve=SCRIPT,
-                         extra_conf=METRIC,
-                         plugin_settings={"bounceinfo_keywords": "yes"})
-        env.start()
-    except DovecotEnvUnavailable as e:
-        print("SKIP: %s" % e)
+    env = start_env(sieve=True, debug=True, user_sieve=SCRIPT,
+                    extra_conf=METRIC,
+                    plugin_settings={"bounceinfo_keywords": "yes"})
+    if env is None:
         return 77
     try:
         env.lmtp_deliver(bounce)

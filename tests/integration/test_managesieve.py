@@ -15,8 +15,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
-from bounceinfo_testlib import SKIP, Checker, srcdir_builddir  # noqa: E402
+from bounceinfo_testlib import (SKIP, Checker, srcdir_builddir,  # noqa: E402
+                               start_env)
 
 
 try:
@@ -60,10 +60,8 @@ def text(v):
 
 def main():
     src, build = srcdir_builddir()
-    try:
-        env = DovecotEnv(build, src, mail_plugins=False, sieve=True).start()
-    except DovecotEnvUnavailable as e:
-        print("SKIP: %s" % e)
+    env = start_env(build, src, mail_plugins=False, sieve=True)
+    if env is None:
         return SKIP
     try:
         c = Client("127.0.0.1", env.managesieve_port)

@@ -11,9 +11,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
 from bounceinfo_testlib import (check, corpus_missing,  # noqa: E402
-                               read_corpus, srcdir)
+                               read_corpus, srcdir, start_env)
 
 SRCDIR = srcdir()
 EXAMPLE = os.path.join(SRCDIR, "conf.d", "90-bounceinfo-metrics.conf.example")
@@ -52,11 +51,8 @@ def main():
         return 77
     with open(EXAMPLE) as f:
         example = f.read()
-    try:
-        env = DovecotEnv(sieve=False, extra_conf=example)
-        env.start()
-    except DovecotEnvUnavailable as e:
-        print("SKIP: %s" % e)
+    env = start_env(sieve=False, extra_conf=example)
+    if env is None:
         return 77
     try:
         before = counters(env.metrics())
