@@ -6,6 +6,7 @@ scripts report their checks.  Python 3 standard library only.
 
 import json
 import os
+import re
 import sys
 
 # automake's exit status for a skipped test
@@ -69,6 +70,29 @@ def doveadm_list(env, mailbox="INBOX"):
     proc = env.doveadm("-f", "json", "bounceinfo", "list", "-u", env.user,
                        "mailbox", mailbox, "ALL")
     return {int(r["uid"]): r for r in json.loads(proc.stdout or "[]")}
+
+
+def imap_uid_flags(env, mailbox="INBOX"):
+    """(status of the IMAP SELECT, {uid: set of flags}) of the test
+    user's mailbox; no flags if the SELECT failed."""
+    im = env.imap()
+    try:
+        typ, _ = im.select(mailbox)
+        flags = {}
+        if typ != "OK":
+            return typ, flags
+        _, data = im.uid("FETCH", "1:*", "(FLAGS)")
+        for item in data:
+            if not item:
+                continue
+            line = (item if isinstance(item, bytes) else item[0]).decode()
+            uid = re.search(r"UID (\d+)", line)
+            fl = re.search(r"FLAGS \(([^)]*)\)", line)
+            if uid and fl:
+                flags[int(uid.group(1))] = set(fl.group(1).split())
+        return typ, flags
+    finally:
+        im.logout()
 
 
 def class_keyword(cls):

@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import DovecotEnv  # noqa: E402
 from bounceinfo_testlib import (check, corpus_missing,  # noqa: E402
-                               read_corpus, start_env)
+                               imap_uid_flags, read_corpus, start_env)
 
 BOUNCES = ["lhost-amavis-01.eml", "lhost-amazonses-03.eml",
            "lhost-amavis-02.eml"]
@@ -40,19 +40,7 @@ def doveadm_json(env, *args):
 
 
 def imap_flags(env):
-    im = env.imap()
-    try:
-        im.select("INBOX")
-        typ, data = im.uid("FETCH", "1:*", "(FLAGS)")
-        flags = {}
-        for item in data:
-            line = item.decode()
-            uid = int(re.search(r"UID (\d+)", line).group(1))
-            flags[uid] = set(re.search(r"FLAGS \(([^)]*)\)", line)
-                             .group(1).split())
-        return flags
-    finally:
-        im.logout()
+    return imap_uid_flags(env)[1]
 
 
 def main():

@@ -13,8 +13,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import DovecotEnv  # noqa: E402
 from bounceinfo_testlib import (check, class_keyword,  # noqa: E402
-                               corpus_missing, doveadm_list, read_corpus,
-                               start_env)
+                               corpus_missing, doveadm_list, imap_uid_flags,
+                               read_corpus, start_env)
 
 # real bounces whose labels are unambiguous: file -> expected class
 BOUNCES = {
@@ -35,25 +35,9 @@ Shall we meet at noon?  (This mail mentions "undeliverable" and
 
 def imap_flags(env, mailbox="INBOX"):
     """uid -> set of flags"""
-    im = env.imap()
-    try:
-        typ, _ = im.select(mailbox)
-        check(typ == "OK", "IMAP SELECT %s" % mailbox)
-        typ, data = im.uid("FETCH", "1:*", "(FLAGS)")
-        flags = {}
-        for item in data:
-            if not item:
-                continue
-            line = item.decode() if isinstance(item, bytes) else item[0].decode()
-            m = re.search(r"UID (\d+) FLAGS \(([^)]*)\)", line) or \
-                re.search(r"FLAGS \(([^)]*)\) UID (\d+)", line)
-            if m and m.re.pattern.startswith("UID"):
-                flags[int(m.group(1))] = set(m.group(2).split())
-            elif m:
-                flags[int(m.group(2))] = set(m.group(1).split())
-        return flags
-    finally:
-        im.logout()
+    typ, flags = imap_uid_flags(env, mailbox)
+    check(typ == "OK", "IMAP SELECT %s" % mailbox)
+    return flags
 
 
 def main():
