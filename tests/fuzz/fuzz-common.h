@@ -27,8 +27,8 @@ pool_t fuzz_pool_create(void);
 
 /* Touch every field of a parse result and check the invariants the API
    promises: valid UTF-8, no CR/LF or other control character in any
-   field (they can reach
-   addheader), recipients within the cap, explanations never NULL.
+   field (they can reach addheader), recipients within the cap,
+   explanations never NULL.
    Aborts on violation so the fuzzer records it as a crash. */
 void fuzz_check_result(struct bounceinfo *bi,
 		       const struct bounceinfo_result *result);
