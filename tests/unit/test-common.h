@@ -97,6 +97,20 @@ static inline const char *test_mkdtemp(void)
 	return t_strdup(dir);
 }
 
+/* A data directory of its own: rules/status.map with the given text and
+   an empty explanations/ to fill. */
+static inline const char *test_mkdatadir(const char *status_map)
+{
+	const char *dir = test_mkdtemp();
+
+	assert_int_equal(mkdir(t_strconcat(dir, "/rules", NULL), 0700), 0);
+	assert_int_equal(mkdir(t_strconcat(dir, "/explanations", NULL),
+			       0700), 0);
+	test_write_file(t_strconcat(dir, "/rules/status.map", NULL),
+			status_map);
+	return dir;
+}
+
 static inline void test_rmtree(const char *dir)
 {
 	/* fixtures are flat: dir/, dir/rules/, dir/explanations/ */

@@ -32,11 +32,7 @@ static void test_explain_fallback(void **state)
 	const char *dir, *error;
 
 	(void)state;
-	dir = test_mkdtemp();
-	assert_int_equal(mkdir(t_strconcat(dir, "/rules", NULL), 0700), 0);
-	test_write_file(t_strconcat(dir, "/rules/status.map", NULL), "");
-	assert_int_equal(mkdir(t_strconcat(dir, "/explanations", NULL),
-			       0700), 0);
+	dir = test_mkdatadir("");
 	test_write_file(t_strconcat(dir, "/explanations/en.txt", NULL),
 			"# English\n"
 			"quota = The mailbox is full.\n"

@@ -167,11 +167,8 @@ static void test_status_map_errors(void **state)
 	const char *dir, *error;
 
 	(void)state;
-	dir = test_mkdtemp();
-	assert_int_equal(mkdir(t_strconcat(dir, "/rules", NULL), 0700), 0);
-	test_write_file(t_strconcat(dir, "/rules/status.map", NULL),
-			"# ok\n5.1.1 user-unknown hard strong\n"
-			"5.2 nosuchclass soft\n");
+	dir = test_mkdatadir("# ok\n5.1.1 user-unknown hard strong\n"
+			     "5.2 nosuchclass soft\n");
 	i_zero(&set);
 	set.datadir = dir;
 	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
