@@ -99,6 +99,8 @@ json_append_recipient(string_t *dest,
 	if (set->with_rule) {
 		str_append_c(dest, ',');
 		json_append_key(dest, "rule", rcpt->matched_rule);
+		str_append_c(dest, ',');
+		json_append_key(dest, "rule_id", rcpt->rule_id);
 	}
 	str_append_c(dest, '}');
 }

@@ -196,8 +196,14 @@ void bounceinfo_table_add_message(struct bounceinfo_table *table,
 				table_cell(pool, rcpt->address, TABLE_CUT_END);
 			row->cells[COL_STATUS] =
 				table_cell(pool, rcpt->status, TABLE_CUT_END);
-			row->cells[COL_RULE] =
-				table_cell(pool, rcpt->matched_rule, TABLE_CUT_END);
+			/* "quota/1a2b3c4d rules/quota.rules:12": the stable
+			   id, then where it is */
+			row->cells[COL_RULE] = table_cell(pool,
+				rcpt->rule_id == NULL ? rcpt->matched_rule :
+				rcpt->matched_rule == NULL ? rcpt->rule_id :
+				t_strconcat(rcpt->rule_id, " ",
+					    rcpt->matched_rule, NULL),
+				TABLE_CUT_END);
 			row->cells[COL_EXPLANATION] =
 				table_cell(pool, expl, TABLE_CUT_NONE);
 		}

@@ -2,7 +2,8 @@
 
 /* Deciding one recipient's class:
 
-   1. the administrator's rules (extra_rules) on the diagnostic text;
+   1. the administrator's rules (extra_rules) on the diagnostic text,
+      and the shipped provider-scoped rules whose @scope applies;
    2. "strong" status.map entries: specific enhanced status codes such as
       5.2.2 (mailbox full) or 5.7.26 (DMARC) are trusted over the text;
    3. the shipped text rules of the first tier (classes about the
@@ -64,9 +65,21 @@ static const char *const implicit_rcpt_pattern =
 	"[<\\[][^>\\]\\s]+@[^>\\]\\s]+[>\\]]:\\s"
 	"(?!recipient address rejected: user unknown)";
 
+/* Where a text NDR names the server that answered: Postfix "host
+   mx.example.com[192.0.2.1] said:", Exim "host mx.example.com
+   [192.0.2.1]:", Sendmail "while talking to mx.example.com.:" */
+static const char *const remote_host_pattern =
+	"(?:\\bhost\\s+|while talking to\\s+)"
+	"([A-Za-z0-9][A-Za-z0-9.-]*\\.[A-Za-z]{2,})\\.?\\s*(?:\\[|:)";
+
 void bounceinfo_classify_init(struct bounceinfo *bi)
 {
 	const char *error;
+
+	bi->remote_host_code = bounceinfo_pcre_compile(remote_host_pattern,
+						       &error);
+	if (bi->remote_host_code == NULL)
+		i_panic("bounceinfo: remote host pattern: %s", error);
 
 	bi->implicit_rcpt_code = bounceinfo_pcre_compile(implicit_rcpt_pattern,
 							 &error);
@@ -87,6 +100,9 @@ void bounceinfo_classify_deinit(struct bounceinfo *bi)
 	if (bi->implicit_rcpt_code != NULL)
 		pcre2_code_free(bi->implicit_rcpt_code);
 	bi->implicit_rcpt_code = NULL;
+	if (bi->remote_host_code != NULL)
+		pcre2_code_free(bi->remote_host_code);
+	bi->remote_host_code = NULL;
 	for (unsigned int i = 0; i < N_ELEMENTS(bi->command_codes); i++) {
 		if (bi->command_codes[i] != NULL)
 			pcre2_code_free(bi->command_codes[i]);
@@ -178,9 +194,130 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 			      enum bounceinfo_severity *severity_r,
 			      const char **matched_rule_r)
 {
+	struct bounceinfo_facts facts;
+	struct bounceinfo_decision decision;
+
+	i_zero(&facts);
+	facts.status = status;
+	facts.reply_code = reply_code;
+	facts.diagnostic = diagnostic;
+	facts.smtp_command = smtp_command;
+	bounceinfo_classify_facts(bi, &facts, &decision);
+	*class_r = decision.class_;
+	*severity_r = decision.severity;
+	*matched_rule_r = decision.matched_rule;
+}
+
+/* The server that answered, as a text NDR names it ("host
+   mx.example.com[192.0.2.1] said:", "while talking to mx.example.com.:")
+   when there is no Remote-MTA field: only for provider scopes */
+static const char *remote_host_find(struct bounceinfo *bi, const char *text)
+{
+	size_t start, end;
+
+	if (text == NULL ||
+	    !bounceinfo_pcre_match_group(bi, bi->remote_host_code, text,
+					 strlen(text), 1, &start, &end) ||
+	    end <= start)
+		return NULL;
+	return t_strndup(text + start, end - start);
+}
+
+static const char *address_domain(const char *address)
+{
+	const char *p;
+
+	if (address == NULL || (p = strrchr(address, '@')) == NULL)
+		return NULL;
+	return t_str_lcase(t_strcut(p + 1, '>'));
+}
+
+static void
+scope_ctx_init(struct bounceinfo *bi, struct bounceinfo_scope_ctx *scope,
+	       const struct bounceinfo_facts *facts, const char *text)
+{
+	i_zero(scope);
+	if (array_count(&bi->providers) == 0)
+		return;
+	scope->applies = t_new(unsigned char, array_count(&bi->providers));
+	scope->values[BOUNCEINFO_SCOPE_REMOTE_MTA] =
+		facts->remote_mta != NULL ? facts->remote_mta :
+		remote_host_find(bi, text);
+	scope->values[BOUNCEINFO_SCOPE_REPORTING_MTA] = facts->reporting_mta;
+	scope->values[BOUNCEINFO_SCOPE_RECIPIENT_DOMAIN] =
+		address_domain(facts->recipient);
+	scope->values[BOUNCEINFO_SCOPE_FROM] = facts->from;
+	scope->values[BOUNCEINFO_SCOPE_MTA] = facts->mta;
+}
+
+static void
+decide_fixed(struct bounceinfo_decision *d, enum bounceinfo_class class_,
+	     const char *rule, const char *id, const char *status,
+	     unsigned int reply_code)
+{
+	d->class_ = class_;
+	d->matched_rule = rule;
+	d->rule_id = id;
+	d->severity = severity_adjust(class_, BOUNCEINFO_SEVERITY_NONE,
+				      status, reply_code);
+}
+
+static void
+decide_rule(struct bounceinfo_decision *d, const struct bounceinfo_rule *rule,
+	    const char *status, unsigned int reply_code, bool temporary,
+	    const char *smtp_command)
+{
+	d->rule_id = rule->id;
+	d->matched_rule = rule->source;
+	if (rule->class_ == BOUNCEINFO_CLASS_HOST_UNKNOWN && temporary) {
+		/* a DNS answer that may change: not proof the domain is
+		   gone */
+		d->class_ = BOUNCEINFO_CLASS_NETWORK;
+		d->severity = BOUNCEINFO_SEVERITY_SOFT;
+		return;
+	}
+	if (rule->class_ == BOUNCEINFO_CLASS_USER_UNKNOWN &&
+	    rule->severity != BOUNCEINFO_SEVERITY_HARD &&
+	    (status == NULL || strncmp(status + 1, ".1.", 3) != 0) &&
+	    (smtp_command == NULL || strcmp(smtp_command, "RCPT") != 0)) {
+		/* "no such user" when the message itself was refused, or
+		   without anything saying the address was refused: a
+		   filter's answer, which proves nothing about the address.
+		   Rules marked "hard:" are phrasings only ever used for
+		   addresses that do not exist. */
+		d->class_ = BOUNCEINFO_CLASS_FILTERED;
+		d->severity = severity_adjust(d->class_,
+			BOUNCEINFO_SEVERITY_NONE, status, reply_code);
+		d->matched_rule = rule->source_not_rcpt;
+		return;
+	}
+	d->class_ = rule->class_;
+	d->severity = severity_adjust(rule->class_, rule->severity,
+				      status, reply_code);
+}
+
+static void
+decide_status(struct bounceinfo_decision *d,
+	      const struct bounceinfo_status_entry *entry,
+	      const char *status, unsigned int reply_code)
+{
+	d->class_ = entry->class_;
+	d->severity = severity_adjust(entry->class_, entry->severity,
+				      status, reply_code);
+	d->matched_rule = entry->source;
+	d->rule_id = entry->id;
+}
+
+static void
+classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
+	      struct bounceinfo_decision *d)
+{
 	const struct bounceinfo_rule *rule;
 	const struct bounceinfo_status_entry *entry = NULL;
-	const char *text = diagnostic, *folded;
+	struct bounceinfo_scope_ctx scope;
+	const char *text = facts->diagnostic, *folded;
+	const char *status = facts->status, *smtp_command = facts->smtp_command;
+	unsigned int reply_code = facts->reply_code;
 	bool temporary;
 
 	if (text == NULL)
@@ -200,103 +337,103 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 		smtp_command = bounceinfo_smtp_command_find(bi, text);
 	if (status != NULL && status[0] == '2')
 		smtp_command = NULL;
+	scope_ctx_init(bi, &scope, facts, text);
 
-	/* 1. administrator's rules */
-	rule = bounceinfo_rules_match(bi, &bi->admin_rules, text, folded);
+	/* 1. administrator's rules (scoped ones where their block applies) */
+	rule = bounceinfo_rules_match(bi, &bi->admin_rules, text, folded,
+				      &scope);
 	if (rule != NULL) {
-		*class_r = rule->class_;
-		*severity_r = severity_adjust(rule->class_, rule->severity,
+		d->class_ = rule->class_;
+		d->severity = severity_adjust(rule->class_, rule->severity,
 					      status, reply_code);
-		*matched_rule_r = rule->source;
+		d->matched_rule = rule->source;
+		d->rule_id = rule->id;
+		return;
+	}
+
+	/* 1b. shipped provider rules: a provider's own codes and wording,
+	   only on its mail */
+	rule = bounceinfo_rules_match(bi, &bi->provider_rules, text, folded,
+				      &scope);
+	if (rule != NULL) {
+		decide_rule(d, rule, status, reply_code, temporary,
+			    smtp_command);
 		return;
 	}
 
 	/* 2. specific status codes */
 	if (status != NULL)
 		entry = bounceinfo_status_lookup(bi, status);
-	if (entry != NULL && entry->strong)
-		goto found_status;
+	if (entry != NULL && entry->strong) {
+		decide_status(d, entry, status, reply_code);
+		return;
+	}
 
 	/* 3. text rules about the sender, server or message */
-	rule = bounceinfo_rules_match(bi, &bi->rules, text, folded);
-	if (rule != NULL)
-		goto found_rule;
+	rule = bounceinfo_rules_match(bi, &bi->rules, text, folded, NULL);
+	if (rule != NULL) {
+		decide_rule(d, rule, status, reply_code, temporary,
+			    smtp_command);
+		return;
+	}
 
 	/* 4. refused at connection or greeting time: the sending server
 	   itself is not welcome */
 	if (smtp_command != NULL && (strcmp(smtp_command, "CONN") == 0 ||
 				     strcmp(smtp_command, "EHLO") == 0)) {
-		*class_r = BOUNCEINFO_CLASS_BLOCKLIST;
-		*matched_rule_r = "command:CONN";
-		goto found_fixed;
+		decide_fixed(d, BOUNCEINFO_CLASS_BLOCKLIST, "command:CONN",
+			     "command/CONN", status, reply_code);
+		return;
 	}
 
 	/* 5. refused at MAIL FROM: the sender address */
 	if (smtp_command != NULL && strcmp(smtp_command, "MAIL") == 0) {
-		*class_r = BOUNCEINFO_CLASS_SENDER_REJECTED;
-		*matched_rule_r = "command:MAIL";
-		goto found_fixed;
+		decide_fixed(d, BOUNCEINFO_CLASS_SENDER_REJECTED,
+			     "command:MAIL", "command/MAIL", status, reply_code);
+		return;
 	}
 
 	/* 6. text rules about the recipient and delivery */
-	rule = bounceinfo_rules_match(bi, &bi->rules_tier2, text, folded);
-	if (rule != NULL)
-		goto found_rule;
+	rule = bounceinfo_rules_match(bi, &bi->rules_tier2, text, folded,
+				      NULL);
+	if (rule != NULL) {
+		decide_rule(d, rule, status, reply_code, temporary,
+			    smtp_command);
+		return;
+	}
 
 	/* 7. generic status codes */
-	if (entry != NULL)
-		goto found_status;
+	if (entry != NULL) {
+		decide_status(d, entry, status, reply_code);
+		return;
+	}
 
 	/* 8. reply code */
 	if (reply_code != 0) {
 		entry = bounceinfo_status_lookup(bi,
 			t_strdup_printf("code:%03u", reply_code));
-		if (entry != NULL)
-			goto found_status;
+		if (entry != NULL) {
+			decide_status(d, entry, status, reply_code);
+			return;
+		}
 	}
 
-	*class_r = BOUNCEINFO_CLASS_UNKNOWN;
-	*matched_rule_r = NULL;
-	goto found_fixed;
+	decide_fixed(d, BOUNCEINFO_CLASS_UNKNOWN, NULL, NULL, status,
+		     reply_code);
+}
 
-found_fixed:
-	*severity_r = severity_adjust(*class_r, BOUNCEINFO_SEVERITY_NONE,
-				      status, reply_code);
-	return;
-
-found_rule:
-	if (rule->class_ == BOUNCEINFO_CLASS_HOST_UNKNOWN && temporary) {
-		/* a DNS answer that may change: not proof the domain is
-		   gone */
-		*class_r = BOUNCEINFO_CLASS_NETWORK;
-		*severity_r = BOUNCEINFO_SEVERITY_SOFT;
-		*matched_rule_r = rule->source;
-		return;
-	}
-	if (rule->class_ == BOUNCEINFO_CLASS_USER_UNKNOWN &&
-	    rule->severity != BOUNCEINFO_SEVERITY_HARD &&
-	    (status == NULL || strncmp(status + 1, ".1.", 3) != 0) &&
-	    (smtp_command == NULL || strcmp(smtp_command, "RCPT") != 0)) {
-		/* "no such user" when the message itself was refused, or
-		   without anything saying the address was refused: a
-		   filter's answer, which proves nothing about the address.
-		   Rules marked "hard:" are phrasings only ever used for
-		   addresses that do not exist. */
-		*class_r = BOUNCEINFO_CLASS_FILTERED;
-		*severity_r = severity_adjust(*class_r,
-			BOUNCEINFO_SEVERITY_NONE, status, reply_code);
-		*matched_rule_r = rule->source_not_rcpt;
-		return;
-	}
-	*class_r = rule->class_;
-	*severity_r = severity_adjust(rule->class_, rule->severity,
-				      status, reply_code);
-	*matched_rule_r = rule->source;
-	return;
-
-found_status:
-	*class_r = entry->class_;
-	*severity_r = severity_adjust(entry->class_, entry->severity,
-				      status, reply_code);
-	*matched_rule_r = entry->source;
+void bounceinfo_classify_facts(struct bounceinfo *bi,
+			       const struct bounceinfo_facts *facts,
+			       struct bounceinfo_decision *decision_r)
+{
+	i_zero(decision_r);
+	classify_real(bi, facts, decision_r);
+	/* the decision's strings are static or in bi's pool */
+	e_debug(bi->event, "classified %s as %s (%s) by %s [%s]",
+		facts->recipient == NULL ? "?" : facts->recipient,
+		bounceinfo_class_name(decision_r->class_),
+		bounceinfo_severity_name(decision_r->severity),
+		decision_r->rule_id == NULL ? "-" : decision_r->rule_id,
+		decision_r->matched_rule == NULL ? "-" :
+		decision_r->matched_rule);
 }

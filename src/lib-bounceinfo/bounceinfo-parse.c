@@ -123,6 +123,12 @@ root_header(struct bounceinfo_parse_ctx *ctx, const struct message_header_line *
 		ctx->from = bounceinfo_text_clean(pool_datastack_create(),
 			(const char *)hdr->full_value, hdr->full_value_len,
 			BOUNCEINFO_MAX_FIELD_LEN);
+		if (ctx->from != NULL) {
+			const char *lt = strchr(ctx->from, '<');
+			ctx->from_address = bounceinfo_address_clean(
+				pool_datastack_create(),
+				lt != NULL ? lt : ctx->from);
+		}
 	} else if (strcasecmp(hdr->name, "Auto-Submitted") == 0) {
 		if (hdr->full_value_len >= 2 &&
 		    strncasecmp((const char *)hdr->full_value, "no", 2) != 0)
@@ -461,6 +467,7 @@ static void parse_complaint(struct bounceinfo_parse_ctx *ctx)
 		rcpt->class_ = BOUNCEINFO_CLASS_COMPLAINT;
 		rcpt->severity = BOUNCEINFO_SEVERITY_NONE;
 		rcpt->matched_rule = "kind:complaint";
+		rcpt->rule_id = "kind/complaint";
 	}
 }
 
@@ -492,6 +499,31 @@ codes_from_text(struct bounceinfo_parse_ctx *ctx,
 	}
 }
 
+/* Classify rcpt from text with everything else known about it */
+static void
+classify_one(struct bounceinfo_parse_ctx *ctx,
+	     struct bounceinfo_recipient *rcpt, const char *text)
+{
+	struct bounceinfo_facts facts;
+	struct bounceinfo_decision decision;
+
+	i_zero(&facts);
+	facts.status = rcpt->status;
+	facts.reply_code = rcpt->reply_code;
+	facts.diagnostic = text;
+	facts.smtp_command = rcpt->smtp_command;
+	facts.remote_mta = rcpt->remote_mta;
+	facts.reporting_mta = ctx->result->reporting_mta;
+	facts.recipient = rcpt->address;
+	facts.from = ctx->from_address;
+	facts.mta = ctx->result->mta;
+	bounceinfo_classify_facts(ctx->bi, &facts, &decision);
+	rcpt->class_ = decision.class_;
+	rcpt->severity = decision.severity;
+	rcpt->matched_rule = decision.matched_rule;
+	rcpt->rule_id = decision.rule_id;
+}
+
 static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 {
 	struct bounceinfo_recipient *rcpt;
@@ -509,6 +541,7 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 			rcpt->class_ = BOUNCEINFO_CLASS_DELIVERY_REPORT;
 			rcpt->severity = BOUNCEINFO_SEVERITY_NONE;
 			rcpt->matched_rule = "action:delivered";
+			rcpt->rule_id = "action/delivered";
 			continue;
 		}
 		if (diag != NULL && diag != ctx->bounce_text) {
@@ -526,10 +559,7 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 		if (diag != NULL && (!whole_text || single))
 			codes_from_text(ctx, rcpt, diag);
 
-		bounceinfo_classify_full(ctx->bi, rcpt->status,
-					 rcpt->reply_code, diag,
-					 rcpt->smtp_command, &rcpt->class_,
-					 &rcpt->severity, &rcpt->matched_rule);
+		classify_one(ctx, rcpt, diag);
 		if (rcpt->class_ == BOUNCEINFO_CLASS_UNKNOWN && !whole_text &&
 		    ctx->bounce_text_long != NULL) {
 			/* the recipient's lines said nothing known: what
@@ -540,10 +570,7 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 			}
 			if (single)
 				codes_from_text(ctx, rcpt, ctx->bounce_text_long);
-			bounceinfo_classify_full(ctx->bi, rcpt->status,
-				rcpt->reply_code, ctx->bounce_text_long,
-				rcpt->smtp_command, &rcpt->class_,
-				&rcpt->severity, &rcpt->matched_rule);
+			classify_one(ctx, rcpt, ctx->bounce_text_long);
 		}
 	}
 }
@@ -606,6 +633,23 @@ static void parse_autoreply(struct bounceinfo_parse_ctx *ctx)
 	rcpt->class_ = BOUNCEINFO_CLASS_AUTOREPLY;
 	rcpt->severity = BOUNCEINFO_SEVERITY_NONE;
 	rcpt->matched_rule = "kind:autoreply";
+	rcpt->rule_id = "kind/autoreply";
+}
+
+/* The mail system that wrote the bounce (once): its signatures are in
+   the bounce's own words, near the top */
+static void detect_mta(struct bounceinfo_parse_ctx *ctx)
+{
+	const char *text = ctx->clean_text, *mta;
+
+	if (ctx->mta_detected || text == NULL)
+		return;
+	ctx->mta_detected = TRUE;
+	mta = bounceinfo_mta_detect(ctx->bi, str_c(ctx->headers),
+		t_strndup(text, I_MIN(bounceinfo_ndr_text_end(ctx, text),
+				      BOUNCEINFO_MAX_CLASSIFY_LEN * 2)));
+	if (mta != NULL)
+		ctx->result->mta = p_strdup(ctx->pool, mta);
 }
 
 static int
@@ -721,6 +765,8 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 			return 0;
 		result->kind = BOUNCEINFO_KIND_NDR;
 	}
+	/* provider scopes may name the mail system */
+	detect_mta(ctx);
 	classify_recipients(ctx);
 	if (result->kind == BOUNCEINFO_KIND_NDR && ctx->bounce_text_long != NULL &&
 	    bounceinfo_detect_delay_warning(ctx->bi, ctx->bounce_text_long)) {
@@ -759,18 +805,8 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 		ret = bounceinfo_parse_real(&ctx, input, error_r);
 		if (ret < 0)
 			*error_r = p_strdup(pool, *error_r);
-		else if (result->kind != BOUNCEINFO_KIND_NONE &&
-			 ctx.clean_text != NULL) {
-			/* the signatures are in the bounce's own words, near
-			   the top */
-			const char *text = ctx.clean_text;
-			const char *mta = bounceinfo_mta_detect(bi,
-				str_c(ctx.headers), t_strndup(text,
-				I_MIN(bounceinfo_ndr_text_end(&ctx, text),
-				      BOUNCEINFO_MAX_CLASSIFY_LEN * 2)));
-			if (mta != NULL)
-				result->mta = p_strdup(pool, mta);
-		}
+		else if (result->kind != BOUNCEINFO_KIND_NONE)
+			detect_mta(&ctx);
 	} T_END;
 	if (ret < 0) {
 		*error_r = t_strdup(*error_r);

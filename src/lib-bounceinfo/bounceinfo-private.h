@@ -4,6 +4,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "hash.h"
 #include "bounceinfo.h"
 
 /* Longest diagnostic kept per recipient (bytes, cut at a UTF-8 boundary) */
@@ -23,20 +24,63 @@ static inline bool bi_str_ends_with(const char *str, const char *suffix)
 	return len >= slen && strcmp(str + len - slen, suffix) == 0;
 }
 
+/* Facts of a recipient a provider block's @scope lines are matched
+   against (doc/rules.md "Provider scope") */
+enum bounceinfo_scope_field {
+	BOUNCEINFO_SCOPE_REMOTE_MTA = 0,
+	BOUNCEINFO_SCOPE_REPORTING_MTA,
+	BOUNCEINFO_SCOPE_RECIPIENT_DOMAIN,
+	BOUNCEINFO_SCOPE_FROM,
+	BOUNCEINFO_SCOPE_MTA,
+
+	BOUNCEINFO_SCOPE_FIELD_COUNT
+};
+
+struct bounceinfo_scope {
+	enum bounceinfo_scope_field field;
+	pcre2_code *code;
+};
+ARRAY_DEFINE_TYPE(bounceinfo_scope, struct bounceinfo_scope);
+
+/* One "@provider NAME" block of a rules file */
+struct bounceinfo_provider {
+	const char *name;
+	/* "rules/providers/microsoft.rules:3" (the @provider line) */
+	const char *source;
+	/* index in bounceinfo.providers: the per-recipient cache of which
+	   blocks apply */
+	unsigned int idx;
+	ARRAY_TYPE(bounceinfo_scope) scopes;
+};
+ARRAY_DEFINE_TYPE(bounceinfo_provider_p, struct bounceinfo_provider *);
+
 /* One compiled text rule. */
 struct bounceinfo_rule {
 	pcre2_code *code;
 	enum bounceinfo_class class_;
 	/* NONE = the class' default severity */
 	enum bounceinfo_severity severity;
+	/* stable id: "quota/1a2b3c4d" (hash of the pattern) or
+	   "<provider-or-class>/<name>" given with a leading {name} */
+	const char *id;
 	/* "rules/quota.rules:12" */
 	const char *source;
 	/* user-unknown rules: source + " (not RCPT: filtered)" */
 	const char *source_not_rcpt;
 	/* lowercase literal every match contains, or NULL (prefilter) */
 	const char *literal;
+	/* the @provider block the rule is in, NULL when unscoped */
+	const struct bounceinfo_provider *provider;
 };
 ARRAY_DEFINE_TYPE(bounceinfo_rule, struct bounceinfo_rule);
+
+/* What one recipient's provider scopes are matched against, with a cache
+   of the blocks already decided (one classification) */
+struct bounceinfo_scope_ctx {
+	const char *values[BOUNCEINFO_SCOPE_FIELD_COUNT];
+	/* per provider block: 0 not yet known, 1 applies, 2 does not */
+	unsigned char *applies;
+};
 
 /* One line of status.map */
 struct bounceinfo_status_entry {
@@ -48,6 +92,8 @@ struct bounceinfo_status_entry {
 	   when no text rule matched */
 	bool strong;
 	const char *source;
+	/* stable id: "status/X.2.2", "status/code:552" */
+	const char *id;
 };
 ARRAY_DEFINE_TYPE(bounceinfo_status_entry, struct bounceinfo_status_entry);
 
@@ -84,8 +130,17 @@ struct bounceinfo {
 	pcre2_jit_stack *jit_stack;
 	pcre2_match_data *match_data;
 
+	/* tests only: no literal prefilter (bounceinfo_settings) */
+	bool no_prefilter;
+
 	/* administrator's rules, checked first */
 	ARRAY_TYPE(bounceinfo_rule) admin_rules;
+	/* shipped rules of @provider blocks, in load order, checked next */
+	ARRAY_TYPE(bounceinfo_rule) provider_rules;
+	/* every @provider block (admin and shipped) */
+	ARRAY_TYPE(bounceinfo_provider_p) providers;
+	/* rule id -> source, to refuse duplicates (admin, shipped) */
+	HASH_TABLE(const char *, const char *) admin_ids, shipped_ids;
 	/* shipped rules, ordered by class priority then file order; the
 	   first tier (reasons about the sender, server or message) comes
 	   before what the refused SMTP command says, the second tier
@@ -104,6 +159,7 @@ struct bounceinfo {
 	pcre2_code *delay_warning, *permanent_failure;
 	pcre2_code *command_codes[5];
 	pcre2_code *implicit_rcpt_code;
+	pcre2_code *remote_host_code;
 
 	ARRAY_TYPE(bounceinfo_lang) langs;
 	ARRAY_TYPE(const_string) lang_names;
@@ -131,11 +187,24 @@ bool bounceinfo_pcre_match_group(struct bounceinfo *bi, pcre2_code *code,
 				 const char *text, size_t len,
 				 unsigned int group, size_t *start_r,
 				 size_t *end_r);
-/* folded = bounceinfo_text_fold(text), or NULL for no prefilter */
+/* folded = bounceinfo_text_fold(text), or NULL for no prefilter; scope
+   may be NULL for rules that are never scoped */
 const struct bounceinfo_rule *
 bounceinfo_rules_match(struct bounceinfo *bi,
 		       const ARRAY_TYPE(bounceinfo_rule) *rules,
-		       const char *text, const char *folded);
+		       const char *text, const char *folded,
+		       struct bounceinfo_scope_ctx *scope);
+/* Does the provider block apply to the facts in scope? */
+bool bounceinfo_provider_applies(struct bounceinfo *bi,
+				 const struct bounceinfo_provider *provider,
+				 struct bounceinfo_scope_ctx *scope);
+/* "remote-mta" -> field; FALSE if unknown */
+bool bounceinfo_scope_field_parse(const char *name,
+				  enum bounceinfo_scope_field *field_r);
+/* The stable id of a rule without an explicit {name}: class or
+   provider scope + 8 hex digits of a hash of the pattern */
+const char *bounceinfo_rule_hash_id(pool_t pool, enum bounceinfo_class class_,
+				    const char *provider, const char *pattern);
 /* ASCII-lowercased copy of text (data stack) for the literal prefilter */
 const char *bounceinfo_text_fold(const char *text);
 
@@ -218,6 +287,9 @@ struct bounceinfo_parse_ctx {
 	string_t *preamble;
 
 	const char *subject, *from, *content_type, *report_type;
+	/* the address in From (for provider scopes) */
+	const char *from_address;
+	bool mta_detected:1;
 	const char *return_path;
 	/* X-Failed-Recipients (Exim, Google) */
 	const char *failed_recipients;

@@ -1,15 +1,20 @@
 /* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
 
-/* Text rules: rules/<class>.rules files of pcre2 patterns, one a line.
+/* Text rules: rules/<class>.rules and rules/providers/<provider>.rules
+   files of pcre2 patterns, one a line (format: doc/rules.md).
 
    # comment
-   [class]          following patterns belong to class
-   hard: pattern    force the severity
+   [class]             following patterns belong to class
+   hard: pattern       force the severity
    soft: pattern
-   pattern          the class' default severity
+   pattern             the class' default severity
+   {name} pattern      an explicit rule id
+   @provider NAME      start a block of rules scoped to a provider
+   @scope FIELD PCRE2  where the block applies (any scope matching)
+   @provider none      end the block
 
    A file named after a class starts in that class' section. All patterns
-   are compiled once, case-insensitive UTF-8, with JIT when available. */
+   are compiled once, case-insensitive UTF-8, with JIT on first use. */
 
 #include "lib.h"
 #include "array.h"
@@ -63,10 +68,69 @@ static const enum bounceinfo_class class_priority[] = {
    without running pcre2. Conservative: only top-level literal runs of
    ASCII letters, digits, blanks and escaped punctuation count; groups,
    classes, optional characters and any top-level '|' end or disable it. */
+/* p points at the letter after a backslash: the end of the escape */
+static const char *escape_skip(const char *p)
+{
+	char e = *p++;
+
+	switch (e) {
+	case 'x': case 'o': case 'p': case 'P': case 'N': case 'g':
+	case 'k':
+		if (*p == '{' || *p == '<' || *p == '\'') {
+			char close = *p == '{' ? '}' : *p == '<' ? '>' : '\'';
+			while (*p != '\0' && *p != close)
+				p++;
+			return *p == '\0' ? p : p + 1;
+		}
+		if (e == 'x') {
+			for (unsigned int i = 0; i < 2 && i_isxdigit(*p); i++)
+				p++;
+		} else if (e == 'g') {
+			if (*p == '-' || *p == '+')
+				p++;
+			while (i_isdigit(*p))
+				p++;
+		} else if ((e == 'p' || e == 'P') && *p != '\0') {
+			p++;
+		}
+		return p;
+	case 'c':
+		return *p == '\0' ? p : p + 1;
+	default:
+		/* octal \0nn and back references \1.. */
+		if (i_isdigit(e)) {
+			while (i_isdigit(*p))
+				p++;
+		}
+		return p;
+	}
+}
+
+/* Does the pattern set an option that changes how its text reads:
+   (?x) ignores blanks, (?n) and the like do not matter */
+static bool pattern_has_extended(const char *pattern)
+{
+	const char *p;
+
+	for (p = strstr(pattern, "(?"); p != NULL; p = strstr(p + 2, "(?")) {
+		const char *q = p + 2;
+
+		while (i_isalpha(*q) || *q == '-' || *q == '^') {
+			if (*q == 'x')
+				return TRUE;
+			q++;
+		}
+	}
+	return FALSE;
+}
+
 const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern)
 {
 	string_t *run = t_str_new(64), *best = t_str_new(64);
 	const char *p = pattern;
+
+	if (pattern_has_extended(pattern))
+		return NULL;
 
 	while (*p != '\0') {
 		char c = *p;
@@ -76,11 +140,13 @@ const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern)
 		if (c == '|')
 			return NULL;
 		if (c == '\\') {
-			if (p[1] == '\0')
+			if (p[1] == '\0' || p[1] == 'Q')
 				return NULL;
 			if (i_isalnum(p[1])) {
-				/* \b \s \w \d \x.. and the like */
-				next = p + 2;
+				/* \b \s \w \d and the like; escapes with an
+				   argument (\x20, \x{..}, \p{L}, \cX, \012,
+				   \k<n>) skip it: it is no literal text */
+				next = escape_skip(p + 1);
 			} else {
 				c = p[1];
 				literal = TRUE;
@@ -251,22 +317,93 @@ bool bounceinfo_pcre_match(struct bounceinfo *bi, pcre2_code *code,
 	return bounceinfo_pcre_match_group(bi, code, text, len, 0, NULL, NULL);
 }
 
+static const char *const scope_field_names[BOUNCEINFO_SCOPE_FIELD_COUNT] = {
+	[BOUNCEINFO_SCOPE_REMOTE_MTA] = "remote-mta",
+	[BOUNCEINFO_SCOPE_REPORTING_MTA] = "reporting-mta",
+	[BOUNCEINFO_SCOPE_RECIPIENT_DOMAIN] = "recipient-domain",
+	[BOUNCEINFO_SCOPE_FROM] = "from",
+	[BOUNCEINFO_SCOPE_MTA] = "mta",
+};
+
+bool bounceinfo_scope_field_parse(const char *name,
+				  enum bounceinfo_scope_field *field_r)
+{
+	for (unsigned int i = 0; i < N_ELEMENTS(scope_field_names); i++) {
+		if (strcasecmp(scope_field_names[i], name) == 0) {
+			*field_r = i;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+bool bounceinfo_provider_applies(struct bounceinfo *bi,
+				 const struct bounceinfo_provider *provider,
+				 struct bounceinfo_scope_ctx *scope)
+{
+	const struct bounceinfo_scope *sc;
+	bool applies = FALSE;
+
+	if (scope == NULL)
+		return FALSE;
+	if (scope->applies != NULL && scope->applies[provider->idx] != 0)
+		return scope->applies[provider->idx] == 1;
+	array_foreach(&provider->scopes, sc) {
+		const char *value = scope->values[sc->field];
+
+		if (value != NULL && *value != '\0' &&
+		    bounceinfo_pcre_match(bi, sc->code, value, strlen(value))) {
+			applies = TRUE;
+			break;
+		}
+	}
+	if (scope->applies != NULL)
+		scope->applies[provider->idx] = applies ? 1 : 2;
+	return applies;
+}
+
 const struct bounceinfo_rule *
 bounceinfo_rules_match(struct bounceinfo *bi,
 		       const ARRAY_TYPE(bounceinfo_rule) *rules,
-		       const char *text, const char *folded)
+		       const char *text, const char *folded,
+		       struct bounceinfo_scope_ctx *scope)
 {
 	const struct bounceinfo_rule *rule;
 	size_t len = strlen(text);
 
+	if (bi->no_prefilter)
+		folded = NULL;
 	array_foreach(rules, rule) {
 		if (rule->literal != NULL && folded != NULL &&
 		    strstr(folded, rule->literal) == NULL)
+			continue;
+		if (rule->provider != NULL &&
+		    !bounceinfo_provider_applies(bi, rule->provider, scope))
 			continue;
 		if (bounceinfo_pcre_match(bi, rule->code, text, len))
 			return rule;
 	}
 	return NULL;
+}
+
+const char *bounceinfo_rule_hash_id(pool_t pool, enum bounceinfo_class class_,
+				    const char *provider, const char *pattern)
+{
+	/* FNV-1a (32 bits): the id depends on the pattern text alone, so it
+	   survives lines moving; in a provider block the provider's name is
+	   hashed too, so that the same phrase scoped and unscoped differs */
+	uint32_t h = 2166136261U;
+	const unsigned char *p;
+
+	if (provider != NULL) {
+		for (p = (const unsigned char *)provider; *p != '\0'; p++)
+			h = (h ^ *p) * 16777619U;
+		h = (h ^ '\n') * 16777619U;
+	}
+	for (p = (const unsigned char *)pattern; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619U;
+	return p_strdup_printf(pool, "%s/%08x", bounceinfo_class_name(class_),
+			       h);
 }
 
 const char *bounceinfo_display_path(struct bounceinfo *bi, const char *path)
@@ -291,31 +428,237 @@ static bool class_from_filename(const char *path, enum bounceinfo_class *class_r
 	return bounceinfo_class_parse(name, class_r);
 }
 
+/* State of loading one rules file */
+struct rules_file {
+	struct bounceinfo *bi;
+	const char *display;
+	unsigned int linenum;
+	bool admin;
+	enum bounceinfo_class class_;
+	bool have_class;
+	/* the current @provider block, and whether a rule came in it */
+	struct bounceinfo_provider *provider;
+	bool provider_has_rule;
+};
+
+static bool rule_name_is_valid(const char *name)
+{
+	if (*name == '\0' || strlen(name) > 64)
+		return FALSE;
+	for (; *name != '\0'; name++) {
+		if (!i_isalnum(*name) && *name != '-' && *name != '_' &&
+		    *name != '.')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static int provider_end(struct rules_file *rf, const char **error_r)
+{
+	if (rf->provider != NULL && array_count(&rf->provider->scopes) == 0) {
+		*error_r = t_strdup_printf(
+			"%s: @provider %s has no @scope line",
+			rf->provider->source, rf->provider->name);
+		return -1;
+	}
+	rf->provider = NULL;
+	return 0;
+}
+
+static int
+directive_parse(struct rules_file *rf, const char *line, const char **error_r)
+{
+	struct bounceinfo *bi = rf->bi;
+	const char *const *args = t_strsplit_spaces(line, " \t");
+
+	if (strcmp(args[0], "@provider") == 0) {
+		if (args[1] == NULL || args[2] != NULL ||
+		    !rule_name_is_valid(args[1])) {
+			*error_r = t_strdup_printf("%s:%u: usage: @provider NAME "
+				"(letters, digits, '-', '_', '.')",
+				rf->display, rf->linenum);
+			return -1;
+		}
+		if (provider_end(rf, error_r) < 0)
+			return -1;
+		if (strcmp(args[1], "none") == 0)
+			return 0;
+		struct bounceinfo_provider *provider =
+			p_new(bi->pool, struct bounceinfo_provider, 1);
+		provider->name = p_strdup(bi->pool, args[1]);
+		provider->source = p_strdup_printf(bi->pool, "%s:%u",
+						   rf->display, rf->linenum);
+		provider->idx = array_count(&bi->providers);
+		p_array_init(&provider->scopes, bi->pool, 2);
+		array_push_back(&bi->providers, &provider);
+		rf->provider = provider;
+		rf->provider_has_rule = FALSE;
+		return 0;
+	}
+	if (strcmp(args[0], "@scope") == 0) {
+		struct bounceinfo_scope scope;
+		const char *pattern, *error;
+
+		if (rf->provider == NULL) {
+			*error_r = t_strdup_printf(
+				"%s:%u: @scope outside a @provider block",
+				rf->display, rf->linenum);
+			return -1;
+		}
+		if (rf->provider_has_rule) {
+			*error_r = t_strdup_printf(
+				"%s:%u: @scope after a rule of @provider %s "
+				"(scopes come first)", rf->display,
+				rf->linenum, rf->provider->name);
+			return -1;
+		}
+		if (args[1] == NULL || args[2] == NULL) {
+			*error_r = t_strdup_printf(
+				"%s:%u: usage: @scope FIELD PATTERN",
+				rf->display, rf->linenum);
+			return -1;
+		}
+		i_zero(&scope);
+		if (!bounceinfo_scope_field_parse(args[1], &scope.field)) {
+			*error_r = t_strdup_printf(
+				"%s:%u: unknown @scope field '%s' (valid: "
+				"remote-mta, reporting-mta, recipient-domain, "
+				"from, mta)", rf->display, rf->linenum,
+				args[1]);
+			return -1;
+		}
+		/* the pattern is the rest of the line, blanks included */
+		pattern = strstr(line, args[1]) + strlen(args[1]);
+		while (*pattern == ' ' || *pattern == '\t')
+			pattern++;
+		scope.code = bounceinfo_pcre_compile(pattern, &error);
+		if (scope.code == NULL) {
+			*error_r = t_strdup_printf("%s:%u: %s", rf->display,
+						   rf->linenum, error);
+			return -1;
+		}
+		array_push_back(&rf->provider->scopes, &scope);
+		return 0;
+	}
+	*error_r = t_strdup_printf("%s:%u: unknown directive '%s' (valid: "
+				   "@provider, @scope)", rf->display,
+				   rf->linenum, args[0]);
+	return -1;
+}
+
+static int
+rule_parse(struct rules_file *rf, const char *line, const char **error_r)
+{
+	struct bounceinfo *bi = rf->bi;
+	struct bounceinfo_rule rule;
+	const char *name = NULL, *error, *first;
+
+	i_zero(&rule);
+	rule.class_ = rf->class_;
+	if (*line == '{') {
+		const char *end = strchr(line, '}');
+
+		if (end != NULL && (end[1] == ' ' || end[1] == '\t')) {
+			name = t_strdup_until(line + 1, end);
+			if (!rule_name_is_valid(name)) {
+				*error_r = t_strdup_printf(
+					"%s:%u: invalid rule id '{%s}' "
+					"(letters, digits, '-', '_', '.'; "
+					"escape a pattern's leading '{' as "
+					"'\\{')", rf->display, rf->linenum,
+					name);
+				return -1;
+			}
+			line = end + 1;
+			while (*line == ' ' || *line == '\t')
+				line++;
+		}
+	}
+	if (str_begins(line, "hard:")) {
+		rule.severity = BOUNCEINFO_SEVERITY_HARD;
+		line += 5;
+	} else if (str_begins(line, "soft:")) {
+		rule.severity = BOUNCEINFO_SEVERITY_SOFT;
+		line += 5;
+	}
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (*line == '\0') {
+		*error_r = t_strdup_printf("%s:%u: empty pattern",
+					   rf->display, rf->linenum);
+		return -1;
+	}
+	rule.code = bounceinfo_pcre_compile(line, &error);
+	if (rule.code == NULL) {
+		*error_r = t_strdup_printf("%s:%u: %s", rf->display,
+					   rf->linenum, error);
+		return -1;
+	}
+	rule.literal = bounceinfo_pcre_literal(bi->pool, line);
+	rule.source = p_strdup_printf(bi->pool, "%s:%u", rf->display,
+				      rf->linenum);
+	rule.source_not_rcpt = p_strdup_printf(bi->pool,
+		"%s (not RCPT: filtered)", rule.source);
+	rule.provider = rf->provider;
+	if (name != NULL) {
+		rule.id = p_strdup_printf(bi->pool, "%s/%s",
+			rf->provider != NULL ? rf->provider->name :
+			bounceinfo_class_name(rule.class_), name);
+	} else {
+		rule.id = bounceinfo_rule_hash_id(bi->pool, rule.class_,
+			rf->provider == NULL ? NULL : rf->provider->name, line);
+	}
+	first = rf->admin ? hash_table_lookup(bi->admin_ids, rule.id) :
+		hash_table_lookup(bi->shipped_ids, rule.id);
+	if (first != NULL) {
+		pcre2_code_free(rule.code);
+		*error_r = t_strdup_printf("%s:%u: duplicate rule id %s "
+					   "(first at %s)%s", rf->display,
+					   rf->linenum, rule.id, first,
+					   name != NULL ? "" :
+					   ": the same pattern twice");
+		return -1;
+	}
+	if (rf->admin)
+		hash_table_insert(bi->admin_ids, rule.id, rule.source);
+	else
+		hash_table_insert(bi->shipped_ids, rule.id, rule.source);
+	rf->provider_has_rule = rf->provider != NULL;
+
+	if (rf->admin)
+		array_push_back(&bi->admin_rules, &rule);
+	else if (rf->provider != NULL)
+		array_push_back(&bi->provider_rules, &rule);
+	else
+		array_push_back(&bi->rules, &rule);
+	return 0;
+}
+
 int bounceinfo_rules_load(struct bounceinfo *bi, const char *path,
 			  bool admin, const char **error_r)
 {
+	struct rules_file rf;
 	struct istream *input;
-	const char *line, *display, *error;
-	enum bounceinfo_class class_;
-	bool have_class;
-	unsigned int linenum = 0;
+	const char *line;
 	int fd, ret = 0;
 
-	display = bounceinfo_display_path(bi, path);
+	i_zero(&rf);
+	rf.bi = bi;
+	rf.admin = admin;
+	rf.display = bounceinfo_display_path(bi, path);
 	fd = open(path, O_RDONLY);
 	if (fd == -1) {
 		*error_r = t_strdup_printf("open(%s) failed: %m", path);
 		return -1;
 	}
-	have_class = class_from_filename(path, &class_);
+	rf.have_class = class_from_filename(path, &rf.class_);
 
 	input = i_stream_create_fd_autoclose(&fd, 4096);
 	i_stream_set_max_buffer_size(input, 64 * 1024);
 	while ((line = i_stream_read_next_line(input)) != NULL) {
-		struct bounceinfo_rule rule;
 		const char *p;
 
-		linenum++;
+		rf.linenum++;
 		while (*line == ' ' || *line == '\t')
 			line++;
 		p = line + strlen(line);
@@ -326,68 +669,48 @@ int bounceinfo_rules_load(struct bounceinfo *bi, const char *path,
 		if (*line == '\0' || *line == '#')
 			continue;
 
+		if (*line == '@') {
+			if (directive_parse(&rf, line, error_r) < 0) {
+				ret = -1;
+				break;
+			}
+			continue;
+		}
 		if (*line == '[' && line[strlen(line)-1] == ']') {
 			const char *name = t_strcut(line + 1, ']');
 
-			if (!bounceinfo_class_parse(name, &class_)) {
+			if (!bounceinfo_class_parse(name, &rf.class_)) {
 				*error_r = t_strdup_printf(
 					"%s:%u: unknown class '%s' (valid: %s)",
-					display, linenum, name,
+					rf.display, rf.linenum, name,
 					bounceinfo_class_names_list());
 				ret = -1;
 				break;
 			}
-			have_class = TRUE;
+			rf.have_class = TRUE;
 			continue;
 		}
-		if (!have_class) {
+		if (!rf.have_class) {
 			*error_r = t_strdup_printf(
 				"%s:%u: pattern before any [class] section "
 				"(file name is not a class name)",
-				display, linenum);
+				rf.display, rf.linenum);
 			ret = -1;
 			break;
 		}
-
-		i_zero(&rule);
-		rule.class_ = class_;
-		if (str_begins(line, "hard:")) {
-			rule.severity = BOUNCEINFO_SEVERITY_HARD;
-			line += 5;
-		} else if (str_begins(line, "soft:")) {
-			rule.severity = BOUNCEINFO_SEVERITY_SOFT;
-			line += 5;
-		}
-		while (*line == ' ' || *line == '\t')
-			line++;
-		if (*line == '\0') {
-			*error_r = t_strdup_printf("%s:%u: empty pattern",
-						   display, linenum);
+		if (rule_parse(&rf, line, error_r) < 0) {
 			ret = -1;
 			break;
 		}
-		rule.code = bounceinfo_pcre_compile(line, &error);
-		if (rule.code == NULL) {
-			*error_r = t_strdup_printf("%s:%u: %s", display,
-						   linenum, error);
-			ret = -1;
-			break;
-		}
-		rule.literal = bounceinfo_pcre_literal(bi->pool, line);
-		rule.source = p_strdup_printf(bi->pool, "%s:%u",
-					      display, linenum);
-		rule.source_not_rcpt = p_strdup_printf(bi->pool,
-			"%s (not RCPT: filtered)", rule.source);
-		if (admin)
-			array_push_back(&bi->admin_rules, &rule);
-		else
-			array_push_back(&bi->rules, &rule);
 	}
 	if (ret == 0 && input->stream_errno != 0) {
 		*error_r = t_strdup_printf("read(%s) failed: %s", path,
 					   i_stream_get_error(input));
 		ret = -1;
 	}
+	/* a block lasts until the end of its file at most */
+	if (ret == 0)
+		ret = provider_end(&rf, error_r);
 	i_stream_unref(&input);
 	return ret;
 }
@@ -465,6 +788,23 @@ void bounceinfo_rules_sort(struct bounceinfo *bi)
 void bounceinfo_rules_free(struct bounceinfo *bi)
 {
 	struct bounceinfo_rule *rule;
+	struct bounceinfo_provider *const *provider;
+	struct bounceinfo_scope *scope;
+
+	if (array_is_created(&bi->providers)) {
+		array_foreach(&bi->providers, provider) {
+			array_foreach_modifiable(&(*provider)->scopes, scope)
+				pcre2_code_free(scope->code);
+		}
+	}
+	if (array_is_created(&bi->provider_rules)) {
+		array_foreach_modifiable(&bi->provider_rules, rule)
+			pcre2_code_free(rule->code);
+	}
+	if (hash_table_is_created(bi->admin_ids))
+		hash_table_destroy(&bi->admin_ids);
+	if (hash_table_is_created(bi->shipped_ids))
+		hash_table_destroy(&bi->shipped_ids);
 
 	if (array_is_created(&bi->admin_rules)) {
 		array_foreach_modifiable(&bi->admin_rules, rule)

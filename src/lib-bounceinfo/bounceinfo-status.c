@@ -121,6 +121,7 @@ int bounceinfo_status_map_load(struct bounceinfo *bi, const char *path,
 		entry.pattern = p_strdup(bi->pool, args[0]);
 		entry.source = p_strdup_printf(bi->pool, "status.map:%u",
 					       linenum);
+		entry.id = p_strconcat(bi->pool, "status/", entry.pattern, NULL);
 		array_push_back(&bi->status_map, &entry);
 	}
 	if (ret == 0 && input->stream_errno != 0) {

@@ -41,6 +41,12 @@ bounceinfo_load(struct bounceinfo *bi, const struct bounceinfo_settings *set,
 	}
 	if (bounceinfo_rules_load_dir(bi, rulesdir, FALSE, error_r) < 0)
 		return -1;
+	/* provider tables (optional): rules in @provider blocks */
+	const char *providersdir = t_strconcat(rulesdir, "/providers", NULL);
+	struct stat st;
+	if (stat(providersdir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    bounceinfo_rules_load_dir(bi, providersdir, FALSE, error_r) < 0)
+		return -1;
 	bounceinfo_rules_sort(bi);
 	if (bounceinfo_status_map_load(bi, t_strconcat(rulesdir,
 				"/status.map", NULL), error_r) < 0)
@@ -89,7 +95,12 @@ int bounceinfo_init(const struct bounceinfo_settings *set,
 		pcre2_jit_stack_assign(bi->match_ctx, NULL, bi->jit_stack);
 	bi->match_data = pcre2_match_data_create(16, NULL);
 
+	bi->no_prefilter = set->no_prefilter;
 	p_array_init(&bi->admin_rules, pool, 16);
+	p_array_init(&bi->provider_rules, pool, 64);
+	p_array_init(&bi->providers, pool, 16);
+	hash_table_create(&bi->admin_ids, default_pool, 16, str_hash, strcmp);
+	hash_table_create(&bi->shipped_ids, default_pool, 512, str_hash, strcmp);
 	p_array_init(&bi->rules, pool, 256);
 	p_array_init(&bi->rules_tier2, pool, 256);
 	p_array_init(&bi->status_map, pool, 128);

@@ -100,6 +100,11 @@ struct bounceinfo_recipient {
 	/* Which rule decided the class, e.g. "rules/quota.rules:12" or
 	   "status:5.2.2": for debugging and `bounceinfo --explain-rule`. */
 	const char *matched_rule;
+	/* Stable id of what decided, independent of line numbers:
+	   "quota/1a2b3c4d" or "microsoft/ms-blocked-ip" for a text rule,
+	   "status/X.2.2" for a status.map entry, "command/MAIL",
+	   "kind/complaint", "action/delivered"; NULL when nothing did. */
+	const char *rule_id;
 	/* SMTP command the remote server refused: "CONN", "EHLO", "MAIL",
 	   "RCPT", "DATA"; NULL if the bounce does not say. */
 	const char *smtp_command;
@@ -146,6 +151,9 @@ struct bounceinfo_settings {
 	unsigned int pcre_depth_limit;
 	/* Parent event for logging (may be NULL). */
 	struct event *event_parent;
+	/* Tests only: match every pattern without the literal prefilter,
+	   to check that the prefilter never changes a result. */
+	bool no_prefilter;
 };
 
 #define BOUNCEINFO_DEFAULT_MAX_SCAN_BYTES (256 * 1024)
@@ -192,6 +200,38 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 			      enum bounceinfo_class *class_r,
 			      enum bounceinfo_severity *severity_r,
 			      const char **matched_rule_r);
+/* Everything known about one recipient that classification may use.
+   Only diagnostic, status and reply_code are needed; the others let
+   provider-scoped rules (doc/rules.md) apply. */
+struct bounceinfo_facts {
+	const char *status;
+	unsigned int reply_code;
+	const char *diagnostic;
+	/* NULL = look for it in the diagnostic */
+	const char *smtp_command;
+	/* Remote-MTA host name or IP (NULL = as a text NDR names it) */
+	const char *remote_mta;
+	const char *reporting_mta;
+	/* recipient address: its domain is matched */
+	const char *recipient;
+	/* the bounce's From address */
+	const char *from;
+	/* detected mail system (result->mta) */
+	const char *mta;
+};
+
+struct bounceinfo_decision {
+	enum bounceinfo_class class_;
+	enum bounceinfo_severity severity;
+	/* as in struct bounceinfo_recipient */
+	const char *matched_rule;
+	const char *rule_id;
+};
+
+void bounceinfo_classify_facts(struct bounceinfo *bi,
+			       const struct bounceinfo_facts *facts,
+			       struct bounceinfo_decision *decision_r);
+
 /* The SMTP command a text says the failure followed, or NULL */
 const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
 					 const char *text);

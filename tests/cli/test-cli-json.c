@@ -75,6 +75,7 @@ static void test_json_dsn(void **state ATTR_UNUSED)
 	rcpt->remote_mta = "mx.example.com";
 	rcpt->diagnostic = "552 5.2.2 mailbox full";
 	rcpt->matched_rule = "status:5.2.2";
+	rcpt->rule_id = "status/X.2.2";
 	/* a second recipient with nothing known */
 	rcpt = array_append_space(&result->recipients);
 	rcpt->class_ = BOUNCEINFO_CLASS_UNKNOWN;
@@ -86,11 +87,12 @@ static void test_json_dsn(void **state ATTR_UNUSED)
 		"\"severity\":\"soft\",\"status\":\"5.2.2\",\"code\":552,"
 		"\"action\":\"failed\",\"remote_mta\":\"mx.example.com\","
 		"\"diagnostic\":\"552 5.2.2 mailbox full\","
-		"\"explanation\":\"Mailbox full.\",\"rule\":\"status:5.2.2\"},"
+		"\"explanation\":\"Mailbox full.\",\"rule\":\"status:5.2.2\","
+		"\"rule_id\":\"status/X.2.2\"},"
 		"{\"address\":null,\"class\":\"unknown\",\"severity\":\"none\","
 		"\"status\":null,\"code\":null,\"action\":null,"
 		"\"remote_mta\":null,\"diagnostic\":null,"
-		"\"explanation\":null,\"rule\":null}],"
+		"\"explanation\":null,\"rule\":null,\"rule_id\":null}],"
 		"\"original\":{\"message_id\":\"<1@example.org>\","
 		"\"subject\":\"Hello\","
 		"\"date\":\"Mon, 23 Nov 2026 10:00:00 +0000\","

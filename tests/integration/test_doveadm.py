@@ -27,7 +27,7 @@ Date: Mon, 23 Nov 2026 11:00:00 +0000
 Just notes.
 """
 LIST_FIELDS = {"mailbox", "uid", "date", "kind", "class", "severity",
-               "recipient", "status", "mta", "verified"}
+               "recipient", "status", "mta", "verified", "rule"}
 
 
 def doveadm_json(env, *args):
@@ -79,6 +79,10 @@ def main():
         check(r1["verified"] == "unchecked",
               "verified = unchecked without bounceinfo_verify")
         check(by_uid[2]["class"] == "quota", "uid 2 is a quota bounce")
+        # the stable id of what decided: a text rule or a status entry
+        check(all(re.match(r"^[a-z0-9.-]+/[A-Za-z0-9._:-]+$", r["rule"])
+                  for r in by_uid.values()),
+              "list rule ids: %s" % [r["rule"] for r in by_uid.values()])
         check(ordinary_uid not in by_uid, "ordinary mail not listed")
 
         # a search query narrows the list

@@ -45,14 +45,18 @@ void bounceinfo_event_classified(struct event *parent, struct mail *mail,
 			add_str("mta", result->mta == NULL ? "" : result->mta)->
 			add_str("verified",
 				bounceinfo_verify_result_name(info->verify))->
+			add_str("rule_id", rcpt == NULL ||
+				rcpt->rule_id == NULL ? "" : rcpt->rule_id)->
 			add_int("recipients",
 				array_count(&result->recipients));
 
-		e_debug(e->event(), "%s %s (%s) for %s",
+		e_debug(e->event(), "%s %s (%s) for %s by rule %s",
 			bounceinfo_kind_name(result->kind),
 			bounceinfo_class_name(class_),
 			bounceinfo_severity_name(severity),
 			rcpt == NULL || rcpt->address == NULL ? "?" :
-			rcpt->address);
+			rcpt->address,
+			rcpt == NULL || rcpt->rule_id == NULL ? "-" :
+			rcpt->rule_id);
 	} T_END;
 }

@@ -215,14 +215,16 @@ bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
 			bounceinfo_result_first_recipient(info->result);
 
 		e_debug(event, "Classified message (box=%s, uid=%u): "
-			"kind=%s class=%s severity=%s verified=%s",
+			"kind=%s class=%s severity=%s verified=%s rule=%s",
 			mailbox_get_vname(mail->box), mail->uid,
 			bounceinfo_kind_name(info->result->kind),
 			rcpt == NULL ? "none" :
 			bounceinfo_class_name(rcpt->class_),
 			rcpt == NULL ? "none" :
 			bounceinfo_severity_name(rcpt->severity),
-			bounceinfo_verify_result_name(info->verify));
+			bounceinfo_verify_result_name(info->verify),
+			rcpt == NULL || rcpt->rule_id == NULL ? "-" :
+			rcpt->rule_id);
 	} T_END;
 
 	/* count arriving mail only, not doveadm looking at old mail */

@@ -93,6 +93,8 @@ cmd_bounceinfo_list_mail(struct mail *mail,
 		      rcpt->status);
 	doveadm_print(info->result->mta == NULL ? "" : info->result->mta);
 	doveadm_print(bounceinfo_verify_result_name(info->verify));
+	doveadm_print(rcpt == NULL || rcpt->rule_id == NULL ? "" :
+		      rcpt->rule_id);
 }
 
 static void
@@ -298,6 +300,7 @@ cmd_bounceinfo_init(struct doveadm_mail_cmd_context *_ctx,
 		doveadm_print_header_simple("status");
 		doveadm_print_header_simple("mta");
 		doveadm_print_header_simple("verified");
+		doveadm_print_header_simple("rule");
 		break;
 	case BOUNCEINFO_CMD_STATS:
 		doveadm_print_header_simple("type");

@@ -1,0 +1,500 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* The rules file format beyond plain patterns: stable rule ids, explicit
+   {name} ids, @provider blocks with @scope lines (matched against the
+   recipient's facts), rules/providers/ and the literal prefilter, which
+   must never change a result. */
+
+#include "test-common.h"
+
+#include <dirent.h>
+
+static struct bounceinfo *
+test_bi_datadir(const char *datadir, const char *const *extra,
+		bool no_prefilter, const char **error_r)
+{
+	struct bounceinfo_settings set;
+	struct bounceinfo *bi;
+
+	i_zero(&set);
+	set.datadir = datadir;
+	set.extra_rules = extra;
+	set.no_prefilter = no_prefilter;
+	if (bounceinfo_init(&set, &bi, error_r) < 0)
+		return NULL;
+	return bi;
+}
+
+static void
+classify_facts(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
+	       struct bounceinfo_decision *d)
+{
+	bounceinfo_classify_facts(bi, facts, d);
+}
+
+static void test_rule_ids(void **state)
+{
+	const char *dir, *dir2, *error;
+	struct bounceinfo *bi, *bi2;
+	struct bounceinfo_facts facts;
+	struct bounceinfo_decision d, d2;
+
+	(void)state;
+	dir = test_mkdatadir("");
+	test_write_file(t_strconcat(dir, "/rules/quota.rules", NULL),
+			"# full\n"
+			"mailbox (?:is )?full\n"
+			"{over-quota} hard: over quota\n");
+	bi = test_bi_datadir(dir, NULL, FALSE, &error);
+	assert_non_null(bi);
+
+	i_zero(&facts);
+	facts.diagnostic = "552 Mailbox is full";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_QUOTA);
+	assert_string_equal(d.matched_rule, "rules/quota.rules:2");
+	/* <class>/<8 hex digits> */
+	assert_true(str_begins(d.rule_id, "quota/"));
+	assert_int_equal(strlen(d.rule_id), strlen("quota/") + 8);
+	assert_string_equal(d.rule_id, bounceinfo_rule_hash_id(
+		pool_datastack_create(), BOUNCEINFO_CLASS_QUOTA, NULL,
+		"mailbox (?:is )?full"));
+
+	facts.diagnostic = "user is over quota";
+	classify_facts(bi, &facts, &d2);
+	assert_string_equal(d2.rule_id, "quota/over-quota");
+	assert_int_equal(d2.severity, BOUNCEINFO_SEVERITY_HARD);
+
+	/* the same rules in another order and place: the same ids */
+	dir2 = test_mkdatadir("");
+	test_write_file(t_strconcat(dir2, "/rules/quota.rules", NULL),
+			"{over-quota} hard: over quota\n\n\n"
+			"  mailbox (?:is )?full  \n");
+	bi2 = test_bi_datadir(dir2, NULL, FALSE, &error);
+	assert_non_null(bi2);
+	facts.diagnostic = "552 Mailbox is full";
+	classify_facts(bi2, &facts, &d2);
+	assert_string_equal(d2.matched_rule, "rules/quota.rules:4");
+	assert_string_equal(d2.rule_id, d.rule_id);
+
+	/* status.map entries and fixed decisions have ids too */
+	bounceinfo_deinit(&bi2);
+	test_write_file(t_strconcat(dir2, "/rules/status.map", NULL),
+			"X.2.2 quota soft strong\n");
+	bi2 = test_bi_datadir(dir2, NULL, FALSE, &error);
+	assert_non_null(bi2);
+	facts.status = "5.2.2";
+	facts.diagnostic = "whatever";
+	classify_facts(bi2, &facts, &d2);
+	assert_string_equal(d2.rule_id, "status/X.2.2");
+	facts.status = NULL;
+	facts.diagnostic = "rejected";
+	facts.smtp_command = "MAIL";
+	classify_facts(bi2, &facts, &d2);
+	assert_int_equal(d2.class_, BOUNCEINFO_CLASS_SENDER_REJECTED);
+	assert_string_equal(d2.rule_id, "command/MAIL");
+
+	bounceinfo_deinit(&bi2);
+	bounceinfo_deinit(&bi);
+	test_rmtree(dir);
+	test_rmtree(dir2);
+}
+
+static void test_rule_id_errors(void **state)
+{
+	const char *dir, *path, *extra[2], *error;
+	struct bounceinfo *bi;
+
+	(void)state;
+	dir = test_mkdatadir("");
+	path = t_strconcat(dir, "/local.rules", NULL);
+	extra[0] = path;
+	extra[1] = NULL;
+
+	test_write_file(path, "[spam]\n{a} one\n{a} two\n");
+	assert_null(test_bi_datadir(dir, extra, FALSE, &error));
+	assert_non_null(strstr(error, "local.rules:3: duplicate rule id "
+			       "spam/a (first at "));
+
+	test_write_file(path, "[spam]\nsame\n\nsame\n");
+	assert_null(test_bi_datadir(dir, extra, FALSE, &error));
+	assert_non_null(strstr(error, "local.rules:4: duplicate rule id "));
+
+	test_write_file(path, "[spam]\n{bad name} x\n");
+	assert_null(test_bi_datadir(dir, extra, FALSE, &error));
+	assert_non_null(strstr(error, "local.rules:2: invalid rule id"));
+
+	/* the same pattern in two classes: two rules */
+	test_write_file(path, "[spam]\nsame\n[policy]\nsame\n");
+	bi = test_bi_datadir(dir, extra, FALSE, &error);
+	assert_non_null(bi);
+	bounceinfo_deinit(&bi);
+
+	/* @provider blocks */
+	test_write_file(path, "[spam]\n@scope mta ^x$\n");
+	assert_null(test_bi_datadir(dir, extra, FALSE, &error));
+	assert_non_null(strstr(error, "local.rules:2: @scope outside a "
+			       "@provider block"));
+	test_write_file(path, "@provider acme\n@scope host ^x$\n");
+	assert_null(test_bi_datadir(dir, extra, FALSE, &error));
+	assert_non_null(strstr(error, "local.rules:2: unknown @scope field "
+			       "'host'"));
+	test_write_file(path, "@provider acme\n@scope mta (x\n");
+	assert_null(test_bi_datadir(dir, extra, FALSE, &error));
+	assert_non_null(strstr(error, "local.rules:2: pcre2 error"));
+	test_write_file(path, "@provider acme\n@scope mta x\n[spam]\nabc\n"
+			"@scope from y\n");
+	assert_null(test_bi_datadir(dir, extra, FALSE, &error));
+	assert_non_null(strstr(error, "local.rules:5: @scope after a rule"));
+	test_write_file(path, "@provider acme\n[spam]\nabc\n");
+	assert_null(test_bi_datadir(dir, extra, FALSE, &error));
+	assert_non_null(strstr(error, "local.rules:1: @provider acme has no "
+			       "@scope line"));
+	test_write_file(path, "@provider\n");
+	assert_null(test_bi_datadir(dir, extra, FALSE, &error));
+	assert_non_null(strstr(error, "local.rules:1: usage: @provider"));
+	test_write_file(path, "@include x\n");
+	assert_null(test_bi_datadir(dir, extra, FALSE, &error));
+	assert_non_null(strstr(error, "local.rules:1: unknown directive"));
+	test_rmtree(dir);
+}
+
+static void test_provider_scope(void **state)
+{
+	const char *dir, *error;
+	struct bounceinfo *bi;
+	struct bounceinfo_facts facts;
+	struct bounceinfo_decision d;
+
+	(void)state;
+	dir = test_mkdatadir("");
+	test_write_file(t_strconcat(dir, "/rules/policy.rules", NULL),
+			"rejected\n"
+			"@provider acme\n"
+			"@scope recipient-domain ^acme\\.example$\n"
+			"@scope remote-mta \\.acme-mx\\.example$\n"
+			"[blocklist]\n"
+			"{acme-bl} \\(BL\\)\n"
+			"@provider none\n"
+			"[spam]\n"
+			"\\(BL\\) spam\n");
+	assert_int_equal(mkdir(t_strconcat(dir, "/rules/providers", NULL),
+			       0700), 0);
+	test_write_file(t_strconcat(dir, "/rules/providers/other.rules", NULL),
+			"# source: test\n"
+			"@provider other\n"
+			"@scope reporting-mta ^mta\\.other\\.example$\n"
+			"@scope from @other\\.example$\n"
+			"@scope mta ^othermail$\n"
+			"[quota]\n"
+			"AUP#1234\n"
+			"[virus]\n"
+			"hard: \\bX9\\b\n");
+	bi = test_bi_datadir(dir, NULL, FALSE, &error);
+	if (bi == NULL)
+		fprintf(stderr, "init: %s\n", error);
+	assert_non_null(bi);
+
+	/* not the provider's mail: the unscoped rules */
+	i_zero(&facts);
+	facts.diagnostic = "550 rejected (BL) spam";
+	facts.recipient = "kot@elsewhere.example";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_SPAM);
+
+	/* the recipient's domain */
+	facts.recipient = "kot@ACME.example";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_BLOCKLIST);
+	assert_string_equal(d.rule_id, "acme/acme-bl");
+	assert_string_equal(d.matched_rule, "rules/policy.rules:6");
+
+	/* the remote MTA field, or the host a text NDR names */
+	facts.recipient = "kot@elsewhere.example";
+	facts.remote_mta = "mx1.acme-mx.example";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_BLOCKLIST);
+	facts.remote_mta = NULL;
+	facts.diagnostic = "host mx2.acme-mx.example[192.0.2.1] said: 550 "
+		"rejected (BL) spam (in reply to RCPT TO command)";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_BLOCKLIST);
+	facts.diagnostic = "host mx2.other.example[192.0.2.1] said: 550 "
+		"rejected (BL) spam (in reply to RCPT TO command)";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_SPAM);
+
+	/* reporting MTA, bounce From and detected mail system (file in
+	   rules/providers/) */
+	i_zero(&facts);
+	facts.diagnostic = "550 AUP#1234 X9";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_UNKNOWN);
+	facts.reporting_mta = "mta.other.example";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_QUOTA);
+	assert_string_equal(d.matched_rule, "rules/providers/other.rules:7");
+	assert_true(str_begins(d.rule_id, "quota/"));
+	/* scoped and unscoped ids of the same pattern differ */
+	assert_string_not_equal(d.rule_id, bounceinfo_rule_hash_id(
+		pool_datastack_create(), BOUNCEINFO_CLASS_QUOTA, NULL,
+		"AUP#1234"));
+	facts.reporting_mta = NULL;
+	facts.from = "mailer-daemon@other.example";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_QUOTA);
+	facts.from = NULL;
+	facts.mta = "othermail";
+	facts.diagnostic = "550 X9";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_VIRUS);
+	assert_int_equal(d.severity, BOUNCEINFO_SEVERITY_HARD);
+	bounceinfo_deinit(&bi);
+
+	/* an administrator's provider block is tried first */
+	const char *extra[2];
+	extra[0] = t_strconcat(dir, "/local.rules", NULL);
+	extra[1] = NULL;
+	test_write_file(extra[0], "@provider mine\n@scope mta ^othermail$\n"
+			"[size]\nX9\n");
+	bi = test_bi_datadir(dir, extra, FALSE, &error);
+	assert_non_null(bi);
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_SIZE);
+	facts.mta = NULL;
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_UNKNOWN);
+	bounceinfo_deinit(&bi);
+	test_rmtree(dir);
+}
+
+/* A whole message: the parser hands the scope facts over */
+static void test_provider_scope_message(void **state)
+{
+	const char *dir, *error;
+	struct bounceinfo *bi;
+	struct bounceinfo_result *result;
+	const struct bounceinfo_recipient *rcpt;
+
+	(void)state;
+	dir = test_mkdatadir("");
+	test_write_file(t_strconcat(dir, "/rules/policy.rules", NULL),
+			"@provider acme\n"
+			"@scope recipient-domain ^acme\\.example$\n"
+			"[quota]\n"
+			"{acme-full} \\bAC-17\\b\n");
+	bi = test_bi_datadir(dir, NULL, FALSE, &error);
+	assert_non_null(bi);
+	result = test_parse(bi,
+		"From: MAILER-DAEMON@mx.example.org\n"
+		"To: sender@example.org\n"
+		"Subject: Undelivered Mail Returned to Sender\n"
+		"Content-Type: multipart/report; report-type=delivery-status;"
+		" boundary=\"b\"\n"
+		"\n"
+		"--b\n"
+		"Content-Type: text/plain\n"
+		"\n"
+		"Delivery failed.\n"
+		"--b\n"
+		"Content-Type: message/delivery-status\n"
+		"\n"
+		"Reporting-MTA: dns; mx.example.org\n"
+		"\n"
+		"Final-Recipient: rfc822; kot@acme.example\n"
+		"Action: failed\n"
+		"Status: 5.0.0\n"
+		"Diagnostic-Code: smtp; 550 AC-17 no room\n"
+		"\n"
+		"Final-Recipient: rfc822; pies@other.example\n"
+		"Action: failed\n"
+		"Status: 5.0.0\n"
+		"Diagnostic-Code: smtp; 550 AC-17 no room\n"
+		"--b--\n");
+	assert_non_null(result);
+	assert_int_equal(array_count(&result->recipients), 2);
+	rcpt = test_rcpt(result, 0);
+	assert_int_equal(rcpt->class_, BOUNCEINFO_CLASS_QUOTA);
+	assert_string_equal(rcpt->rule_id, "acme/acme-full");
+	rcpt = test_rcpt(result, 1);
+	assert_int_not_equal(rcpt->class_, BOUNCEINFO_CLASS_QUOTA);
+	pool_unref(&result->pool);
+	bounceinfo_deinit(&bi);
+	test_rmtree(dir);
+}
+
+static void test_literal_escapes(void **state)
+{
+	pool_t pool = pool_datastack_create();
+	const char *dir, *error;
+	struct bounceinfo *bi;
+	struct bounceinfo_facts facts;
+	struct bounceinfo_decision d;
+
+	(void)state;
+	/* an escape's argument is no literal text */
+	assert_string_equal(bounceinfo_pcre_literal(pool, "\\x20over quota"),
+			    "over quota");
+	assert_string_equal(bounceinfo_pcre_literal(pool,
+		"abcd\\x{41}\\p{L}xyz"), "abcd");
+	assert_string_equal(bounceinfo_pcre_literal(pool, "\\p{Lu}full box"),
+			    "full box");
+	assert_string_equal(bounceinfo_pcre_literal(pool, "\\cAtest me"),
+			    "test me");
+	assert_string_equal(bounceinfo_pcre_literal(pool, "\\0123full"),
+			    "full");
+	assert_null(bounceinfo_pcre_literal(pool, "\\Qa.b\\E"));
+	/* (?x) ignores blanks: no literal */
+	assert_null(bounceinfo_pcre_literal(pool, "(?x) mail box full"));
+	assert_string_equal(bounceinfo_pcre_literal(pool, "mail\\.box"),
+			    "mail.box");
+
+	/* as doc/rules.md recommends for a significant blank at an end */
+	dir = test_mkdatadir("");
+	test_write_file(t_strconcat(dir, "/rules/quota.rules", NULL),
+			"\\x20full$\n");
+	bi = test_bi_datadir(dir, NULL, FALSE, &error);
+	assert_non_null(bi);
+	i_zero(&facts);
+	facts.diagnostic = "the box is full";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_QUOTA);
+	facts.diagnostic = "the box isfull";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_UNKNOWN);
+	bounceinfo_deinit(&bi);
+	test_rmtree(dir);
+}
+
+/* Texts to try every rule on: each line of the repository's test
+   messages, and each recipient's diagnostic as the parser reads it */
+static void
+texts_add_dir(struct bounceinfo *bi, ARRAY_TYPE(const_string) *texts,
+	      const char *dir)
+{
+	struct dirent *d;
+	DIR *dirp = opendir(dir);
+
+	assert_non_null(dirp);
+	while ((d = readdir(dirp)) != NULL) {
+		struct bounceinfo_result *result;
+		const struct bounceinfo_recipient *rcpt;
+		const char *path, *line, *error;
+		struct istream *input;
+		pool_t pool;
+
+		if (!bi_str_ends_with(d->d_name, ".eml"))
+			continue;
+		path = t_strconcat(dir, "/", d->d_name, NULL);
+		input = i_stream_create_file(path, 4096);
+		while ((line = i_stream_read_next_line(input)) != NULL) {
+			if (uni_utf8_str_is_valid(line)) {
+				line = t_strdup(line);
+				array_push_back(texts, &line);
+			}
+		}
+		i_stream_unref(&input);
+
+		pool = pool_alloconly_create("rcpt texts", 4096);
+		input = i_stream_create_file(path, 4096);
+		assert_int_equal(bounceinfo_parse(bi, input, pool, &result,
+						  &error), 0);
+		i_stream_unref(&input);
+		array_foreach(&result->recipients, rcpt) {
+			if (rcpt->diagnostic != NULL) {
+				line = t_strdup(rcpt->diagnostic);
+				array_push_back(texts, &line);
+			}
+		}
+		pool_unref(&pool);
+	}
+	(void)closedir(dirp);
+}
+
+static unsigned int
+rules_check_literal(struct bounceinfo *bi,
+		    const ARRAY_TYPE(bounceinfo_rule) *rules,
+		    const ARRAY_TYPE(const_string) *texts,
+		    const char *const *folded)
+{
+	const struct bounceinfo_rule *rule;
+	unsigned int i, count, matched = 0;
+	const char *const *t = array_get(texts, &count);
+
+	array_foreach(rules, rule) {
+		bool any = FALSE;
+
+		for (i = 0; i < count; i++) {
+			if (!bounceinfo_pcre_match(bi, rule->code, t[i],
+						   strlen(t[i])))
+				continue;
+			any = TRUE;
+			if (rule->literal != NULL &&
+			    strstr(folded[i], rule->literal) == NULL) {
+				fprintf(stderr, "%s (%s): literal '%s' not in "
+					"matching text '%s'\n", rule->source,
+					rule->id, rule->literal, t[i]);
+				fail();
+			}
+		}
+		if (any)
+			matched++;
+	}
+	return matched;
+}
+
+static void test_prefilter_equivalence(void **state)
+{
+	struct bounceinfo *bi = *state, *bi_off;
+	ARRAY_TYPE(const_string) texts;
+	const char *error, *const *t, **folded;
+	unsigned int i, count, matched = 0;
+
+	t_array_init(&texts, 4096);
+	texts_add_dir(bi, &texts, BOUNCEINFO_TEST_DATADIR "/tests/samples");
+	texts_add_dir(bi, &texts,
+		      BOUNCEINFO_TEST_DATADIR "/tests/sieve/messages");
+	t = array_get(&texts, &count);
+	assert_true(count > 1000);
+	folded = t_new(const char *, count);
+	for (i = 0; i < count; i++)
+		folded[i] = bounceinfo_text_fold(t[i]);
+
+	/* every shipped rule: whenever it matches, its literal is there */
+	matched += rules_check_literal(bi, &bi->provider_rules, &texts,
+				       folded);
+	matched += rules_check_literal(bi, &bi->rules, &texts, folded);
+	matched += rules_check_literal(bi, &bi->rules_tier2, &texts, folded);
+	assert_true(matched > 50);
+
+	/* and the classification of every text is the same without it */
+	bi_off = test_bi_datadir(BOUNCEINFO_TEST_DATADIR, NULL, TRUE, &error);
+	assert_non_null(bi_off);
+	for (i = 0; i < count; i++) {
+		struct bounceinfo_facts facts;
+		struct bounceinfo_decision d_on, d_off;
+
+		i_zero(&facts);
+		facts.diagnostic = t[i];
+		bounceinfo_classify_facts(bi, &facts, &d_on);
+		bounceinfo_classify_facts(bi_off, &facts, &d_off);
+		assert_int_equal(d_on.class_, d_off.class_);
+		assert_int_equal(d_on.severity, d_off.severity);
+		assert_true(null_strcmp(d_on.rule_id, d_off.rule_id) == 0);
+	}
+	bounceinfo_deinit(&bi_off);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rule_ids),
+		cmocka_unit_test(test_rule_id_errors),
+		cmocka_unit_test(test_provider_scope),
+		cmocka_unit_test(test_provider_scope_message),
+		cmocka_unit_test(test_literal_escapes),
+		cmocka_unit_test(test_prefilter_equivalence),
+	};
+	return cmocka_run_group_tests(tests, test_group_setup,
+				      test_group_teardown);
+}
