@@ -91,6 +91,29 @@ static const struct rule_example examples[] = {
 	{ "quota", "Skrzynka przekroczyła limit pojemności" },
 	{ "size", "Превышен размер сообщения" },
 	{ "user-unknown", "Adresse introuvable" },
+	/* neighbouring classes: who or what is refused decides */
+	{ "sender-rejected", "550 Your sender address has been blacklisted" },
+	{ "spam", "554 Blacklisted URL in message" },
+	{ "rate-limit", "454 Throttling failure: Daily message quota exceeded" },
+	{ "system", "452 4.3.1 Mail system full" },
+	{ "spam", "552 Message rejected for spam or virus content" },
+	{ "rate-limit", "421 Too many connections, slow down. LPN105_104" },
+	{ "blocklist", "554 comcast 192.0.2.2 found on one or more DNSBLs" },
+	{ "disabled", "550 5.2.1 The email account that you tried to reach "
+	  "is disabled." },
+	/* Sisimai 5.1's phrase tables and the MTAs' own texts */
+	{ "user-unknown", "550 nessun utente simile in questo indirizzo" },
+	{ "user-unknown", "550 no existe ese usuario" },
+	{ "expired", "Cannot send message for 5 days" },
+	{ "network", "Sorry, I wasn't able to establish an SMTP connection. "
+	  "(#4.4.1)" },
+	{ "quota", "554 5.2.0 STOREDRV.Deliver.Exception:"
+	  "QuotaExceededException.MapiExceptionShutoffQuotaExceeded" },
+	{ "policy", "550 Reject due to policy restrictions" },
+	{ "mailer", "Command output: procmail: Couldn't create maildir" },
+	{ "content", "550 This message contain improperly-formatted binary "
+	  "content" },
+	{ "security", "554 Account not subscribed to SES" },
 };
 
 static void test_rules_examples(void **state)
