@@ -19,6 +19,9 @@ struct provider_example {
 	const char *class_name;
 	/* the text means this class only for this provider */
 	bool scoped_only;
+	/* the notification part, when the mail system is recognised by
+	   it (rules/mta.map); NULL: a neutral text */
+	const char *notification;
 };
 
 static const struct provider_example examples[] = {
@@ -26,128 +29,142 @@ static const struct provider_example examples[] = {
 	  "5.7.1", "550 5.7.1 Unfortunately, messages from [192.0.2.7] "
 	  "weren't sent. Please contact your Internet service provider since "
 	  "part of their network is on our block list (S3150).",
-	  "blocklist", TRUE },
+	  "blocklist", TRUE, NULL },
 	{ "microsoft", "eur01.prod.protection.outlook.com", "anna@contoso.example",
 	  "5.7.0", "550 5.7.0 Access denied, spam abuse detected. "
 	  "AS(4810) [AM0PR01MB1234.eurprd01.prod.outlook.com]",
-	  "sender-rejected", TRUE },
+	  "sender-rejected", TRUE, NULL },
 	{ "microsoft", "mx1.hotmail.com", "jan@hotmail.com", "4.7.0",
 	  "451 4.7.0 The mail server [192.0.2.5] has been temporarily rate "
-	  "limited due to IP reputation. (S775)", "reputation", TRUE },
+	  "limited due to IP reputation. (S775)", "reputation", TRUE, NULL },
 	{ "microsoft", "contoso-com.mail.protection.outlook.com",
 	  "ola@contoso.example", "5.4.1", "550 5.4.1 Recipient address "
 	  "rejected: Access denied. AS(201806281) [DB5EUR01FT001.eop-EUR01."
-	  "prod.protection.outlook.com]", "user-unknown", TRUE },
+	  "prod.protection.outlook.com]", "user-unknown", TRUE, NULL },
 	{ "google", "gmail-smtp-in.l.google.com", "kasia@gmail.com", "4.7.28",
 	  "421-4.7.28 Gmail has detected an unusual rate of mail originating "
-	  "from your SPF domain", "blocklist", TRUE },
+	  "from your SPF domain", "blocklist", TRUE, NULL },
 	{ "google", "aspmx.l.google.com", "kasia@example.org", "5.2.1",
 	  "550-5.2.1 The email account that you tried to reach is inactive.",
-	  "disabled", FALSE },
+	  "disabled", FALSE, NULL },
 	{ "google", "gmail-smtp-in.l.google.com", "kasia@gmail.com", "5.7.1",
 	  "550-5.7.1 This message is not RFC 5322 compliant. To reduce the "
 	  "amount of spam sent to Gmail, this message has been blocked.",
-	  "content", TRUE },
+	  "content", TRUE, NULL },
 	{ "yahoo", "mta7.am0.yahoodns.net", "joe@yahoo.com", "4.7.0",
 	  "421 4.7.0 [TSS04] Messages from 192.0.2.9 temporarily deferred "
 	  "due to unexpected volume or user complaints - 4.16.55.1",
-	  "reputation", TRUE },
+	  "reputation", TRUE, NULL },
 	{ "yahoo", "mx-aol.mail.gm0.yahoodns.net", "joe@aol.com", "5.0.0",
 	  "554 delivery error: dd Sorry your message to joe@aol.com cannot "
 	  "be delivered. This mailbox is disabled (554.30).", "disabled",
-	  FALSE },
+	  FALSE, NULL },
 	{ "yahoo", "mx-aol.mail.gm0.yahoodns.net", "joe@aol.com", "4.0.0",
 	  "421 DYN:T1 http://postmaster.info.aol.com/errors/421dynt1.html",
-	  "blocklist", TRUE },
+	  "blocklist", TRUE, NULL },
 	{ "apple", "mx01.mail.icloud.com", "tim@icloud.com", "5.1.6",
 	  "550 5.1.6 recipient no longer on server: tim@icloud.com",
-	  "moved", FALSE },
+	  "moved", FALSE, NULL },
 	{ "apple", "mx02.mail.icloud.com", "tim@me.com", "5.7.1",
 	  "554 5.7.1 [CS01] Message rejected due to local policy.",
-	  "policy", TRUE },
+	  "policy", TRUE, NULL },
 	{ "cox", "cxr.mx.a.cloudfilter.net.cox.net", "ed@cox.net", "5.7.1",
 	  "554 5.7.1 192.0.2.1 rejected - see https://www.cox.com/aup "
-	  "AUP#CXBL", "blocklist", TRUE },
+	  "AUP#CXBL", "blocklist", TRUE, NULL },
 	{ "cox", "mx.east.cox.net", "ed@cox.net", "5.7.0",
-	  "554 5.7.0 192.0.2.1 rejected - no rDNS AUP#CXDNS", "rdns", TRUE },
+	  "554 5.7.0 192.0.2.1 rejected - no rDNS AUP#CXDNS", "rdns", TRUE, NULL },
 	{ "spectrum", "mx.charter.net", "bo@charter.net", "5.7.1",
 	  "554 5.7.1 Service unavailable; IP address has been blocked "
-	  "AUP#I-1000", "blocklist", TRUE },
+	  "AUP#I-1000", "blocklist", TRUE, NULL },
 	{ "spectrum", "mx.charter.net", "bo@charter.net", "4.7.0",
 	  "421 4.7.0 Too many concurrent connections AUP#I-1310",
-	  "rate-limit", TRUE },
+	  "rate-limit", TRUE, NULL },
 	{ "comcast", "mx1.comcast.net", "al@comcast.net", "5.0.0",
 	  "554 resimta-po-01v.sys.comcast.net comcast 192.0.2.2 found on one "
 	  "or more DNSBLs, see http://postmaster.comcast.net/smtp-error-codes"
-	  ".php#BL000001", "blocklist", TRUE },
+	  ".php#BL000001", "blocklist", TRUE, NULL },
 	{ "comcast", "mx2.comcast.net", "al@comcast.net", "4.0.0",
-	  "421 Too many sessions opened RL000001", "rate-limit", TRUE },
+	  "421 Too many sessions opened RL000001", "rate-limit", TRUE, NULL },
 	{ "godaddy", "p3plibsmtp01.prod.phx3.secureserver.net",
 	  "li@example.biz", "5.0.0", "550 192.0.2.3 IB108 Sending IP does "
-	  "not have valid rDNS", "rdns", TRUE },
+	  "not have valid rDNS", "rdns", TRUE, NULL },
 	{ "godaddy", "p3plibsmtp02.prod.phx3.secureserver.net",
 	  "li@example.biz", "5.0.0", "552 5.2.0 IB705 Virus infected message "
-	  "rejected", "virus", FALSE },
+	  "rejected", "virus", FALSE, NULL },
 	{ "mimecast", "us-smtp-inbound-1.mimecast.com", "pat@example.co.uk",
 	  "5.0.0", "550 Administrative prohibition envelope blocked - "
 	  "https://community.mimecast.com/docs/DOC-1369#550",
-	  "sender-rejected", TRUE },
+	  "sender-rejected", TRUE, NULL },
 	{ "mimecast", "eu-smtp-inbound-2.mimecast.com", "pat@example.co.uk",
 	  "5.0.0", "550 DMARC Sender Invalid - envelope rejected", "auth",
-	  TRUE },
+	  TRUE, NULL },
 	{ "orange", "smtp-in.orange.fr", "luc@orange.fr", "5.0.0",
 	  "550 5.5.0 Boite du destinataire pleine. Recipient mailbox full. "
-	  "OFR_417", "quota", FALSE },
+	  "OFR_417", "quota", FALSE, NULL },
 	{ "orange", "smtp-in.laposte.net", "luc@laposte.net", "4.0.0",
 	  "421 mwinf5c79 ME Trop de connexions, veuillez verifier votre "
 	  "configuration. Too many connections, slow down. LPN105_104",
-	  "rate-limit", FALSE },
+	  "rate-limit", FALSE, NULL },
 	{ "tencent", "mx3.qq.com", "wei@qq.com", "5.0.0",
 	  "550 Connection frequency limited. http://service.mail.qq.com/cgi-"
-	  "bin/help?subtype=1&&id=20022&&no=1000722", "rate-limit", TRUE },
+	  "bin/help?subtype=1&&id=20022&&no=1000722", "rate-limit", TRUE, NULL },
 	{ "tencent", "mx3.qq.com", "wei@qq.com", "5.0.0",
 	  "550 Mail is rejected by recipients "
-	  "https://service.mail.qq.com/detail/122/92", "filtered", TRUE },
+	  "https://service.mail.qq.com/detail/122/92", "filtered", TRUE, NULL },
 	{ "nttdocomo", "mfsmax.docomo.ne.jp", "hana@docomo.ne.jp", "5.0.0",
-	  "552 too many recipients", "rate-limit", TRUE },
+	  "552 too many recipients", "rate-limit", TRUE, NULL },
 	{ "kddi", "lsean.ezweb.ne.jp", "ken@ezweb.ne.jp", "5.0.0",
-	  "550 : User unknown", "filtered", TRUE },
+	  "550 : User unknown", "filtered", TRUE, NULL },
 	{ "iua", "mx.email.ua", "olha@i.ua", "5.0.0",
 	  "550 Mailbox is frozen. See https://mail.i.ua/err/3/",
-	  "disabled", FALSE },
+	  "disabled", FALSE, NULL },
 	{ "iua", "mx.email.ua", "olha@i.ua", "5.0.0",
-	  "550 Sorry, see https://mail.i.ua/err/10/", "filtered", TRUE },
+	  "550 Sorry, see https://mail.i.ua/err/10/", "filtered", TRUE, NULL },
 	{ "mailru", "mxs.mail.ru", "ivan@mail.ru", "5.0.0",
 	  "550 spam message rejected. Please visit https://help.mail.ru/"
 	  "notspam-support/id?c=0123 or report details to abuse@corp.mail.ru",
-	  "spam", FALSE },
+	  "spam", FALSE, NULL },
 	{ "yandex", "mx.yandex.ru", "oleg@yandex.ru", "5.7.1",
 	  "550 5.7.1 Policy rejection on the target address",
-	  "filtered", TRUE },
+	  "filtered", TRUE, NULL },
 	{ "gmx-webde", "mx00.emig.gmx.net", "uwe@gmx.de", "5.0.0",
 	  "554-Transaction failed 554-Reject due to policy restrictions. 554 "
 	  "For explanation visit https://postmaster.gmx.net/en/error-messages",
-	  "policy", FALSE },
+	  "policy", FALSE, NULL },
 	{ "zoho", "mx.zoho.com", "ravi@zoho.com", "5.7.1",
-	  "554 5.7.1 : Relaying disallowed", "relay", FALSE },
+	  "554 5.7.1 : Relaying disallowed", "relay", FALSE, NULL },
 	{ "proofpoint", "mx0a-00123456.pphosted.com", "sam@example.com",
 	  "5.0.0", "554 Blocked - see https://ipcheck.proofpoint.com/"
-	  "?ip=192.0.2.8", "blocklist", FALSE },
+	  "?ip=192.0.2.8", "blocklist", FALSE, NULL },
 	{ "barracuda", "d12345a.ess.barracudanetworks.com", "kim@example.com",
 	  "5.7.1", "554 Service unavailable; Client host [192.0.2.4] blocked "
 	  "using Barracuda Reputation; http://www.barracudanetworks.com/"
-	  "reputation/?pr=1&ip=192.0.2.4", "blocklist", FALSE },
+	  "reputation/?pr=1&ip=192.0.2.4", "blocklist", FALSE, NULL },
 	{ "ironport", "esa1.example.iphmx.com", "lee@example.com", "5.0.0",
 	  "554 Your access to this mail system has been rejected due to the "
 	  "sending MTA's poor reputation. If you believe that this failure is "
 	  "in error, please contact the intended recipient via alternate "
-	  "means.", "reputation", TRUE },
+	  "means.", "reputation", TRUE, NULL },
+	{ "opensmtpd", "mx.example.org", "eva@example.org", "4.0.0",
+	  "Temporary failure in MX lookup", "network", TRUE,
+	  "Hi!\r\n\r\nThis is the MAILER-DAEMON, please DO NOT REPLY to "
+	  "this email.\r\n" },
+	{ "courier", "mx.example.org", "eva@example.org", "5.0.0",
+	  "DNS lookup failed.", "network", TRUE,
+	  "This is a delivery status notification from mx.example.net,\r\n"
+	  "running the Courier mail server, version 1.1.\r\n" },
+	{ "domino", "mx.example.org", "eva@example.org", "5.0.0",
+	  "Cannot route mail to user (eva@example.org)", "filtered", TRUE,
+	  "Your message was not delivered. Lotus Domino Release 9.0.1\r\n" },
 };
 
 static const char *
 provider_dsn(const char *remote_mta, const char *recipient,
-	     const char *status, const char *diagnostic)
+	     const char *status, const char *diagnostic,
+	     const char *notification)
 {
+	if (notification == NULL)
+		notification = "Your message could not be delivered.\r\n";
 	return t_strdup_printf(
 		"From: MAILER-DAEMON@mx.example.net\r\n"
 		"To: sender@example.net\r\n"
@@ -158,7 +175,7 @@ provider_dsn(const char *remote_mta, const char *recipient,
 		" boundary=\"b1\"\r\n\r\n"
 		"--b1\r\n"
 		"Content-Type: text/plain\r\n\r\n"
-		"Your message could not be delivered.\r\n\r\n"
+		"%s\r\n"
 		"--b1\r\n"
 		"Content-Type: message/delivery-status\r\n\r\n"
 		"Reporting-MTA: dns; mx.example.net\r\n\r\n"
@@ -167,16 +184,18 @@ provider_dsn(const char *remote_mta, const char *recipient,
 		"Status: %s\r\n"
 		"Remote-MTA: dns; %s\r\n"
 		"Diagnostic-Code: smtp; %s\r\n\r\n"
-		"--b1--\r\n", recipient, status, remote_mta, diagnostic);
+		"--b1--\r\n", notification, recipient, status, remote_mta,
+		diagnostic);
 }
 
 static const struct bounceinfo_recipient *
 classify(struct bounceinfo *bi, struct bounceinfo_result **result_r,
 	 const char *remote_mta, const char *recipient, const char *status,
-	 const char *diagnostic)
+	 const char *diagnostic, const char *notification)
 {
 	*result_r = test_parse(bi, provider_dsn(remote_mta, recipient,
-						status, diagnostic));
+						status, diagnostic,
+						notification));
 	assert_non_null(*result_r);
 	return test_rcpt(*result_r, 0);
 }
@@ -193,7 +212,7 @@ static void test_providers_examples(void **state)
 		const char *got;
 
 		rcpt = classify(bi, &result, ex->remote_mta, ex->recipient,
-				ex->status, ex->diagnostic);
+				ex->status, ex->diagnostic, ex->notification);
 		got = rcpt == NULL ? "(none)" :
 			bounceinfo_class_name(rcpt->class_);
 		if (strcmp(got, ex->class_name) != 0) {
@@ -224,7 +243,7 @@ static void test_providers_scope(void **state)
 			checked++;
 			rcpt = classify(bi, &result, "mx.unrelated.example",
 					"someone@unrelated.example",
-					ex->status, ex->diagnostic);
+					ex->status, ex->diagnostic, NULL);
 			assert_non_null(rcpt);
 			if (strcmp(bounceinfo_class_name(rcpt->class_),
 				   ex->class_name) == 0 &&
