@@ -114,6 +114,11 @@ static const struct rule_example examples[] = {
 	{ "content", "550 This message contain improperly-formatted binary "
 	  "content" },
 	{ "security", "554 Account not subscribed to SES" },
+	{ "user-unknown", "550 5.1.1 User kim.nowak does not exist" },
+	{ "user-unknown", "550 Recipient <kim@example.org> was not found in "
+	  "the directory" },
+	{ "host-unknown", "550 Recipient domain example.invalid does not "
+	  "exist" },
 };
 
 static void test_rules_examples(void **state)
