@@ -41,6 +41,30 @@ static const struct provider_example examples[] = {
 	  "ola@contoso.example", "5.4.1", "550 5.4.1 Recipient address "
 	  "rejected: Access denied. AS(201806281) [DB5EUR01FT001.eop-EUR01."
 	  "prod.protection.outlook.com]", "user-unknown", TRUE, NULL },
+	{ "microsoft", "eur02.prod.protection.outlook.com", "anna@contoso.example",
+	  "5.7.0", "550 5.7.708 Service unavailable. Access denied, traffic "
+	  "not accepted from this IP.", "rate-limit", TRUE, NULL },
+	{ "microsoft", "contoso-com.mail.protection.outlook.com",
+	  "ola@contoso.example", "5.7.0", "550 5.7.0 Access denied, "
+	  "[contoso.example] does not accept email over IPv6", "policy", TRUE,
+	  NULL },
+	{ "microsoft", "mx4.hotmail.com", "jan@hotmail.com", "5.2.2",
+	  "554 5.2.2 mailbox full; STOREDRV.Deliver: submission quota "
+	  "exceeded", "rate-limit", TRUE, NULL },
+	{ "google", "gmail-smtp-in.l.google.com", "kasia@gmail.com", "4.7.0",
+	  "421-4.7.0 This message does not have authentication information "
+	  "or fails to pass authentication checks (SPF or DKIM).", "auth",
+	  FALSE, NULL },
+	{ "google", "aspmx.l.google.com", "kasia@example.org", "4.2.1",
+	  "450-4.2.1 The user you are trying to contact is receiving mail too "
+	  "quickly.", "rate-limit", FALSE, NULL },
+	{ "yahoo", "mta6.am0.yahoodns.net", "joe@yahoo.com", "5.7.9",
+	  "554 5.7.9 Message not accepted for policy reasons. See "
+	  "https://postmaster.yahooinc.com/error-codes", "policy", FALSE,
+	  NULL },
+	{ "yahoo", "mta5.am0.yahoodns.net", "joe@yahoo.com", "4.0.0",
+	  "451 Message temporarily deferred due to unresolvable RFC.5321 from "
+	  "domain", "sender-rejected", TRUE, NULL },
 	{ "google", "gmail-smtp-in.l.google.com", "kasia@gmail.com", "4.7.28",
 	  "421-4.7.28 Gmail has detected an unusual rate of mail originating "
 	  "from your SPF domain", "blocklist", TRUE, NULL },
