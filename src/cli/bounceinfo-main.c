@@ -12,7 +12,9 @@
 #include "bounceinfo-table.h"
 
 #include <stdio.h>
+#include <limits.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <getopt.h>
 
 /* exit codes, see doc/bounceinfo.1 */
@@ -73,7 +75,8 @@ static void cli_usage(FILE *out)
 "  -l, --lang=LANG       language of the explanations (en, pl, ru, cs, de,\n"
 "                        fr, es, ...; default from LC_ALL/LC_MESSAGES/LANG)\n"
 "  -d, --datadir=DIR     read rules/ and explanations/ from DIR\n"
-"                        (default %s)\n"
+"                        (default %s; run from its build tree,\n"
+"                        the source tree's data)\n"
 "  -r, --rules=PATH      extra rules file or directory, taking precedence\n"
 "                        over the shipped rules; may be repeated\n"
 "      --explain-rule    show which rule decided each class\n"
@@ -167,6 +170,27 @@ static const struct bounceinfo_reader_callbacks cli_reader_callbacks = {
 	.error = (bounceinfo_reader_error_t *)cli_input_error,
 };
 
+/* Run from the build tree (not installed): the data is in the source
+   tree, not yet in BOUNCEINFO_DATADIR. NULL when installed. */
+static const char *cli_uninstalled_datadir(void)
+{
+	char path[PATH_MAX];
+	ssize_t len;
+	struct stat st;
+
+	len = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (len <= 0)
+		return NULL;
+	path[len] = '\0';
+	if (strcmp(path, BOUNCEINFO_BUILD_BINDIR "/bounceinfo") != 0 &&
+	    strcmp(path, BOUNCEINFO_BUILD_BINDIR "/.libs/bounceinfo") != 0)
+		return NULL;
+	if (stat(BOUNCEINFO_SOURCE_DATADIR "/rules", &st) < 0 ||
+	    !S_ISDIR(st.st_mode))
+		return NULL;
+	return BOUNCEINFO_SOURCE_DATADIR;
+}
+
 static int cli_run(int argc, char *argv[])
 {
 	struct bounceinfo_settings set;
@@ -218,8 +242,16 @@ static int cli_run(int argc, char *argv[])
 		set.extra_rules = array_front(&extra_rules);
 	}
 
+	if (set.datadir == NULL)
+		set.datadir = cli_uninstalled_datadir();
 	if (bounceinfo_init(&set, &ctx.bi, &error) < 0) {
 		fprintf(stderr, "bounceinfo: %s\n", error);
+		if (set.datadir == NULL) {
+			fprintf(stderr, "bounceinfo: the rules are looked for "
+				"in %s; give their directory with "
+				"--datadir=DIR (in a source tree: its top "
+				"directory)\n", BOUNCEINFO_DATADIR);
+		}
 		return EXIT_CONFIG;
 	}
 	if (lang == NULL)

@@ -120,14 +120,7 @@ dsn_field(struct dsn_ctx *dctx, const char *name,
 		if (rcpt == NULL)
 			return;
 		value = dsn_value(ctx, data, size, 64);
-		if (value != NULL) {
-			const char *p = value;
-			while (*p != '\0' && *p != ' ' && *p != '(' &&
-			       *p != ';')
-				p++;
-			rcpt->action = p_strdup(ctx->pool, t_str_lcase(
-				t_strdup_until(value, p)));
-		}
+		rcpt->action = bounceinfo_action_canonical(value);
 		return;
 	}
 	if (strcasecmp(name, "Status") == 0) {

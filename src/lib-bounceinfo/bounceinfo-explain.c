@@ -8,6 +8,7 @@
 #include "str.h"
 #include "istream.h"
 #include "unichar.h"
+#include "str-sanitize.h"
 #include "bounceinfo-private.h"
 
 #include <ctype.h>
@@ -115,10 +116,18 @@ int bounceinfo_explanations_load_dir(struct bounceinfo *bi, const char *dir,
 	DIR *dirp;
 	int ret = 0;
 
+	bi->explanations_dir = p_strdup(bi->pool, dir);
 	dirp = opendir(dir);
 	if (dirp == NULL) {
-		if (errno == ENOENT)
+		if (errno == ENOENT) {
+			/* not fatal (the built-in English sentence is used),
+			   but an administrator must hear of it */
+			e_warning(bi->event, "%s does not exist: no "
+				  "explanations are loaded, every language "
+				  "falls back to the built-in English "
+				  "sentence", dir);
 			return 0;
+		}
 		*error_r = t_strdup_printf("opendir(%s) failed: %m", dir);
 		return -1;
 	}
@@ -136,29 +145,63 @@ int bounceinfo_explanations_load_dir(struct bounceinfo *bi, const char *dir,
 	return ret;
 }
 
+/* Log once per language that it is not available and what is used
+   instead: an installation without explanations/ or with a user language
+   that has no file is otherwise silent. */
+static void
+explain_fallback_warn(struct bounceinfo *bi, const char *lang,
+		      const char *used)
+{
+	const char *const *warned;
+
+	array_foreach(&bi->langs_warned, warned) {
+		if (strcasecmp(*warned, lang) == 0)
+			return;
+	}
+	/* a bounded list: a hostile language setting cannot grow it */
+	if (array_count(&bi->langs_warned) >= 32)
+		return;
+	lang = p_strdup(bi->pool, lang);
+	array_push_back(&bi->langs_warned, &lang);
+	e_warning(bi->event, "No explanations for language '%s' in %s: "
+		  "using %s", str_sanitize(lang, 32),
+		  bi->explanations_dir == NULL ? "(none)" :
+		  bi->explanations_dir, used);
+}
+
 const char *bounceinfo_explain(struct bounceinfo *bi,
 			       enum bounceinfo_class class_,
 			       const char *lang)
 {
 	const struct bounceinfo_lang *l;
 	const char *dash;
+	bool have_lang;
 
 	i_assert(class_ < BOUNCEINFO_CLASS_COUNT);
-	if (lang != NULL && *lang != '\0') {
-		/* "pt-BR" -> "pt" -> "en" */
-		l = lang_find(bi, lang, strlen(lang));
-		if (l != NULL && l->texts[class_] != NULL)
-			return l->texts[class_];
-		dash = strpbrk(lang, "-_");
-		if (dash != NULL) {
-			l = lang_find(bi, lang, dash - lang);
-			if (l != NULL && l->texts[class_] != NULL)
-				return l->texts[class_];
-		}
-	}
-	l = lang_find(bi, "en", 2);
+	if (lang == NULL || *lang == '\0')
+		lang = "en";
+	/* "pt-BR" -> "pt" -> "en"; a class missing from a language's file
+	   falls back quietly, a language with no file at all is logged */
+	l = lang_find(bi, lang, strlen(lang));
+	have_lang = l != NULL;
 	if (l != NULL && l->texts[class_] != NULL)
 		return l->texts[class_];
+	dash = strpbrk(lang, "-_");
+	if (dash != NULL) {
+		l = lang_find(bi, lang, dash - lang);
+		have_lang = have_lang || l != NULL;
+		if (l != NULL && l->texts[class_] != NULL)
+			return l->texts[class_];
+	}
+	l = lang_find(bi, "en", 2);
+	if (l != NULL && l->texts[class_] != NULL) {
+		if (!have_lang)
+			explain_fallback_warn(bi, lang, "English (en)");
+		return l->texts[class_];
+	}
+	if (!have_lang || l == NULL)
+		explain_fallback_warn(bi, lang,
+				      "the built-in English sentence");
 	return BOUNCEINFO_GENERIC_EXPLANATION;
 }
 

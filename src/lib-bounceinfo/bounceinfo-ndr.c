@@ -611,7 +611,7 @@ bool bounceinfo_ndr_parse_json_delivery(struct bounceinfo_parse_ctx *ctx,
 			}
 			value = json_string(p, oend, "action");
 			rcpt->action = value == NULL ? "failed" :
-				p_strdup(ctx->pool, t_str_lcase(value));
+				bounceinfo_action_canonical(value);
 			value = json_string(p, oend, "status");
 			if (bounceinfo_status_is_valid(value))
 				rcpt->status = p_strdup(ctx->pool, value);

@@ -397,7 +397,8 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 	return ret;
 }
 
-/* Valid UTF-8, CR and NUL removed: the text is then handled line by line */
+/* Valid UTF-8, CRLF as LF, a lone CR or NUL as a space: the text is then
+   handled line by line */
 static const char *text_clean_multiline(const char *text, size_t len)
 {
 	const unsigned char *p, *end;
@@ -426,8 +427,11 @@ static const char *text_clean_multiline(const char *text, size_t len)
 				p++;
 			continue;
 		}
-		if (*p != '\r' && *p != '\0')
-			out[out_len++] = *p;
+		/* CRLF is a line break; a lone CR or a NUL separates words
+		   ("user\rX-Injected" must not become one word) */
+		if (*p == '\r' && p + 1 < end && p[1] == '\n')
+			continue;
+		out[out_len++] = *p == '\r' || *p == '\0' ? ' ' : *p;
 	}
 	out[out_len] = '\0';
 	return (const char *)out;
@@ -662,6 +666,7 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 
 	if (parse_mime(ctx, input, &not_bounce, error_r) < 0)
 		return -1;
+	ctx->not_bounce_by_header = not_bounce;
 	if (not_bounce)
 		return 0;
 
@@ -780,14 +785,16 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 	return 0;
 }
 
-int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
-		     pool_t pool, struct bounceinfo_result **result_r,
-		     const char **error_r)
+static int
+parse_stream(struct bounceinfo *bi, struct istream *input, pool_t pool,
+	     struct bounceinfo_result **result_r, bool *not_bounce_r,
+	     const char **error_r)
 {
 	struct bounceinfo_parse_ctx ctx;
 	struct bounceinfo_result *result;
 	int ret;
 
+	*not_bounce_r = FALSE;
 	result = p_new(pool, struct bounceinfo_result, 1);
 	result->pool = pool;
 	p_array_init(&result->recipients, pool, 4);
@@ -803,6 +810,7 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 		ctx.orig_headers = t_str_new(1024);
 		ctx.preamble = t_str_new(256);
 		ret = bounceinfo_parse_real(&ctx, input, error_r);
+		*not_bounce_r = ctx.not_bounce_by_header;
 		if (ret < 0)
 			*error_r = p_strdup(pool, *error_r);
 		else if (result->kind != BOUNCEINFO_KIND_NONE)
@@ -816,17 +824,131 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 	return 0;
 }
 
+size_t bounceinfo_get_read_limit(struct bounceinfo *bi)
+{
+	/* several times the text scanned, for the headers and MIME
+	   structure around that text */
+	return I_MAX(bi->max_scan_bytes, 16 * 1024) * 4;
+}
+
+/* Offset just past the blank line ending the top-level header in
+   data[0..size), searching from *pos on (updated); 0 if not there yet. */
+static size_t header_end(const unsigned char *data, size_t size, size_t *pos)
+{
+	size_t i = *pos;
+
+	if (i == 0 && size > 0 && data[0] == '\n')
+		return 1;
+	if (i == 0 && size > 1 && data[0] == '\r' && data[1] == '\n')
+		return 2;
+	for (; i + 1 < size; i++) {
+		if (data[i] != '\n')
+			continue;
+		if (data[i + 1] == '\n')
+			return i + 2;
+		if (data[i + 1] == '\r' && i + 2 < size && data[i + 2] == '\n')
+			return i + 3;
+	}
+	/* a line end may be split between two reads */
+	*pos = size > 3 ? size - 3 : 0;
+	return 0;
+}
+
+/* Copy the start of the message by reading and consuming it block by
+   block instead of handing the caller's stream to the MIME parser:
+   Pigeonhole's edit-mail stream (any Sieve editheader action) returns 0
+   from a blocking read when a header line outgrows its buffer, which
+   panics the delivery process in i_stream_read(). Every caller (mail
+   plugin, Sieve extension, doveadm, CLI, in-memory data) goes through
+   this one bounded read, so the same bytes give the same result.
+   With stop_at_header, reading stops once the top-level header is in buf
+   (*hdr_size_r, else 0). */
+static int
+read_start(struct istream *input, size_t limit, bool stop_at_header,
+	   buffer_t *buf, size_t *hdr_size_r)
+{
+	const unsigned char *data;
+	size_t size, pos = 0;
+
+	*hdr_size_r = 0;
+	while (buf->used < limit &&
+	       i_stream_read_more(input, &data, &size) > 0) {
+		size = I_MIN(size, limit - buf->used);
+		buffer_append(buf, data, size);
+		i_stream_skip(input, size);
+		if (stop_at_header) {
+			*hdr_size_r = header_end(buf->data, buf->used, &pos);
+			if (*hdr_size_r > 0)
+				break;
+		}
+	}
+	return input->stream_errno != 0 ? -1 : 0;
+}
+
+static int
+parse_buffer(struct bounceinfo *bi, const void *data, size_t size,
+	     pool_t pool, struct bounceinfo_result **result_r,
+	     bool *not_bounce_r, const char **error_r)
+{
+	struct istream *input;
+	int ret;
+
+	input = i_stream_create_from_data(data,
+		I_MIN(size, bounceinfo_get_read_limit(bi)));
+	i_stream_set_name(input, "(data)");
+	ret = parse_stream(bi, input, pool, result_r, not_bounce_r, error_r);
+	i_stream_unref(&input);
+	return ret;
+}
+
+int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
+		     pool_t pool, struct bounceinfo_result **result_r,
+		     const char **error_r)
+{
+	size_t limit = bounceinfo_get_read_limit(bi), hdr_size;
+	bool not_bounce;
+	buffer_t *buf;
+	int ret = 1;
+
+	buf = buffer_create_dynamic(default_pool, 16 * 1024);
+	/* the header first: mail whose header says it is no bounce is
+	   decided without reading its body, with the same answer the
+	   whole message would give (the body is never looked at then) */
+	if (read_start(input, limit, TRUE, buf, &hdr_size) < 0) {
+		ret = -1;
+	} else if (hdr_size > 0 && hdr_size < limit) {
+		pool_t tmp = pool_alloconly_create("bounceinfo header", 4096);
+		struct bounceinfo_result *tmp_result;
+
+		if (parse_buffer(bi, buf->data, hdr_size, tmp, &tmp_result,
+				 &not_bounce, error_r) == 0 && not_bounce) {
+			ret = parse_buffer(bi, buf->data, hdr_size, pool,
+					   result_r, &not_bounce, error_r);
+		}
+		pool_unref(&tmp);
+		if (ret > 0 && read_start(input, limit, FALSE, buf,
+					  &hdr_size) < 0)
+			ret = -1;
+	}
+	if (ret < 0) {
+		*error_r = t_strdup_printf("read(%s) failed: %s",
+					   i_stream_get_name(input),
+					   i_stream_get_error(input));
+	} else if (ret > 0) {
+		ret = parse_buffer(bi, buf->data, buf->used, pool, result_r,
+				   &not_bounce, error_r);
+	}
+	buffer_free(&buf);
+	return ret;
+}
+
 int bounceinfo_parse_data(struct bounceinfo *bi, const void *data,
 			  size_t size, pool_t pool,
 			  struct bounceinfo_result **result_r,
 			  const char **error_r)
 {
-	struct istream *input;
-	int ret;
+	bool not_bounce;
 
-	input = i_stream_create_from_data(data, size);
-	i_stream_set_name(input, "(data)");
-	ret = bounceinfo_parse(bi, input, pool, result_r, error_r);
-	i_stream_unref(&input);
-	return ret;
+	return parse_buffer(bi, data, size, pool, result_r, &not_bounce,
+			    error_r);
 }

@@ -163,6 +163,9 @@ struct bounceinfo {
 
 	ARRAY_TYPE(bounceinfo_lang) langs;
 	ARRAY_TYPE(const_string) lang_names;
+	/* languages whose fallback was already logged: once per process */
+	ARRAY_TYPE(const_string) langs_warned;
+	const char *explanations_dir;
 };
 
 /* bounceinfo-rules.c */
@@ -265,6 +268,8 @@ struct bounceinfo_parse_ctx {
 	struct bounceinfo *bi;
 	pool_t pool;
 	struct bounceinfo_result *result;
+	/* the top-level header alone said "not a bounce" */
+	bool not_bounce_by_header;
 
 	/* decoded top-level header, "Name: value\n" lines (capped) */
 	string_t *headers;

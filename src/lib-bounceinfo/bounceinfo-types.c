@@ -5,6 +5,8 @@
 #include "str.h"
 #include "bounceinfo-private.h"
 
+#include <ctype.h>
+
 static const char *const class_names[BOUNCEINFO_CLASS_COUNT] = {
 	[BOUNCEINFO_CLASS_UNKNOWN] = "unknown",
 	[BOUNCEINFO_CLASS_USER_UNKNOWN] = "user-unknown",
@@ -177,5 +179,38 @@ const char **bounceinfo_original_field(struct bounceinfo_original *orig,
 		return &orig->to;
 	if (strcasecmp(name, "Date") == 0)
 		return &orig->date;
+	return NULL;
+}
+
+/* RFC 3464 section 2.3.3: the only five actions. Mail systems also write
+   "failure", "Failed (...)", "delayed; will retry": the leading word is
+   matched by its stem, anything else is dropped so no free text ever
+   reaches a Sieve test, a header or a log line. */
+const char *bounceinfo_action_canonical(const char *value)
+{
+	static const struct {
+		const char *stem, *action;
+	} actions[] = {
+		{ "fail", "failed" },
+		{ "delay", "delayed" },
+		{ "deliver", "delivered" },
+		{ "relay", "relayed" },
+		{ "expand", "expanded" },
+	};
+	size_t len = 0;
+
+	if (value == NULL)
+		return NULL;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	while (i_isalpha(value[len]))
+		len++;
+	for (unsigned int i = 0; i < N_ELEMENTS(actions); i++) {
+		size_t stem_len = strlen(actions[i].stem);
+
+		if (len >= stem_len && len <= strlen(actions[i].action) + 1 &&
+		    strncasecmp(value, actions[i].stem, stem_len) == 0)
+			return actions[i].action;
+	}
 	return NULL;
 }

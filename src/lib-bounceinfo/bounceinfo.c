@@ -107,6 +107,7 @@ int bounceinfo_init(const struct bounceinfo_settings *set,
 	p_array_init(&bi->mta_sigs, pool, 64);
 	p_array_init(&bi->langs, pool, 8);
 	p_array_init(&bi->lang_names, pool, 8);
+	p_array_init(&bi->langs_warned, pool, 4);
 
 	bounceinfo_ndr_init(bi);
 	bounceinfo_detect_init(bi);

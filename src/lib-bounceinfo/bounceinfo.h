@@ -89,7 +89,10 @@ struct bounceinfo_recipient {
 	   result pool; NULL when unknown. */
 	const char *address;          /* Final-Recipient, else Original-, else text */
 	const char *original_address; /* Original-Recipient, if given */
-	const char *action;           /* failed, delayed, delivered, ... */
+	/* One of RFC 3464's five actions "failed", "delayed", "delivered",
+	   "relayed", "expanded" (see bounceinfo_action_canonical()), or
+	   NULL when the bounce states none or an unrecognised one. */
+	const char *action;
 	const char *status;           /* enhanced status "5.1.1" */
 	unsigned int reply_code;      /* SMTP reply code 550, or 0 */
 	const char *remote_mta;
@@ -170,17 +173,24 @@ void bounceinfo_deinit(struct bounceinfo **bi);
 /* Parse one message read from input (not seeked back afterwards).
    Always gives a result (kind NONE if not a bounce) unless reading the
    stream fails, in which case -1 is returned with error_r set. The
-   result is allocated from pool. A message whose headers show it is not
-   a bounce is decided without reading its body. */
+   result is allocated from pool. Only the first
+   bounceinfo_get_read_limit() bytes are read and looked at, by every
+   caller and by bounceinfo_parse_data() alike: the same bytes give the
+   same result in the mail plugin, the Sieve extension and the CLI. */
 int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 		     pool_t pool, struct bounceinfo_result **result_r,
 		     const char **error_r);
 
-/* Same for a message in memory. */
+/* Same for a message in memory (its first bounceinfo_get_read_limit()
+   bytes). */
 int bounceinfo_parse_data(struct bounceinfo *bi, const void *data,
 			  size_t size, pool_t pool,
 			  struct bounceinfo_result **result_r,
 			  const char **error_r);
+
+/* How many bytes of a message are read: 4 x max(max_scan_bytes, 16 KiB),
+   1 MiB by default. */
+size_t bounceinfo_get_read_limit(struct bounceinfo *bi);
 
 /* Classify one diagnostic (with optional status and reply code) as the
    parser does for each recipient; used by tests and the CLI. */
@@ -258,6 +268,10 @@ bool bounceinfo_severity_parse(const char *name,
 const char *bounceinfo_class_names_list(void);
 const char *bounceinfo_kind_names_list(void);
 const char *bounceinfo_severity_names_list(void);
+
+/* The RFC 3464 action a field value names ("Failed (bad mailbox)" ->
+   "failed"), as a static string; NULL if it names none of the five. */
+const char *bounceinfo_action_canonical(const char *value);
 
 /* The first recipient that failed (or the first at all), NULL if none. */
 const struct bounceinfo_recipient *

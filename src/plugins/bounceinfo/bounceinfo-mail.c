@@ -132,37 +132,6 @@ bounceinfo_mail_log_event(struct mail *mail, struct bounceinfo_user *buser)
 	return tbuser != NULL ? tbuser->event : buser->event;
 }
 
-/* How much of a message the classifier is given: several times the text
-   it scans, for the headers and MIME structure around that text. */
-static size_t bounceinfo_mail_copy_limit(struct bounceinfo_user *buser)
-{
-	size_t scan = buser->set.max_scan_bytes != 0 ?
-		buser->set.max_scan_bytes : BOUNCEINFO_DEFAULT_MAX_SCAN_BYTES;
-
-	return I_MAX(scan, 16 * 1024) * 4;
-}
-
-/* Copy the start of the message by reading and consuming it block by
-   block, as saving does, instead of handing the mail stream itself to
-   the MIME parser: Pigeonhole's edit-mail stream (any Sieve editheader
-   action) returns 0 from a blocking read when a header line outgrows its
-   buffer, which panics the delivery process in i_stream_read(). */
-static int
-bounceinfo_mail_read_start(struct istream *input, size_t limit,
-			   buffer_t *buf)
-{
-	const unsigned char *data;
-	size_t size;
-
-	while (buf->used < limit &&
-	       i_stream_read_more(input, &data, &size) > 0) {
-		size = I_MIN(size, limit - buf->used);
-		buffer_append(buf, data, size);
-		i_stream_skip(input, size);
-	}
-	return input->stream_errno != 0 ? -1 : 0;
-}
-
 static int
 bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
 			 pool_t pool, struct bounceinfo_mail_info *info)
@@ -171,7 +140,6 @@ bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
 	struct bounceinfo *bi;
 	struct bounceinfo_result *result;
 	struct istream *input;
-	buffer_t *buf;
 	const char *error;
 	int ret;
 
@@ -186,22 +154,16 @@ bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
 								   NULL));
 		return -1;
 	}
-	buf = buffer_create_dynamic(default_pool, 16 * 1024);
-	if (bounceinfo_mail_read_start(input, bounceinfo_mail_copy_limit(buser),
-				       buf) < 0) {
-		e_error(event, "Failed to read message (uid=%u): %s",
-			mail->uid, i_stream_get_error(input));
-		ret = -1;
-	} else T_BEGIN {
-		ret = bounceinfo_parse_data(bi, buf->data, buf->used, pool,
-					    &result, &error);
+	/* the library reads a bounded start of the stream, block by block,
+	   as every other caller does */
+	T_BEGIN {
+		ret = bounceinfo_parse(bi, input, pool, &result, &error);
 		if (ret < 0) {
 			e_error(event,
 				"Failed to classify message (uid=%u): %s",
 				mail->uid, error);
 		}
 	} T_END;
-	buffer_free(&buf);
 	/* the delivery reads the same stream after us */
 	i_stream_seek(input, 0);
 	if (ret < 0)
