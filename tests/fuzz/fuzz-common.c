@@ -228,11 +228,65 @@ static void fuzz_check_one_line(const char *field, const char *str)
 	}
 }
 
+/* Fields with a closed set of values: never free text from the input. */
+static void
+fuzz_check_closed(const char *field, const char *str,
+		  const char *const *allowed)
+{
+	if (str == NULL)
+		return;
+	for (; *allowed != NULL; allowed++) {
+		if (strcmp(str, *allowed) == 0)
+			return;
+	}
+	fuzz_fail("%s '%s' is not one of its defined values", field, str);
+}
+
+/* An enhanced status code (RFC 3463): class.subject.detail */
+static void fuzz_check_status(const char *str)
+{
+	const char *p = str;
+	unsigned int n;
+
+	if (str == NULL)
+		return;
+	if ((*p != '2' && *p != '4' && *p != '5') || p[1] != '.')
+		fuzz_fail("status '%s' is not an enhanced status code", str);
+	p += 2;
+	for (n = 0; *p >= '0' && *p <= '9'; p++) n++;
+	if (n < 1 || n > 3 || *p++ != '.')
+		fuzz_fail("status '%s' is not an enhanced status code", str);
+	for (n = 0; *p >= '0' && *p <= '9'; p++) n++;
+	if (n < 1 || n > 3 || *p != '\0')
+		fuzz_fail("status '%s' is not an enhanced status code", str);
+}
+
+/* A mail system name from rules/mta.map: a short lowercase token */
+static void fuzz_check_token(const char *field, const char *str)
+{
+	const char *p;
+
+	if (str == NULL)
+		return;
+	if (*str == '\0' || strlen(str) > 64)
+		fuzz_fail("%s '%s' is not a name", field, str);
+	for (p = str; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-' || *p == '_' || *p == '.'))
+			fuzz_fail("%s '%s' is not a name", field, str);
+	}
+}
+
 void fuzz_check_result(struct bounceinfo *bi,
 		       const struct bounceinfo_result *result)
 {
 	static const char *const langs[] = { "en", "pl", "ru", "cs", "pt-BR",
 					     "", "xx-invalid" };
+	/* RFC 3464 section 2.3.3 */
+	static const char *const actions[] = { "failed", "delayed",
+		"delivered", "relayed", "expanded", NULL };
+	static const char *const commands[] = { "CONN", "EHLO", "HELO",
+		"MAIL", "RCPT", "DATA", NULL };
 	const struct bounceinfo_recipient *rcpt;
 	unsigned int i;
 
@@ -243,6 +297,7 @@ void fuzz_check_result(struct bounceinfo *bi,
 	(void)bounceinfo_kind_name(result->kind);
 	(void)bounceinfo_kind_is_bounce(result->kind);
 	fuzz_check_one_line("mta", result->mta);
+	fuzz_check_token("mta", result->mta);
 	fuzz_check_one_line("reporting_mta", result->reporting_mta);
 	fuzz_check_one_line("arrival_date", result->arrival_date);
 	fuzz_check_one_line("original.message_id", result->original.message_id);
@@ -260,8 +315,14 @@ void fuzz_check_result(struct bounceinfo *bi,
 	array_foreach(&result->recipients, rcpt) {
 		fuzz_check_one_line("address", rcpt->address);
 		fuzz_check_one_line("original_address", rcpt->original_address);
-		fuzz_check_one_line("action", rcpt->action);
-		fuzz_check_one_line("status", rcpt->status);
+		fuzz_check_closed("action", rcpt->action, actions);
+		fuzz_check_closed("smtp_command", rcpt->smtp_command,
+				  commands);
+		fuzz_check_status(rcpt->status);
+		if (rcpt->reply_code != 0 &&
+		    (rcpt->reply_code < 200 || rcpt->reply_code > 599))
+			fuzz_fail("reply_code %u out of range",
+				  rcpt->reply_code);
 		fuzz_check_one_line("remote_mta", rcpt->remote_mta);
 		fuzz_check_one_line("diagnostic", rcpt->diagnostic);
 		fuzz_check_one_line("matched_rule", rcpt->matched_rule);

@@ -31,20 +31,24 @@ def srcdir_builddir():
 
 
 def corpus_dir(src=None):
-    """The real-bounce corpus: $BOUNCEINFO_CORPUS, else shared/corpus
-    beside the source directory (CI clones shared/ next to it)."""
+    """The full shared corpus: $BOUNCEINFO_CORPUS, else shared/corpus
+    beside the source directory.  Only tests that need all of it (the
+    accuracy test) may use it; everything else reads eml_dir()."""
     d = os.environ.get("BOUNCEINFO_CORPUS") or os.path.join(
         src or srcdir(), "..", "shared", "corpus")
     return os.path.abspath(d)
 
 
 def eml_dir(src=None):
-    """The corpus's Sisimai messages (*.eml)."""
-    return os.path.join(corpus_dir(src), "sisimai", "eml")
+    """The real bounces the repository carries (tests/data/sisimai, a
+    subset of the shared corpus, see tests/data/README.md): every test
+    that needs real bounces reads them from here, so the suite runs whole
+    from a plain clone."""
+    return os.path.join(src or srcdir(), "tests", "data", "sisimai")
 
 
 def read_corpus(name):
-    """Raw bytes of the corpus message eml_dir()/name."""
+    """Raw bytes of the repository's real bounce eml_dir()/name."""
     with open(os.path.join(eml_dir(), name), "rb") as f:
         return f.read()
 
@@ -102,11 +106,13 @@ def class_keyword(cls):
 
 
 def corpus_missing():
-    """True, having printed the SKIP line, if there is no corpus."""
+    """True, having printed a FAIL line, if the repository's test
+    messages are missing (a broken checkout or tarball): that is an
+    error, never a skip."""
     if os.path.isdir(eml_dir()):
         return False
-    print("SKIP: corpus not found at %s" % eml_dir())
-    return True
+    print("FAIL: test messages not found at %s" % eml_dir())
+    raise SystemExit(1)
 
 
 def check(cond, what):

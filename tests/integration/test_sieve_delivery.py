@@ -3,7 +3,7 @@
 default global script (sieve-scripts/bounceinfo-default.sieve as
 sieve_before) receives bounces over LMTP, and IMAP shows where each landed.
 
-Messages: every corpus message (../shared/corpus/sisimai/eml), the
+Messages: every real bounce the repository carries (tests/data/sisimai), the
 seed-based samples (tests/samples) and tests/sieve/messages.  Each gets an
 X-Bounceinfo-Test-Id header so it can be found again over IMAP.
 
@@ -42,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from dovecot_env import (DovecotEnv, DovecotEnvError,  # noqa: E402
                          DovecotEnvUnavailable)
-from bounceinfo_testlib import (SKIP, Checker, corpus_dir,  # noqa: E402
+from bounceinfo_testlib import (SKIP, Checker, eml_dir,  # noqa: E402
                                 srcdir_builddir)
 
 ID_HEADER = "X-Bounceinfo-Test-Id"
@@ -138,14 +138,15 @@ def imap_locations(env):
 
 
 def collect_messages(srcdir):
-    corpus = corpus_dir(srcdir)
+    corpus = eml_dir(srcdir)
     paths = []
-    eml = os.path.join(corpus, "sisimai", "eml")
+    eml = corpus
     if os.path.isdir(eml):
         paths += sorted(os.path.join(eml, f) for f in os.listdir(eml)
                         if f.endswith(".eml"))
     else:
-        print("note: no corpus at %s" % eml)
+        # the repository carries them: missing is a broken checkout
+        raise SystemExit("FAIL: test messages missing at %s" % eml)
     for d in (os.path.join(srcdir, "tests", "samples"),
               os.path.join(srcdir, "tests", "sieve", "messages")):
         if os.path.isdir(d):

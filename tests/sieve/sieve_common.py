@@ -18,7 +18,7 @@ import tempfile
 # directories, check reporting), re-exported from here
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
-from bounceinfo_testlib import (SKIP, Checker, corpus_dir,  # noqa: E402,F401
+from bounceinfo_testlib import (SKIP, Checker, corpus_dir, eml_dir,  # noqa: E402,F401,E501
                                 srcdir_builddir)
 
 SIEVE_TEST = "/usr/bin/sieve-test"

@@ -8,7 +8,7 @@ message (the bounceinfo CLI's JSON): this test checks the Sieve plumbing -
 fields, multiple values, match types, variables, sanitising - not how well
 the library classifies (tests/corpus does that).
 
-Messages: a deterministic selection of corpus files (../shared/corpus)
+Messages: a deterministic selection of the repository's real bounces (tests/data/sisimai)
 chosen for what they contain (several recipients, a delay warning, an
 auto-reply, a remote MTA, ...), plus the messages in tests/sieve/messages.
 For each message one Sieve script holds all checks; every check that holds
@@ -20,7 +20,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sieve_common import (SieveTools, cli_results, corpus_dir, folders,  # noqa
+from sieve_common import (SieveTools, cli_results, eml_dir, folders,  # noqa
                           sanitize, sieve_quote)
 
 CLASSES = ("unknown user-unknown quota disabled moved host-unknown no-mail "
@@ -233,7 +233,7 @@ def pick_messages(srcdir, builddir):
     own = os.path.join(srcdir, "tests", "sieve", "messages")
     paths = sorted(os.path.join(own, f) for f in os.listdir(own)
                    if f.endswith(".eml"))
-    eml = os.path.join(corpus_dir(srcdir), "sisimai", "eml")
+    eml = eml_dir(srcdir)
     if os.path.isdir(eml):
         corpus = sorted(os.path.join(eml, f) for f in os.listdir(eml)
                         if f.endswith(".eml"))
@@ -260,7 +260,8 @@ def pick_messages(srcdir, builddir):
                     paths.append(p)
                     break
     else:
-        print("note: no corpus at %s, own messages only" % eml)
+        # the repository carries them: missing is a broken checkout
+        raise SystemExit("FAIL: test messages missing at %s" % eml)
     return paths
 
 

@@ -21,7 +21,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sieve_common import (SIEVE_TEST, SieveTools, corpus_dir,  # noqa: E402
+from sieve_common import (SIEVE_TEST, SieveTools, eml_dir,  # noqa: E402
                           folders)
 
 VARIABLES = ["class", "severity", "kind", "status", "code", "action",
@@ -78,7 +78,7 @@ def main():
                 paths.append(os.path.join(hostile, f))
         else:
             print("note: no %s" % gen)
-        eml = os.path.join(corpus_dir(tools.srcdir), "sisimai", "eml")
+        eml = eml_dir(tools.srcdir)
         if os.path.isdir(eml):
             paths += sorted(os.path.join(eml, f) for f in os.listdir(eml)
                             if f.endswith(".eml"))
