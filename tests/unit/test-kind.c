@@ -444,6 +444,125 @@ static void test_kind_header_fast_path(void **state)
 	pool_unref(&pool);
 }
 
+/* issue #14, defect 4: a lone CR in NDR text separates words (it used to
+   be deleted: "No such userX-Injected") */
+static void test_kind_ndr_lone_cr(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+	const struct bounceinfo_recipient *rcpt;
+
+	r = test_parse(bi,
+		"From: Mail Delivery System <Mailer-Daemon@mail.example.org>\n"
+		"To: sender@example.com\n"
+		"Subject: Mail delivery failed: returning message to sender\n"
+		"X-Failed-Recipients: a@example.net\n"
+		"\n"
+		"This message was created automatically by mail delivery "
+		"software.\n\n"
+		"A message that you sent could not be delivered to one or more "
+		"of its\nrecipients. This is a permanent error. The following "
+		"address(es) failed:\n\n"
+		"  a@example.net\n"
+		"    SMTP error from remote mail server after RCPT TO:<a@example.net>:\n"
+		"    550 5.1.1 No such user\rX-Injected: yes\n");
+	assert_non_null(r);
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_NDR);
+	rcpt = test_rcpt(r, 0);
+	assert_non_null(rcpt);
+	assert_non_null(rcpt->diagnostic);
+	assert_null(strstr(rcpt->diagnostic, "userX-Injected"));
+	assert_non_null(strstr(rcpt->diagnostic, "No such user X-Injected"));
+	assert_null(strchr(rcpt->diagnostic, '\r'));
+	pool_unref(&r->pool);
+}
+
+/* issue #14, defect 7: Action is one of RFC 3464's five values or NULL,
+   never free text (a folded "Action:" used to carry a TAB into it) */
+static void test_kind_action_closed_set(void **state)
+{
+	static const struct {
+		const char *field, *action;
+	} cases[] = {
+		{ "failed", "failed" },
+		{ "Failed (bad destination mailbox address)", "failed" },
+		{ "failure", "failed" },
+		{ "DELAYED; will retry", "delayed" },
+		{ "delivered", "delivered" },
+		{ "relayed", "relayed" },
+		{ "expanded", "expanded" },
+		{ "ail agent v0.13);\twed, 12 jun 2024", NULL },
+		{ "bounced", NULL },
+		{ "failedsomething", NULL },
+		{ "", NULL },
+	};
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_result *r;
+	const struct bounceinfo_recipient *rcpt;
+
+	for (unsigned int i = 0; i < N_ELEMENTS(cases); i++) {
+		const char *got = bounceinfo_action_canonical(cases[i].field);
+		if (cases[i].action == NULL)
+			assert_null(got);
+		else
+			assert_string_equal(got, cases[i].action);
+	}
+	assert_null(bounceinfo_action_canonical(NULL));
+
+	/* through a whole DSN: the folded Action line with a TAB */
+	r = test_parse(bi, dsn_message("mail agent v0.13);\n\twed, 12 jun 2024",
+				       "5.1.1", "550 5.1.1 User unknown"));
+	assert_non_null(r);
+	rcpt = test_rcpt(r, 0);
+	assert_non_null(rcpt);
+	assert_null(rcpt->action);
+	/* a recipient without a known action still counts as failed */
+	assert_int_equal(r->kind, BOUNCEINFO_KIND_DSN);
+	pool_unref(&r->pool);
+}
+
+/* issue #14, defect 6: every caller reads the same bounded start of a
+   message: a stream and the same bytes in memory give the same result,
+   also when the top-level header holds a line longer than the limit */
+static void test_kind_bounded_read_same_result(void **state)
+{
+	struct bounceinfo *bi = *state;
+	size_t limit = bounceinfo_get_read_limit(bi);
+	string_t *msg = t_str_new(6 * 1024 * 1024);
+	struct bounceinfo_result *r1, *r2;
+	struct istream *input;
+	const char *error;
+	pool_t pool = pool_alloconly_create("test", 4096);
+
+	assert_true(limit >= 64 * 1024);
+	str_append(msg, "From: Mail Delivery System <MAILER-DAEMON@example.org>\n"
+		   "To: sender@example.com\n"
+		   "Subject: Undelivered Mail Returned to Sender\n"
+		   "X-Long: ");
+	for (unsigned int i = 0; i < 5 * 1024 * 1024 / 64; i++)
+		str_append(msg, "0123456789abcdef0123456789abcdef"
+			   "0123456789abcdef0123456789abcdef");
+	str_append(msg, "\n\nI'm sorry to have to inform you that your message "
+		   "could not be delivered.\n\n<user@example.net>: host "
+		   "mx.example.net said: 550 5.1.1 No such user\n");
+	assert_true(str_len(msg) > limit);
+
+	assert_int_equal(bounceinfo_parse_data(bi, str_data(msg),
+					       str_len(msg), pool, &r1,
+					       &error), 0);
+	/* a stream handing out small blocks, as a mail stream does */
+	input = i_stream_create_from_data(str_data(msg), str_len(msg));
+	i_stream_set_max_buffer_size(input, 4096);
+	assert_int_equal(bounceinfo_parse(bi, input, pool, &r2, &error), 0);
+	i_stream_unref(&input);
+	assert_int_equal(r1->kind, r2->kind);
+	assert_int_equal(array_count(&r1->recipients),
+			 array_count(&r2->recipients));
+	/* and the part past the limit was not looked at */
+	assert_int_equal(r1->kind, BOUNCEINFO_KIND_NONE);
+	pool_unref(&pool);
+}
+
 static void test_kind_recipient_cap(void **state)
 {
 	struct bounceinfo *bi;
@@ -489,6 +608,9 @@ int main(void)
 		cmocka_unit_test(test_kind_none),
 		cmocka_unit_test(test_kind_header_fast_path),
 		cmocka_unit_test(test_kind_recipient_cap),
+		cmocka_unit_test(test_kind_ndr_lone_cr),
+		cmocka_unit_test(test_kind_action_closed_set),
+		cmocka_unit_test(test_kind_bounded_read_same_result),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup,
 				      test_group_teardown);
