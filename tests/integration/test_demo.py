@@ -2,8 +2,11 @@
 """`scripts/demo --no-wait` (what `./run demo` shows a new user) works:
 it exits 0, reports a folder for every bundled sample, ordinary mail and
 the auto-reply stay in INBOX, the delay warning goes to Bounces/Delayed,
-every other bounce lands under Bounces/, the summary adds up, the IMAP
-connection details are printed, and nothing is left running or on disk.
+every other bounce lands under Bounces/, the summary adds up, no
+connection details are printed for the Dovecot it stops, and nothing is
+left running or on disk.  Then `scripts/demo` without --no-wait: the IMAP
+details it prints log in, the doveadm command it prints runs and lists
+the bounces, the sieve-connect line has --clearchan, and SIGTERM stops it.
 Exit 0 pass, 1 fail, 77 skip (not root)."""
 
 import os
@@ -65,15 +68,76 @@ def main():
     check(re.search(r"^  dovecot_bounceinfo_classified_total\{.*\} \d+$", out,
                     re.M), "the conf.d example's metric counts the bounces "
           "(OpenMetrics endpoint)")
-    m = re.search(r"IMAP\s+host 127\.0\.0\.1, port (\d+), no TLS, user (\S+), "
-                  r"password (\S+)", out)
-    check(m is not None, "IMAP connection details printed")
+    check(not re.search(r"IMAP\s+host 127\.0\.0\.1, port", out),
+          "--no-wait prints no connection details for the stopped Dovecot")
     tmp = re.search(r"running privately in (\S+)", out)
     check(tmp and not os.path.exists(tmp.group(1)),
           "temporary directory removed after --no-wait")
     left = subprocess.run(["pgrep", "-f", tmp.group(1)],
                           stdout=subprocess.PIPE, text=True).stdout.split()
     check(not left, "no process of the demo's Dovecot left (%s)" % left)
+    return waiting_demo(env)
+
+
+def waiting_demo(env):
+    """The demo as a newcomer runs it: it keeps Dovecot running and says
+    how to look; every command it prints must work."""
+    import imaplib
+    import shlex
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(SRCDIR, "scripts", "demo"),
+         "--builddir", BUILDDIR], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, env=env)
+    out = ""
+    try:
+        deadline = time.time() + 300
+        for line in proc.stdout:
+            out += line
+            if "Dovecot keeps running" in line or time.time() > deadline:
+                break
+        check("Dovecot keeps running" in out, "the demo keeps running")
+        m = re.search(r"IMAP\s+host 127\.0\.0\.1, port (\d+), no TLS, "
+                      r"user (\S+), password (\S+)", out)
+        check(m is not None, "IMAP connection details printed")
+        im = imaplib.IMAP4("127.0.0.1", int(m.group(1)))
+        im.login(m.group(2), m.group(3))
+        typ, _ = im.select("INBOX")
+        im.logout()
+        check(typ == "OK", "the printed IMAP details log in")
+        check(re.search(r"sieve-connect --clearchan -s 127\.0\.0\.1 "
+                        r"-p \d+ -u \S+", out),
+              "sieve-connect hint with --clearchan")
+        dm = re.search(r"^\s+(unshare .*doveadm .*bounceinfo list.*)$",
+                       out, re.M)
+        if dm is None:
+            check("is not permitted here" in out,
+                  "no doveadm command: says why")
+        else:
+            run = subprocess.run(shlex.split(dm.group(1)),
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            check(run.returncode == 0 and "user-unknown" in run.stdout,
+                  "the printed doveadm command lists the bounces "
+                  "(exit %d): %s%s" % (run.returncode, run.stdout[:300],
+                                       run.stderr[:300]))
+        m = re.search(r"Metrics\s+curl -s (\S+)", out)
+        check(m is not None, "metrics command printed")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rest, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rest, _ = proc.communicate()
+    out += rest
+    print(out)
+    check("Stopping Dovecot" in rest, "SIGTERM stops the demo")
+    tmp = re.search(r"running privately in (\S+)", out)
+    check(tmp and not os.path.exists(tmp.group(1)),
+          "temporary directory removed after SIGTERM")
     return 0
 
 
