@@ -104,6 +104,27 @@ def main():
         check(proc.returncode == 0 and "sieve_bounceinfo" in proc.stdout,
               "doveconf -h plugin/sieve_plugins")
 
+        # README's metrics instructions: uncommenting the listener block
+        # at the end of the snippet gives the URL the README curls
+        block = re.search(r"^#service stats \{\n(?:#.*\n)*?#\}\n", text, re.M)
+        check(block is not None, "the snippet has a commented stats "
+              "listener block")
+        enabled = os.path.join(tmp, "enabled.conf")
+        with open(enabled, "w") as f:
+            f.write(text.replace(block.group(0), re.sub(
+                r"^#", "", block.group(0), flags=re.M)))
+        proc = doveconf(tmp, enabled, "-n")
+        listener = re.search(r"inet_listener http \{\n(.*?)\}", proc.stdout,
+                             re.S)
+        check(proc.returncode == 0 and listener and
+              re.search(r"address = 127\.0\.0\.1", listener.group(1)) and
+              re.search(r"port = 9900", listener.group(1)),
+              "uncommented, it is valid and listens on 127.0.0.1:9900")
+        readme = open(os.path.join(SRCDIR, "README.md")).read()
+        check("curl http://127.0.0.1:9900/metrics" in readme and
+              "uncomment" in readme, "README says to uncomment it and "
+              "curls that address")
+
         names = set(re.findall(r"\bbounceinfo_[a-z_]+(?=\s*=)", text))
         unknown = names - KNOWN_SETTINGS
         check(not unknown, "only known settings named (%s)"
