@@ -831,27 +831,59 @@ size_t bounceinfo_get_read_limit(struct bounceinfo *bi)
 	return I_MAX(bi->max_scan_bytes, 16 * 1024) * 4;
 }
 
-/* Offset just past the blank line ending the top-level header in
-   data[0..size), searching from *pos on (updated); 0 if not there yet. */
-static size_t header_end(const unsigned char *data, size_t size, size_t *pos)
-{
-	size_t i = *pos;
+/* A top-level header line longer than this keeps only its start: one
+   huge hostile line must not crowd the rest of the message out of the
+   bounded read (a bounce behind a 5 MB header line is still one). */
+#define BOUNCEINFO_MAX_HEADER_LINE (64 * 1024)
 
-	if (i == 0 && size > 0 && data[0] == '\n')
-		return 1;
-	if (i == 0 && size > 1 && data[0] == '\r' && data[1] == '\n')
-		return 2;
-	for (; i + 1 < size; i++) {
-		if (data[i] != '\n')
-			continue;
-		if (data[i + 1] == '\n')
-			return i + 2;
-		if (data[i + 1] == '\r' && i + 2 < size && data[i + 2] == '\n')
-			return i + 3;
+struct read_state {
+	size_t limit;
+	/* still in the top-level header; its line read so far */
+	bool in_header;
+	size_t line_len;
+	unsigned char line_first;
+	/* bytes of buf that hold the header, once it ended */
+	size_t hdr_size;
+};
+
+/* Header bytes data[0..size) into buf, long lines cut; returns how many
+   bytes were consumed (less than size once the header ends or buf is
+   full). */
+static size_t
+read_header_block(struct read_state *st, buffer_t *buf,
+		  const unsigned char *data, size_t size)
+{
+	const unsigned char *p = data, *end = data + size;
+
+	while (p < end && st->in_header && buf->used < st->limit) {
+		const unsigned char *nl = memchr(p, '\n', end - p);
+		const unsigned char *seg_end = nl == NULL ? end : nl + 1;
+		size_t seg_len = seg_end - p, keep = 0;
+
+		if (st->line_len == 0)
+			st->line_first = *p;
+		if (st->line_len < BOUNCEINFO_MAX_HEADER_LINE) {
+			keep = I_MIN(seg_len,
+				     BOUNCEINFO_MAX_HEADER_LINE - st->line_len);
+			keep = I_MIN(keep, st->limit - buf->used);
+			buffer_append(buf, p, keep);
+		}
+		st->line_len += seg_len;
+		if (nl != NULL) {
+			if (keep < seg_len && buf->used < st->limit) {
+				/* the cut line still ends the way it did */
+				buffer_append_c(buf, '\n');
+			}
+			if (st->line_len == 1 ||
+			    (st->line_len == 2 && st->line_first == '\r')) {
+				st->in_header = FALSE;
+				st->hdr_size = buf->used;
+			}
+			st->line_len = 0;
+		}
+		p = seg_end;
 	}
-	/* a line end may be split between two reads */
-	*pos = size > 3 ? size - 3 : 0;
-	return 0;
+	return p - data;
 }
 
 /* Copy the start of the message by reading and consuming it block by
@@ -859,28 +891,28 @@ static size_t header_end(const unsigned char *data, size_t size, size_t *pos)
    Pigeonhole's edit-mail stream (any Sieve editheader action) returns 0
    from a blocking read when a header line outgrows its buffer, which
    panics the delivery process in i_stream_read(). Every caller (mail
-   plugin, Sieve extension, doveadm, CLI, in-memory data) goes through
-   this one bounded read, so the same bytes give the same result.
-   With stop_at_header, reading stops once the top-level header is in buf
-   (*hdr_size_r, else 0). */
+   plugin, Sieve extension, doveadm, CLI, and bounceinfo_parse_data())
+   goes through this one bounded read, so the same bytes give the same
+   result. With stop_at_header, reading stops once the top-level header
+   is in buf (st->hdr_size != 0). */
 static int
-read_start(struct istream *input, size_t limit, bool stop_at_header,
-	   buffer_t *buf, size_t *hdr_size_r)
+read_start(struct istream *input, struct read_state *st, bool stop_at_header,
+	   buffer_t *buf)
 {
 	const unsigned char *data;
-	size_t size, pos = 0;
+	size_t size;
 
-	*hdr_size_r = 0;
-	while (buf->used < limit &&
+	while (buf->used < st->limit &&
 	       i_stream_read_more(input, &data, &size) > 0) {
-		size = I_MIN(size, limit - buf->used);
-		buffer_append(buf, data, size);
-		i_stream_skip(input, size);
-		if (stop_at_header) {
-			*hdr_size_r = header_end(buf->data, buf->used, &pos);
-			if (*hdr_size_r > 0)
-				break;
+		if (st->in_header)
+			size = read_header_block(st, buf, data, size);
+		else {
+			size = I_MIN(size, st->limit - buf->used);
+			buffer_append(buf, data, size);
 		}
+		i_stream_skip(input, size);
+		if (stop_at_header && !st->in_header)
+			break;
 	}
 	return input->stream_errno != 0 ? -1 : 0;
 }
@@ -905,29 +937,31 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 		     pool_t pool, struct bounceinfo_result **result_r,
 		     const char **error_r)
 {
-	size_t limit = bounceinfo_get_read_limit(bi), hdr_size;
+	struct read_state st;
 	bool not_bounce;
 	buffer_t *buf;
 	int ret = 1;
 
+	i_zero(&st);
+	st.limit = bounceinfo_get_read_limit(bi);
+	st.in_header = TRUE;
 	buf = buffer_create_dynamic(default_pool, 16 * 1024);
 	/* the header first: mail whose header says it is no bounce is
 	   decided without reading its body, with the same answer the
 	   whole message would give (the body is never looked at then) */
-	if (read_start(input, limit, TRUE, buf, &hdr_size) < 0) {
+	if (read_start(input, &st, TRUE, buf) < 0) {
 		ret = -1;
-	} else if (hdr_size > 0 && hdr_size < limit) {
+	} else if (st.hdr_size > 0 && buf->used < st.limit) {
 		pool_t tmp = pool_alloconly_create("bounceinfo header", 4096);
 		struct bounceinfo_result *tmp_result;
 
-		if (parse_buffer(bi, buf->data, hdr_size, tmp, &tmp_result,
+		if (parse_buffer(bi, buf->data, st.hdr_size, tmp, &tmp_result,
 				 &not_bounce, error_r) == 0 && not_bounce) {
-			ret = parse_buffer(bi, buf->data, hdr_size, pool,
+			ret = parse_buffer(bi, buf->data, st.hdr_size, pool,
 					   result_r, &not_bounce, error_r);
 		}
 		pool_unref(&tmp);
-		if (ret > 0 && read_start(input, limit, FALSE, buf,
-					  &hdr_size) < 0)
+		if (ret > 0 && read_start(input, &st, FALSE, buf) < 0)
 			ret = -1;
 	}
 	if (ret < 0) {
@@ -947,8 +981,13 @@ int bounceinfo_parse_data(struct bounceinfo *bi, const void *data,
 			  struct bounceinfo_result **result_r,
 			  const char **error_r)
 {
-	bool not_bounce;
+	struct istream *input;
+	int ret;
 
-	return parse_buffer(bi, data, size, pool, result_r, &not_bounce,
-			    error_r);
+	/* the same bounded read as a stream gets */
+	input = i_stream_create_from_data(data, size);
+	i_stream_set_name(input, "(data)");
+	ret = bounceinfo_parse(bi, input, pool, result_r, error_r);
+	i_stream_unref(&input);
+	return ret;
 }

@@ -174,9 +174,10 @@ void bounceinfo_deinit(struct bounceinfo **bi);
    Always gives a result (kind NONE if not a bounce) unless reading the
    stream fails, in which case -1 is returned with error_r set. The
    result is allocated from pool. Only the first
-   bounceinfo_get_read_limit() bytes are read and looked at, by every
-   caller and by bounceinfo_parse_data() alike: the same bytes give the
-   same result in the mail plugin, the Sieve extension and the CLI. */
+   bounceinfo_get_read_limit() bytes are kept and looked at (a top-level
+   header line keeps its first 64 KiB), by every caller and by
+   bounceinfo_parse_data() alike: the same bytes give the same result in
+   the mail plugin, the Sieve extension, doveadm and the CLI. */
 int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 		     pool_t pool, struct bounceinfo_result **result_r,
 		     const char **error_r);
