@@ -170,6 +170,20 @@ static void test_kind_ndr_qmail_polish(void **state)
 	pool_unref(&r->pool);
 }
 
+/* Exim's bounce up to its list of failed addresses */
+#define EXIM_NDR_HEAD(failed) \
+	"From: Mail Delivery System <Mailer-Daemon@mail.example.org>\n" \
+	"To: sender@example.com\n" \
+	"Subject: Mail delivery failed: returning message to sender\n" \
+	"X-Failed-Recipients: " failed "\n" \
+	"Auto-Submitted: auto-replied\n" \
+	"\n" \
+	"This message was created automatically by mail delivery " \
+	"software.\n\n" \
+	"A message that you sent could not be delivered to one or more " \
+	"of its\nrecipients. This is a permanent error. The following " \
+	"address(es) failed:\n\n"
+
 static void test_kind_ndr_exim(void **state)
 {
 	struct bounceinfo *bi = *state;
@@ -177,17 +191,7 @@ static void test_kind_ndr_exim(void **state)
 	const struct bounceinfo_recipient *rcpt;
 
 	r = test_parse(bi,
-		"From: Mail Delivery System <Mailer-Daemon@mail.example.org>\n"
-		"To: sender@example.com\n"
-		"Subject: Mail delivery failed: returning message to sender\n"
-		"X-Failed-Recipients: a@example.net, b@example.net\n"
-		"Auto-Submitted: auto-replied\n"
-		"\n"
-		"This message was created automatically by mail delivery "
-		"software.\n\n"
-		"A message that you sent could not be delivered to one or more "
-		"of its\nrecipients. This is a permanent error. The following "
-		"address(es) failed:\n\n"
+		EXIM_NDR_HEAD("a@example.net, b@example.net")
 		"  a@example.net\n"
 		"    host mx.example.net [192.0.2.1]\n"
 		"    SMTP error from remote mail server after RCPT TO:<a@example.net>:\n"
@@ -453,16 +457,7 @@ static void test_kind_ndr_lone_cr(void **state)
 	const struct bounceinfo_recipient *rcpt;
 
 	r = test_parse(bi,
-		"From: Mail Delivery System <Mailer-Daemon@mail.example.org>\n"
-		"To: sender@example.com\n"
-		"Subject: Mail delivery failed: returning message to sender\n"
-		"X-Failed-Recipients: a@example.net\n"
-		"\n"
-		"This message was created automatically by mail delivery "
-		"software.\n\n"
-		"A message that you sent could not be delivered to one or more "
-		"of its\nrecipients. This is a permanent error. The following "
-		"address(es) failed:\n\n"
+		EXIM_NDR_HEAD("a@example.net")
 		"  a@example.net\n"
 		"    SMTP error from remote mail server after RCPT TO:<a@example.net>:\n"
 		"    550 5.1.1 No such user\rX-Injected: yes\n");
