@@ -108,6 +108,25 @@ def main():
             check(rows[3]["verified"] == "not-applicable",
                   "doveadm list: uid 3 not-applicable (%s)"
                   % rows[3]["verified"])
+
+        # \Sent's Message-IDs are kept hashed next to its index, and only
+        # messages saved since the last lookup are read: a message saved
+        # now must be found by the next bounce
+        hashes = os.path.join(env.maildir, ".Sent",
+                              "dovecot-bounceinfo.msgids")
+        check(os.path.isfile(hashes), "hashed Message-IDs kept in %s"
+              % hashes)
+        env.doveadm("save", "-u", env.user, "-m", "Sent", input=(
+            "From: testuser@localhost\nSubject: sent later\n"
+            "Message-ID: %s\n\nHello.\n" % forged_id))
+        env.lmtp_deliver(read_corpus(FORGED))
+        got = verified_counters(env, {"genuine": 2, "forged": 1,
+                                      "not-applicable": 1})
+        check(got.get("genuine") == 2, "a message saved into \\Sent after "
+              "the last lookup is found: %s" % got)
+        check(re.search(r"bounceinfo_verify: 1 Message-IDs of Sent added",
+                        env.log_text()) is not None,
+              "only the new message was read")
         log = env.log_text()
         check("Error:" not in log and "Panic:" not in log,
               "no errors in the log")
