@@ -155,6 +155,30 @@ def main():
     finally:
         env.stop()
 
+    # no index directory (INDEX=MEMORY): no hash file, the header search
+    # answers
+    env = DovecotEnv(sieve=False, debug=True, extra_conf=METRIC +
+                     "mail_location = maildir:~/Maildir:INDEX=MEMORY\n",
+                     plugin_settings={"bounceinfo_verify": "yes"})
+    env.start()
+    try:
+        genuine = read_corpus(GENUINE)
+        env.doveadm("save", "-u", env.user, "-m", "Sent", input=(
+            "From: testuser@localhost\nSubject: the original\n"
+            "Message-ID: %s\n\nHello.\n" % original_message_id(genuine)))
+        env.lmtp_deliver(genuine)
+        env.lmtp_deliver(read_corpus(FORGED))
+        got = verified_counters(env, {"genuine": 1, "forged": 1})
+        check(got == {"genuine": 1, "forged": 1},
+              "INDEX=MEMORY: genuine and forged by the header search: %s"
+              % got)
+        check("hashed Message-IDs" not in env.log_text() and
+              not os.path.exists(os.path.join(
+                  env.maildir, ".Sent", "dovecot-bounceinfo.msgids")),
+              "INDEX=MEMORY: no hash file")
+    finally:
+        env.stop()
+
     # bounceinfo_verify = no: unchecked
     env = DovecotEnv(sieve=False, extra_conf=METRIC)
     env.start()

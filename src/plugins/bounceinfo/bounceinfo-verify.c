@@ -329,7 +329,10 @@ bounceinfo_verify_original(struct mail_user *user,
 	if (!mailbox_has_special_use(box, BOUNCEINFO_SENT_SPECIAL_USE)) {
 		e_error(event, "bounceinfo_verify: user has no mailbox with "
 			"special_use = \\Sent, the bounce is left unchecked");
-	} else if (mailbox_sync(box, 0) < 0) {
+	} else if (mailbox_open(box) < 0) {
+		/* Opened, not synced: the index already knows every message
+		   Dovecot saved (APPEND, Sieve, LDA); a maildir sync would
+		   read the whole dovecot-uidlist on each delivery. */
 		enum mail_error error;
 		const char *errstr =
 			mailbox_get_last_internal_error(box, &error);
@@ -353,9 +356,11 @@ bounceinfo_verify_original(struct mail_user *user,
 		e_debug(event, "bounceinfo_verify: <%s> %s in %s (hashed "
 			"Message-IDs)", msgid, found ? "found" : "not found",
 			mailbox_get_vname(box));
-	} else if (bounceinfo_sent_search(box, msgid, &found, &error) < 0) {
+	} else if (mailbox_sync(box, 0) < 0 ||
+		   bounceinfo_sent_search(box, msgid, &found, &error) < 0) {
 		e_error(event, "bounceinfo_verify: Failed to search %s: %s",
-			mailbox_get_vname(box), error);
+			mailbox_get_vname(box),
+			mailbox_get_last_internal_error(box, NULL));
 	} else {
 		res = found ? BOUNCEINFO_VERIFY_GENUINE :
 			BOUNCEINFO_VERIFY_FORGED;
