@@ -18,7 +18,8 @@ explanation language and keywords, whoever came first in the
 transaction: LMTP hands later recipients the first one's saved copy.
 The Sieve scripts use addheader (editheader) and fileinto :copy, and the
 bounceinfo_classified counter must still equal the number of delivered
-copies (one per recipient per transaction), per verdict.
+copies (one per recipient per transaction), per verdict; an LDA delivery
+with the addheader script adds exactly one.
 Exit 0 pass, 1 fail, 77 skip."""
 
 import email
@@ -204,6 +205,22 @@ def main():
             got = counters(env)
         check(got == want, "bounceinfo_classified: %s" % want,
               "got %s" % got)
+
+        # LDA: one delivery, an editheader script, one event
+        env.lda_deliver(bounce, rcpt="bob", mail_from="")
+        want["forged"] += 1
+        deadline = time.time() + 15
+        got = counters(env)
+        while got != want and time.time() < deadline:
+            time.sleep(0.3)
+            got = counters(env)
+        check(got == want, "LDA with addheader: one more forged event",
+              "got %s" % got)
+        mails = fetch(env, "bob", "INBOX")
+        check(len(mails) == n + 1 and header(mails[-1][1], "X-Test-Bounceinfo")
+              == "verified=forged class=quota",
+              "LDA: bob's copy has his own verdict and class",
+              str(header(mails[-1][1], "X-Test-Bounceinfo")))
 
         log = env.log_text()
         check("Failed to compile" not in log, "the Sieve scripts compiled")
