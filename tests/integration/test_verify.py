@@ -155,6 +155,31 @@ def main():
     finally:
         env.stop()
 
+    # a \Sent that Dovecot never indexed (maildir files copied in): the
+    # first check syncs it before building the hash file
+    env = DovecotEnv(sieve=False, extra_conf=METRIC,
+                     plugin_settings={"bounceinfo_verify": "yes"})
+    env.start()
+    try:
+        genuine = read_corpus(GENUINE)
+        sent = os.path.join(env.maildir, ".Sent")
+        for d in ("", "cur", "new", "tmp"):
+            os.makedirs(os.path.join(sent, d), exist_ok=True)
+            os.chown(os.path.join(sent, d), env.pw.pw_uid, env.pw.pw_gid)
+        path = os.path.join(sent, "cur", "1700000000.M1P1.copied:2,S")
+        with open(path, "w") as f:
+            f.write("From: testuser@localhost\nSubject: the original\n"
+                    "Message-ID: %s\n\nHello.\n"
+                    % original_message_id(genuine))
+        os.chown(path, env.pw.pw_uid, env.pw.pw_gid)
+        env.lmtp_deliver(genuine)
+        got = verified_counters(env, {"genuine": 1})
+        check(got == {"genuine": 1},
+              "never-indexed \\Sent: the copied-in original is found: %s"
+              % got)
+    finally:
+        env.stop()
+
     # no index directory (INDEX=MEMORY): no hash file, the header search
     # answers
     env = DovecotEnv(sieve=False, debug=True, extra_conf=METRIC +

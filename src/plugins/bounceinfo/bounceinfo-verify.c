@@ -273,8 +273,17 @@ bounceinfo_msgid_index_lookup(struct mailbox *box, const char *msgid,
 
 	i_array_init(&hashes, 1024);
 	if (!bounceinfo_msgid_file_read(path, status.uidvalidity, &next_uid,
-					&hashes, event))
+					&hashes, event)) {
+		/* Building the file: sync once, so that a \Sent that
+		   Dovecot never indexed (files copied in) is complete. */
+		if (mailbox_sync(box, 0) < 0) {
+			array_free(&hashes);
+			return 0;
+		}
+		mailbox_get_open_status(box, STATUS_UIDVALIDITY |
+					STATUS_UIDNEXT, &status);
 		next_uid = 1;
+	}
 	old_count = array_count(&hashes);
 	ret = 1;
 	if (next_uid < status.uidnext) {
