@@ -179,7 +179,7 @@ class DovecotEnv:
                  sieve=True, extra_conf="", sieve_before=None,
                  plugin_settings=None, doveadm_plugin=None,
                  sieve_extensions=None, debug=False, user_sieve=None,
-                 start_timeout=20, installed=False):
+                 start_timeout=20, installed=False, extra_users=None):
         """builddir/srcdir default to $BOUNCEINFO_BUILDDIR/$BOUNCEINFO_SRCDIR.
         mail_plugins: load our mail plugin (mail_plugins = ... bounceinfo).
         sieve: LMTP/LDA run Sieve with our sieve_bounceinfo plugin.
@@ -197,7 +197,13 @@ class DovecotEnv:
           Dovecot's own module directories and data directory, no plugin
           settings from here (mail_plugins and sieve are forced off; give
           the configuration in extra_conf, e.g. an !include of the
-          installed conf.d snippet)."""
+          installed conf.d snippet).
+        extra_users: more users besides the test user, a list of dicts:
+          {"name": "bob", "userdb": {"bounceinfo_language": "de"},
+           "user_sieve": "..."}; userdb fields (optional) override plugin
+          settings for that user only, as a real userdb would; each user
+          has the test user's password and a home of its own
+          (self.homes[name])."""
         self.builddir = os.path.abspath(
             builddir or os.environ.get("BOUNCEINFO_BUILDDIR") or ".")
         self.srcdir = os.path.abspath(
@@ -207,6 +213,7 @@ class DovecotEnv:
         self.sieve = sieve and not installed
         self.sieve_before = sieve_before
         self.user_sieve = user_sieve
+        self.extra_users = [dict(u) for u in (extra_users or [])]
         self.extra_conf = extra_conf or ""
         self.plugin_settings = dict(plugin_settings or {})
         self.doveadm_plugin = (self.mail_plugins if doveadm_plugin is None
@@ -283,9 +290,18 @@ class DovecotEnv:
         os.chmod(self.log_path, 0o666)
 
         uid, gid = self.pw.pw_uid, self.pw.pw_gid
+        self.homes = {self.user: self.home}
         with open(self.passwd_path, "w") as f:
             f.write("%s:{PLAIN}%s:%d:%d::%s::\n"
                     % (self.user, self.password, uid, gid, self.home))
+            for u in self.extra_users:
+                home = os.path.join(t, "home-" + u["name"])
+                self.homes[u["name"]] = home
+                os.makedirs(os.path.join(home, "Maildir"))
+                fields = " ".join("userdb_%s=%s" % (k, v) for k, v in
+                                  sorted(u.get("userdb", {}).items()))
+                f.write("%s:{PLAIN}%s:%d:%d::%s::%s\n"
+                        % (u["name"], self.password, uid, gid, home, fields))
         os.chmod(self.passwd_path, 0o644)
 
         # mail plugin directory: Dovecot's modules plus ours
@@ -332,21 +348,28 @@ class DovecotEnv:
                 self.sieve_before_path = os.path.join(
                     dst, os.path.basename(src))
                 shutil.copy2(src, self.sieve_before_path)
-        if self.user_sieve is not None:
-            sdir = os.path.join(self.home, "sieve")
+        scripts = [(self.home, self.user_sieve)] + [
+            (self.homes[u["name"]], u.get("user_sieve"))
+            for u in self.extra_users]
+        for home, script in scripts:
+            if script is None:
+                continue
+            sdir = os.path.join(home, "sieve")
             os.makedirs(sdir)
             with open(os.path.join(sdir, "user.sieve"), "w") as f:
-                f.write(self.user_sieve)
+                f.write(script)
             os.symlink("sieve/user.sieve",
-                       os.path.join(self.home, ".dovecot.sieve"))
+                       os.path.join(home, ".dovecot.sieve"))
 
-        for root in [self.home] + ([os.path.join(t, "sieve-before")]
-                                   if self.sieve_before else []):
+        for root in list(self.homes.values()) + (
+                [os.path.join(t, "sieve-before")]
+                if self.sieve_before else []):
             for dirpath, dirnames, filenames in os.walk(root):
                 os.chown(dirpath, uid, gid)
                 for name in filenames:
                     os.lchown(os.path.join(dirpath, name), uid, gid)
-        os.chmod(self.home, 0o700)
+        for home in self.homes.values():
+            os.chmod(home, 0o700)
 
         self._write_config()
 

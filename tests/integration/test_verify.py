@@ -108,6 +108,25 @@ def main():
             check(rows[3]["verified"] == "not-applicable",
                   "doveadm list: uid 3 not-applicable (%s)"
                   % rows[3]["verified"])
+
+        # \Sent's Message-IDs are kept hashed next to its index, and only
+        # messages saved since the last lookup are read: a message saved
+        # now must be found by the next bounce
+        hashes = os.path.join(env.maildir, ".Sent",
+                              "dovecot-bounceinfo.msgids")
+        check(os.path.isfile(hashes), "hashed Message-IDs kept in %s"
+              % hashes)
+        env.doveadm("save", "-u", env.user, "-m", "Sent", input=(
+            "From: testuser@localhost\nSubject: sent later\n"
+            "Message-ID: %s\n\nHello.\n" % forged_id))
+        env.lmtp_deliver(read_corpus(FORGED))
+        got = verified_counters(env, {"genuine": 2, "forged": 1,
+                                      "not-applicable": 1})
+        check(got.get("genuine") == 2, "a message saved into \\Sent after "
+              "the last lookup is found: %s" % got)
+        check(re.search(r"bounceinfo_verify: 1 Message-IDs of Sent added",
+                        env.log_text()) is not None,
+              "only the new message was read")
         log = env.log_text()
         check("Error:" not in log and "Panic:" not in log,
               "no errors in the log")
@@ -133,6 +152,55 @@ def main():
         check(("testuser", "genuine") in lines and ("user2", "forged") in lines,
               "two recipients: genuine for the sender, forged for the other "
               "(%s)" % lines)
+    finally:
+        env.stop()
+
+    # a \Sent that Dovecot never indexed (maildir files copied in): the
+    # first check syncs it before building the hash file
+    env = DovecotEnv(sieve=False, extra_conf=METRIC,
+                     plugin_settings={"bounceinfo_verify": "yes"})
+    env.start()
+    try:
+        genuine = read_corpus(GENUINE)
+        sent = os.path.join(env.maildir, ".Sent")
+        for d in ("", "cur", "new", "tmp"):
+            os.makedirs(os.path.join(sent, d), exist_ok=True)
+            os.chown(os.path.join(sent, d), env.pw.pw_uid, env.pw.pw_gid)
+        path = os.path.join(sent, "cur", "1700000000.M1P1.copied:2,S")
+        with open(path, "w") as f:
+            f.write("From: testuser@localhost\nSubject: the original\n"
+                    "Message-ID: %s\n\nHello.\n"
+                    % original_message_id(genuine))
+        os.chown(path, env.pw.pw_uid, env.pw.pw_gid)
+        env.lmtp_deliver(genuine)
+        got = verified_counters(env, {"genuine": 1})
+        check(got == {"genuine": 1},
+              "never-indexed \\Sent: the copied-in original is found: %s"
+              % got)
+    finally:
+        env.stop()
+
+    # no index directory (INDEX=MEMORY): no hash file, the header search
+    # answers
+    env = DovecotEnv(sieve=False, debug=True, extra_conf=METRIC +
+                     "mail_location = maildir:~/Maildir:INDEX=MEMORY\n",
+                     plugin_settings={"bounceinfo_verify": "yes"})
+    env.start()
+    try:
+        genuine = read_corpus(GENUINE)
+        env.doveadm("save", "-u", env.user, "-m", "Sent", input=(
+            "From: testuser@localhost\nSubject: the original\n"
+            "Message-ID: %s\n\nHello.\n" % original_message_id(genuine)))
+        env.lmtp_deliver(genuine)
+        env.lmtp_deliver(read_corpus(FORGED))
+        got = verified_counters(env, {"genuine": 1, "forged": 1})
+        check(got == {"genuine": 1, "forged": 1},
+              "INDEX=MEMORY: genuine and forged by the header search: %s"
+              % got)
+        check("hashed Message-IDs" not in env.log_text() and
+              not os.path.exists(os.path.join(
+                  env.maildir, ".Sent", "dovecot-bounceinfo.msgids")),
+              "INDEX=MEMORY: no hash file")
     finally:
         env.stop()
 

@@ -244,6 +244,50 @@ bounceinfo_copy_add_keywords(struct mail_save_context *ctx,
 	} T_END;
 }
 
+static bool bounceinfo_keyword_is_ours(const char *name)
+{
+	return strcasecmp(name, BOUNCEINFO_KEYWORD) == 0 ||
+		strncasecmp(name, BOUNCEINFO_KEYWORD"_",
+			    strlen(BOUNCEINFO_KEYWORD"_")) == 0;
+}
+
+/* LMTP gives later recipients the first recipient's saved copy, and
+   copying (or Pigeonhole's keep/fileinto) takes its flags along: drop
+   the $Bounce keywords that copy got for its own user, so that only this
+   user's classification and bounceinfo_keywords setting count. */
+static void
+bounceinfo_copy_drop_source_keywords(struct mail_save_context *ctx,
+				     struct mail *src_mail)
+{
+	struct mailbox *box = ctx->transaction->box;
+	const ARRAY_TYPE(keywords) *all;
+	const char *const *src_names, *name;
+	ARRAY_TYPE(const_string) kept;
+	struct mail_keywords *kw;
+	unsigned int i;
+	bool dropped = FALSE;
+
+	if (ctx->data.keywords == NULL)
+		return;
+	src_names = mail_get_keywords(src_mail);
+	all = mail_index_get_keywords(box->index);
+	t_array_init(&kept, ctx->data.keywords->count + 1);
+	for (i = 0; i < ctx->data.keywords->count; i++) {
+		name = array_idx_elem(all, ctx->data.keywords->idx[i]);
+		if (bounceinfo_keyword_is_ours(name) &&
+		    str_array_icase_find(src_names, name))
+			dropped = TRUE;
+		else
+			array_push_back(&kept, &name);
+	}
+	if (!dropped)
+		return;
+	array_append_zero(&kept);
+	kw = mailbox_keywords_create_valid(box, array_front(&kept));
+	mailbox_save_set_flags(ctx, ctx->data.flags | ctx->data.pvt_flags, kw);
+	mailbox_keywords_unref(&kw);
+}
+
 static void
 bounceinfo_saving(struct mail_save_context *ctx, struct mail *src_mail,
 		  bool saved)
@@ -254,8 +298,17 @@ bounceinfo_saving(struct mail_save_context *ctx, struct mail *src_mail,
 	const struct bounceinfo_mail_info *info;
 
 	i_assert(buser != NULL);
-	/* errors are logged by get_info; the mail is saved regardless */
-	if (bounceinfo_plugin_mail_get_info(src_mail, &info) < 0)
+	/* (also Pigeonhole's edited copy of it: a raw mail whose keywords
+	   are those of the mail it wraps) */
+	if (!saved && src_mail->box->storage->user != box->storage->user)
+		T_BEGIN {
+		bounceinfo_copy_drop_source_keywords(ctx, src_mail);
+	} T_END;
+	/* for the user the mail is saved for (their rules and \Sent),
+	   whoever's mail it is read from; errors are logged by get_info,
+	   the mail is saved regardless */
+	if (bounceinfo_plugin_mail_get_info_user(src_mail, box->storage->user,
+						 &info) < 0)
 		return;
 	if (!buser->set.keywords ||
 	    !bounceinfo_kind_is_bounce(info->result->kind))
@@ -273,14 +326,9 @@ bounceinfo_copy(struct mail_save_context *ctx, struct mail *mail)
 	union mailbox_module_context *bbox = BOUNCEINFO_CONTEXT(box);
 
 	/* classify what arrives from outside the user's own mailboxes */
-	if (bounceinfo_mail_is_raw(mail))
+	if (bounceinfo_mail_is_raw(mail) ||
+	    mail->box->storage->user != box->storage->user)
 		bounceinfo_saving(ctx, mail, FALSE);
-	else if (mail->box->storage->user != box->storage->user) {
-		/* verify against the receiving user's \Sent */
-		bounceinfo_set_copy_target(box->storage->user);
-		bounceinfo_saving(ctx, mail, FALSE);
-		bounceinfo_set_copy_target(NULL);
-	}
 	return bbox->super.copy(ctx, mail);
 }
 

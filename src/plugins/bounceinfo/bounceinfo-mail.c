@@ -6,11 +6,20 @@
 #include "mail-storage-private.h"
 #include "bounceinfo-plugin-private.h"
 
-/* One classification per mail per process: the result is kept in the
-   struct mail's module context and dropped as soon as the mail object
-   moves to another message (set_seq/set_uid), is closed or freed. All
-   consumers (keywords, events, the Sieve extension, doveadm) go through
-   bounceinfo_plugin_mail_get_info(). */
+/* One classification per mail and user: every result is computed for
+   one user (the recipient: their rules, limits and \Sent) and only ever
+   given back for that user. All consumers (keywords, events, the Sieve
+   extension, doveadm) go through bounceinfo_plugin_mail_get_info_user().
+
+   - The message a delivery brings to an LMTP/LDA recipient is one
+     message however it is read: the raw mail, Pigeonhole's edited copy
+     (editheader), or in LMTP the first recipient's saved copy. Its result
+     is kept in the recipient's bounceinfo_user, so it is classified,
+     verified and counted once per recipient.
+   - Any other mail keeps its result in the struct mail's module context,
+     with the serial of the user it was computed for; it is dropped when
+     the mail object moves to another message (set_seq/set_uid), is
+     closed or freed. */
 
 struct bounceinfo_mail {
 	union mail_module_context module_ctx;
@@ -18,6 +27,8 @@ struct bounceinfo_mail {
 	pool_t pool;
 	struct bounceinfo_mail_info info;
 	uint32_t seq;
+	/* bounceinfo_user.serial of the user info was computed for */
+	unsigned int user_serial;
 	bool classified:1;
 };
 
@@ -31,6 +42,7 @@ static void bounceinfo_mail_reset(struct bounceinfo_mail *bmail)
 	i_zero(&bmail->info);
 	bmail->classified = FALSE;
 	bmail->seq = 0;
+	bmail->user_serial = 0;
 }
 
 static void bounceinfo_mail_close(struct mail *_mail)
@@ -91,52 +103,31 @@ void bounceinfo_mail_allocated(struct mail *_mail)
 }
 
 static enum bounceinfo_verify_result
-bounceinfo_mail_verify(struct mail *mail, struct bounceinfo_user *buser,
+bounceinfo_mail_verify(struct bounceinfo_user *buser,
 		       const struct bounceinfo_result *result)
 {
-	struct mail_user *target = bounceinfo_mail_target_user(mail);
-	struct bounceinfo_user *tbuser;
-
 	if (!bounceinfo_kind_is_bounce(result->kind) ||
 	    result->original.message_id == NULL)
 		return BOUNCEINFO_VERIFY_NOT_APPLICABLE;
-	/* the settings of the user the mail is for decide */
-	tbuser = target == NULL ? NULL : BOUNCEINFO_USER_CONTEXT(target);
-	if (tbuser == NULL)
-		tbuser = buser;
-	if (!tbuser->set.verify)
+	if (!buser->set.verify)
 		return BOUNCEINFO_VERIFY_UNCHECKED;
-	if (target == NULL) {
-		e_error(buser->event, "Cannot verify the bounce: "
-			"the recipient user is unknown");
-		return BOUNCEINFO_VERIFY_UNCHECKED;
-	}
-	return bounceinfo_verify_original(target, result);
+	return bounceinfo_verify_original(buser->user, result);
 }
 
-static bool bounceinfo_mail_is_arriving(struct mail *mail)
+/* Mail that arrives: counted in the bounceinfo_classified event, unlike
+   doveadm or IMAP looking at old mail. */
+static bool
+bounceinfo_mail_is_arriving(struct bounceinfo_user *buser, struct mail *mail)
 {
-	return mail->saving || bounceinfo_mail_is_raw(mail);
-}
-
-/* Log through the user the mail is for: the raw mail of a delivery
-   belongs to an internal user without the recipient's log prefix and
-   mail_debug. */
-static struct event *
-bounceinfo_mail_log_event(struct mail *mail, struct bounceinfo_user *buser)
-{
-	struct mail_user *target = bounceinfo_mail_target_user(mail);
-	struct bounceinfo_user *tbuser =
-		target == NULL ? NULL : BOUNCEINFO_USER_CONTEXT(target);
-
-	return tbuser != NULL ? tbuser->event : buser->event;
+	return mail->saving || bounceinfo_mail_is_raw(mail) ||
+		bounceinfo_mail_is_delivery_source(buser, mail);
 }
 
 static int
 bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
 			 pool_t pool, struct bounceinfo_mail_info *info)
 {
-	struct event *event = bounceinfo_mail_log_event(mail, buser);
+	struct event *event = buser->event;
 	struct bounceinfo *bi;
 	struct bounceinfo_result *result;
 	struct istream *input;
@@ -170,7 +161,7 @@ bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
 		return -1;
 	info->result = result;
 
-	info->verify = bounceinfo_mail_verify(mail, buser, info->result);
+	info->verify = bounceinfo_mail_verify(buser, info->result);
 
 	T_BEGIN {
 		const struct bounceinfo_recipient *rcpt =
@@ -191,7 +182,7 @@ bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
 
 	/* count arriving mail only, not doveadm looking at old mail */
 	if (info->result->kind != BOUNCEINFO_KIND_NONE &&
-	    bounceinfo_mail_is_arriving(mail))
+	    bounceinfo_mail_is_arriving(buser, mail))
 		bounceinfo_event_classified(event, mail, info);
 	return 0;
 }
@@ -200,12 +191,13 @@ bounceinfo_mail_classify(struct mail *mail, struct bounceinfo_user *buser,
    created before the mail plugins were loaded, so it has no module context
    of ours. Its classification is kept here instead, for that one mailbox
    instance (generation_sequence is unique per struct mailbox in the
-   process) and message. */
+   process), message and user. */
 static struct {
 	pool_t pool;
 	const struct mailbox *box;
 	unsigned int box_generation;
 	uint32_t seq;
+	unsigned int user_serial;
 	struct bounceinfo_mail_info info;
 } bounceinfo_unhooked;
 
@@ -218,7 +210,8 @@ bounceinfo_mail_get_info_unhooked(struct mail *mail,
 	    bounceinfo_unhooked.box == mail->box &&
 	    bounceinfo_unhooked.box_generation ==
 	    mail->box->generation_sequence &&
-	    bounceinfo_unhooked.seq == mail->seq) {
+	    bounceinfo_unhooked.seq == mail->seq &&
+	    bounceinfo_unhooked.user_serial == buser->serial) {
 		*info_r = &bounceinfo_unhooked.info;
 		return 0;
 	}
@@ -233,6 +226,7 @@ bounceinfo_mail_get_info_unhooked(struct mail *mail,
 	bounceinfo_unhooked.box = mail->box;
 	bounceinfo_unhooked.box_generation = mail->box->generation_sequence;
 	bounceinfo_unhooked.seq = mail->seq;
+	bounceinfo_unhooked.user_serial = buser->serial;
 	*info_r = &bounceinfo_unhooked.info;
 	return 0;
 }
@@ -244,25 +238,57 @@ void bounceinfo_mail_unhooked_free(void)
 	i_zero(&bounceinfo_unhooked);
 }
 
-int bounceinfo_plugin_mail_get_info(struct mail *mail,
-				    const struct bounceinfo_mail_info **info_r)
+void bounceinfo_mail_delivery_free(struct bounceinfo_user *buser)
+{
+	if (buser->delivery_pool != NULL)
+		pool_unref(&buser->delivery_pool);
+	i_zero(&buser->delivery_info);
+	buser->delivery_classified = FALSE;
+}
+
+static int
+bounceinfo_mail_get_info_delivery(struct mail *mail,
+				  struct bounceinfo_user *buser,
+				  const struct bounceinfo_mail_info **info_r)
+{
+	if (!buser->delivery_classified) {
+		bounceinfo_mail_delivery_free(buser);
+		buser->delivery_pool =
+			pool_alloconly_create("bounceinfo delivery", 2048);
+		if (bounceinfo_mail_classify(mail, buser, buser->delivery_pool,
+					     &buser->delivery_info) < 0) {
+			/* tried again by the next reader: fail open */
+			bounceinfo_mail_delivery_free(buser);
+			return -1;
+		}
+		buser->delivery_classified = TRUE;
+	}
+	*info_r = &buser->delivery_info;
+	return 0;
+}
+
+int bounceinfo_plugin_mail_get_info_user(struct mail *mail,
+					 struct mail_user *user,
+					 const struct bounceinfo_mail_info **info_r)
 {
 	struct mail_private *pmail = (struct mail_private *)mail;
 	struct bounceinfo_mail *bmail = BOUNCEINFO_MAIL_CONTEXT(pmail);
 	struct bounceinfo_user *buser;
 
-	if (bmail != NULL && bmail->classified && bmail->seq == mail->seq) {
-		*info_r = &bmail->info;
-		return 0;
-	}
-
-	buser = bounceinfo_user_for_mail(mail);
+	buser = user == NULL ? NULL : BOUNCEINFO_USER_CONTEXT(user);
 	if (buser == NULL) {
 		e_debug(mail_event(mail), "bounceinfo: "
 			"plugin not enabled for this user's mail");
 		return -1;
 	}
+	if (bounceinfo_mail_is_delivery_source(buser, mail))
+		return bounceinfo_mail_get_info_delivery(mail, buser, info_r);
 
+	if (bmail != NULL && bmail->classified && bmail->seq == mail->seq &&
+	    bmail->user_serial == buser->serial) {
+		*info_r = &bmail->info;
+		return 0;
+	}
 	if (bmail == NULL)
 		return bounceinfo_mail_get_info_unhooked(mail, buser, info_r);
 
@@ -274,20 +300,37 @@ int bounceinfo_plugin_mail_get_info(struct mail *mail,
 		return -1;
 	}
 	bmail->seq = mail->seq;
+	bmail->user_serial = buser->serial;
 	bmail->classified = TRUE;
 	*info_r = &bmail->info;
 	return 0;
 }
 
-const char *bounceinfo_plugin_mail_explain(struct mail *mail,
+int bounceinfo_plugin_mail_get_info(struct mail *mail,
+				    const struct bounceinfo_mail_info **info_r)
+{
+	return bounceinfo_plugin_mail_get_info_user(
+		mail, bounceinfo_mail_target_user(mail), info_r);
+}
+
+const char *bounceinfo_plugin_user_explain(struct mail_user *user,
 					   enum bounceinfo_class class_,
 					   const char *lang)
 {
-	struct bounceinfo_user *buser = bounceinfo_user_for_mail(mail);
+	struct bounceinfo_user *buser =
+		user == NULL ? NULL : BOUNCEINFO_USER_CONTEXT(user);
 	struct bounceinfo *bi;
 
 	if (buser == NULL)
 		return NULL;
 	bi = bounceinfo_user_get_bi(buser);
 	return bi == NULL ? NULL : bounceinfo_explain(bi, class_, lang);
+}
+
+const char *bounceinfo_plugin_mail_explain(struct mail *mail,
+					   enum bounceinfo_class class_,
+					   const char *lang)
+{
+	return bounceinfo_plugin_user_explain(
+		bounceinfo_mail_target_user(mail), class_, lang);
 }

@@ -37,7 +37,21 @@ struct bounceinfo_user {
 	   rules settings. NULL when loading failed: the plugin is then
 	   disabled for this user (fail open, error logged once). */
 	struct bounceinfo_instance *instance;
+	/* unique in the process: cached results name the user they were
+	   computed for by it (a freed user's address may be reused) */
+	unsigned int serial;
+
+	/* LMTP and LDA create one mail_user per recipient and delivery: the
+	   message arriving for it (raw mail, Sieve's edited copy, or another
+	   recipient's saved copy) is classified, verified and counted once,
+	   here, for this user. */
+	pool_t delivery_pool;
+	struct bounceinfo_mail_info delivery_info;
+
 	bool load_attempted:1;
+	/* user->service is lmtp or lda */
+	bool delivery:1;
+	bool delivery_classified:1;
 };
 
 extern MODULE_CONTEXT_DEFINE(bounceinfo_user_module,
@@ -56,20 +70,22 @@ int bounceinfo_settings_read(struct mail_user *user,
 /* The loaded rules of the user (loaded on first use), NULL if loading
    failed (already logged). */
 struct bounceinfo *bounceinfo_user_get_bi(struct bounceinfo_user *buser);
-/* The user whose settings apply to mail: the mail's own user, or for the
-   raw mail being delivered (LMTP/LDA source) the recipient being
-   delivered to. NULL if the plugin is not active for it. */
-struct bounceinfo_user *bounceinfo_user_for_mail(struct mail *mail);
-/* The user mail is delivered or saved for: as above, but never the raw
-   storage's internal user. */
+/* The user mail is read for when no caller says: for a message being
+   delivered (the raw mail, or another recipient's saved copy in LMTP) the
+   recipient being delivered to, else the mail's own user. NULL if
+   unknown (raw mail outside a delivery). */
 struct mail_user *bounceinfo_mail_target_user(struct mail *mail);
 bool bounceinfo_mail_is_raw(struct mail *mail);
-/* While copying another user's mail to user (NULL to unset). */
-void bounceinfo_set_copy_target(struct mail_user *user);
+/* TRUE if mail is, for user, the message a delivery brings: not in one of
+   user's own mailboxes, and user is an LMTP/LDA recipient. */
+bool bounceinfo_mail_is_delivery_source(struct bounceinfo_user *buser,
+					struct mail *mail);
 
 /* bounceinfo-mail.c */
 void bounceinfo_mail_allocated(struct mail *mail);
 void bounceinfo_mail_unhooked_free(void);
+/* Drop the user's delivery result (user deinit). */
+void bounceinfo_mail_delivery_free(struct bounceinfo_user *buser);
 
 /* bounceinfo-keywords.c */
 void bounceinfo_keywords_mailbox_allocated(struct mailbox *box);

@@ -29,10 +29,8 @@ static struct bounceinfo_instance *bounceinfo_instances = NULL;
    an internal user, so verification needs to know the recipient. Mail
    processes handle one user at a time. */
 static struct bounceinfo_user *bounceinfo_current_user = NULL;
-/* Set while a mail of another user is copied to this one (further LMTP
-   recipients get a copy of the first one's mail): the mail is for this
-   user, whatever mailbox it is read from. */
-static struct mail_user *bounceinfo_copy_target = NULL;
+/* Hands out bounceinfo_user.serial */
+static unsigned int bounceinfo_user_serial = 0;
 
 static const char *
 bounceinfo_instance_key(const struct bounceinfo_plugin_settings *set)
@@ -109,28 +107,28 @@ bool bounceinfo_mail_is_raw(struct mail *mail)
 	return strcmp(mail->box->storage->name, "raw") == 0;
 }
 
-struct bounceinfo_user *bounceinfo_user_for_mail(struct mail *mail)
+bool bounceinfo_mail_is_delivery_source(struct bounceinfo_user *buser,
+					struct mail *mail)
 {
-	/* the raw mail of a delivery is classified with the settings
-	   (rules, limits; maybe from userdb) of the recipient */
-	if (bounceinfo_mail_is_raw(mail) && bounceinfo_current_user != NULL)
-		return bounceinfo_current_user;
-	return BOUNCEINFO_USER_CONTEXT(mail->box->storage->user);
-}
-
-void bounceinfo_set_copy_target(struct mail_user *user)
-{
-	bounceinfo_copy_target = user;
+	return buser->delivery && mail->box->storage->user != buser->user;
 }
 
 struct mail_user *bounceinfo_mail_target_user(struct mail *mail)
 {
-	if (bounceinfo_copy_target != NULL)
-		return bounceinfo_copy_target;
-	if (!bounceinfo_mail_is_raw(mail))
-		return mail->box->storage->user;
-	return bounceinfo_current_user == NULL ? NULL :
-		bounceinfo_current_user->user;
+	struct mail_user *owner = mail->box->storage->user;
+
+	if (bounceinfo_mail_is_raw(mail)) {
+		return bounceinfo_current_user == NULL ? NULL :
+			bounceinfo_current_user->user;
+	}
+	/* LMTP gives later recipients the first recipient's saved copy:
+	   it is read for the recipient being delivered to, not for its
+	   owner. (Owners of shared mailboxes are autocreated users.) */
+	if (bounceinfo_current_user != NULL &&
+	    bounceinfo_current_user->delivery &&
+	    bounceinfo_current_user->user != owner && !owner->autocreated)
+		return bounceinfo_current_user->user;
+	return owner;
 }
 
 static void bounceinfo_user_deinit(struct mail_user *user)
@@ -140,6 +138,7 @@ static void bounceinfo_user_deinit(struct mail_user *user)
 	i_assert(buser != NULL);
 	if (bounceinfo_current_user == buser)
 		bounceinfo_current_user = NULL;
+	bounceinfo_mail_delivery_free(buser);
 	/* mailboxes closed by the deinit may still log through our event */
 	buser->module_ctx.super.deinit(user);
 	event_unref(&buser->event);
@@ -165,6 +164,10 @@ static void bounceinfo_mail_user_created(struct mail_user *user)
 	buser = p_new(user->pool, struct bounceinfo_user, 1);
 	buser->set = set;
 	buser->user = user;
+	buser->serial = ++bounceinfo_user_serial;
+	buser->delivery = user->service != NULL &&
+		(strcmp(user->service, "lmtp") == 0 ||
+		 strcmp(user->service, "lda") == 0);
 	buser->event = event_create(user->event);
 	event_add_category(buser->event, &event_category_bounceinfo);
 	event_set_append_log_prefix(buser->event, "bounceinfo: ");

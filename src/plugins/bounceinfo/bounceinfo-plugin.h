@@ -4,6 +4,7 @@
 #include "bounceinfo.h"
 
 struct mail;
+struct mail_user;
 struct module;
 
 /* Answer of the spoof check (bounceinfo_verify): does the message the
@@ -50,6 +51,15 @@ struct bounceinfo_mail_info {
    (already logged: callers fail open). */
 int bounceinfo_plugin_mail_get_info(struct mail *mail,
 				    const struct bounceinfo_mail_info **info_r);
+/* As bounceinfo_plugin_mail_get_info(), for the given user: classified
+   with user's rules and limits, spoof-checked against user's \Sent. The
+   Sieve extension passes the user its script runs for, because in one
+   LMTP transaction later recipients read the first recipient's saved
+   copy. Results are cached per mail and user; a message being delivered
+   counts once per recipient (event bounceinfo_classified). */
+int bounceinfo_plugin_mail_get_info_user(struct mail *mail,
+					 struct mail_user *user,
+					 const struct bounceinfo_mail_info **info_r);
 
 /* Add the bounce keywords ($Bounce, $Bounce_<class>) to mail if it is a
    bounce, whatever bounceinfo_keywords says (used by doveadm bounceinfo
@@ -62,6 +72,10 @@ int bounceinfo_plugin_mail_set_keywords(struct mail *mail);
    (weak reference, like bounceinfo_plugin_mail_get_info()). NULL if the
    plugin is not enabled for the user or its rules failed to load. */
 const char *bounceinfo_plugin_mail_explain(struct mail *mail,
+					   enum bounceinfo_class class_,
+					   const char *lang);
+/* The explanation from the rules loaded for user (see above). */
+const char *bounceinfo_plugin_user_explain(struct mail_user *user,
 					   enum bounceinfo_class class_,
 					   const char *lang);
 

@@ -280,6 +280,7 @@ ext_bounceinfo_get_message(const struct sieve_runtime_env *renv,
 	const struct bounceinfo_mail_info *info;
 	struct ext_bounceinfo_message *msg;
 	struct mail *mail;
+	struct mail_user *user;
 	pool_t pool;
 
 	cached = sieve_message_context_extension_get(msgctx, ext);
@@ -291,13 +292,17 @@ ext_bounceinfo_get_message(const struct sieve_runtime_env *renv,
 	msg->verify = BOUNCEINFO_VERIFY_UNCHECKED;
 
 	mail = renv->exec_env->msgdata->mail;
+	user = renv->exec_env->scriptenv->user;
 	if (mail == NULL) {
 		e_error(renv->event, "bounceinfo: No message to classify");
-	} else if (bounceinfo_plugin_mail_get_info != NULL &&
-		   bounceinfo_plugin_mail_get_info(mail, &info) == 0 &&
+	} else if (bounceinfo_plugin_mail_get_info_user != NULL &&
+		   user != NULL &&
+		   bounceinfo_plugin_mail_get_info_user(mail, user, &info) == 0 &&
 		   info != NULL && info->result != NULL) {
-		/* Shared with the mail plugin: one classification per mail,
-		   and its spoof check. */
+		/* Shared with the mail plugin: one classification per message
+		   and recipient, and its spoof check. Always for the user the
+		   script runs for: in LMTP, later recipients read the first
+		   recipient's saved copy. */
 		msg->result = info->result;
 		msg->verify = info->verify;
 		e_debug(renv->event, "bounceinfo: "
@@ -307,7 +312,7 @@ ext_bounceinfo_get_message(const struct sieve_runtime_env *renv,
 		   classify here. */
 		e_debug(renv->event, "bounceinfo: classifying the message "
 			"in the Sieve extension (mail plugin %s)",
-			bounceinfo_plugin_mail_get_info == NULL ?
+			bounceinfo_plugin_mail_get_info_user == NULL ?
 			"not loaded" : "gave no result");
 		ext_bounceinfo_parse_mail(renv, ext, mail, pool, msg);
 	}

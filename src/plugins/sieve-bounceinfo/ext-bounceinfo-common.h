@@ -11,11 +11,12 @@
    process: Dovecot loads modules RTLD_GLOBAL, so the weak references then
    resolve to it; otherwise they are NULL. */
 extern int
-bounceinfo_plugin_mail_get_info(struct mail *mail,
-				const struct bounceinfo_mail_info **info_r)
+bounceinfo_plugin_mail_get_info_user(struct mail *mail, struct mail_user *user,
+				     const struct bounceinfo_mail_info **info_r)
 	__attribute__((weak));
 extern const char *
-bounceinfo_plugin_mail_explain(struct mail *mail, enum bounceinfo_class class_,
+bounceinfo_plugin_user_explain(struct mail_user *user,
+			       enum bounceinfo_class class_,
 			       const char *lang) __attribute__((weak));
 
 /*

@@ -254,10 +254,11 @@ ext_bounceinfo_variable_value(const struct sieve_runtime_env *renv,
 		/* The mail plugin's rules, when it is loaded: the Sieve
 		   instance lives for one delivery only, so loading its own
 		   would cost a rules load per delivery. */
-		if (bounceinfo_plugin_mail_explain != NULL &&
-		    renv->exec_env->msgdata->mail != NULL) {
-			const char *text = bounceinfo_plugin_mail_explain(
-				renv->exec_env->msgdata->mail,
+		if (bounceinfo_plugin_user_explain != NULL &&
+		    renv->exec_env->scriptenv->user != NULL) {
+			/* the rules of the user the script runs for */
+			const char *text = bounceinfo_plugin_user_explain(
+				renv->exec_env->scriptenv->user,
 				rcpt->class_, lang);
 			if (text != NULL)
 				return text;
