@@ -317,6 +317,22 @@ int bounceinfo_plugin_mail_get_info(struct mail *mail,
 	return 0;
 }
 
+void bounceinfo_mail_set_info(struct mail *mail,
+			      const struct bounceinfo_mail_info *info)
+{
+	struct mail_private *pmail = (struct mail_private *)mail;
+	struct bounceinfo_mail *bmail = BOUNCEINFO_MAIL_CONTEXT(pmail);
+
+	if (bmail == NULL)
+		return;
+	bounceinfo_mail_reset(bmail);
+	bmail->pool = info->result->pool;
+	pool_ref(bmail->pool);
+	bmail->info = *info;
+	bmail->seq = mail->seq;
+	bmail->classified = TRUE;
+}
+
 const char *bounceinfo_plugin_mail_explain(struct mail *mail,
 					   enum bounceinfo_class class_,
 					   const char *lang)

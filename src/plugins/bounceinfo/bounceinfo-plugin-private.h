@@ -19,6 +19,7 @@
 
 struct bounceinfo_plugin_settings {
 	bool keywords;
+	bool headers;
 	bool verify;
 	const char *language;
 	const char *datadir;
@@ -37,6 +38,9 @@ struct bounceinfo_user {
 	   rules settings. NULL when loading failed: the plugin is then
 	   disabled for this user (fail open, error logged once). */
 	struct bounceinfo_instance *instance;
+	/* the mail of the current delivery with trusted headers, NULL when
+	   none (bounceinfo-headers.c) */
+	struct bounceinfo_delivery *delivery;
 	bool load_attempted:1;
 };
 
@@ -70,6 +74,20 @@ void bounceinfo_set_copy_target(struct mail_user *user);
 /* bounceinfo-mail.c */
 void bounceinfo_mail_allocated(struct mail *mail);
 void bounceinfo_mail_unhooked_free(void);
+/* Give mail the classification info of another mail with the same
+   content (shares info's pool), so it is not classified again. */
+void bounceinfo_mail_set_info(struct mail *mail,
+			      const struct bounceinfo_mail_info *info);
+
+/* bounceinfo-headers.c: trusted X-Bounce-* headers at delivery */
+void bounceinfo_headers_hook_install(void);
+void bounceinfo_headers_hook_uninstall(void);
+void bounceinfo_headers_user_deinit(struct bounceinfo_user *buser);
+/* The X-Bounce-* header lines (LF-terminated, encoded and folded) for a
+   classified mail; "" when it is not a bounce. */
+const char *
+bounceinfo_headers_build(struct bounceinfo_user *buser, struct mail *mail,
+			 const struct bounceinfo_result *result);
 
 /* bounceinfo-keywords.c */
 void bounceinfo_keywords_mailbox_allocated(struct mailbox *box);

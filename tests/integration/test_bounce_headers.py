@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Trusted bounce headers (bounceinfo_headers = yes) in real LMTP delivery.
+
+- a bounce gets X-Bounce-Class/-Severity/-Kind/-Recipient/-Status/
+  -Diagnostic/-Explanation, once each, folded, RFC 2047-encoded where the
+  text is not ASCII (Polish explanation), and the sender's forged
+  X-Bounce-* headers are gone;
+- ordinary mail with a forged X-Bounce-Class arrives without it;
+- the exact rules Roundcube's managesieve form writes (header :is /
+  :contains "x-bounce-class") file the bounce, with fileinto and keep;
+- several LMTP recipients each get headers in their own language;
+- bounceinfo_headers = no leaves mail byte for byte as it was sent.
+Exit 0 pass, 1 fail, 77 skip."""
+
+import email
+import email.header
+import imaplib
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bounceinfo_testlib import Checker, srcdir, start_env  # noqa: E402
+
+PASSWORD2 = "second-user-password"
+HEADERS = ["X-Bounce-Class", "X-Bounce-Severity", "X-Bounce-Kind",
+           "X-Bounce-Recipient", "X-Bounce-Status", "X-Bounce-Diagnostic",
+           "X-Bounce-Explanation"]
+
+# What Roundcube 1.6's managesieve form writes for "Header X-Bounce-Class
+# is quota -> Move message to Bounces/Quota" and "... contains user ->
+# Move to ...": rcube_sieve_script::_print_test/as_text output.
+ROUNDCUBE_SCRIPT = """\
+require ["fileinto"];
+# rule:[Quota bounces]
+if header :is "x-bounce-class" "quota"
+{
+\tfileinto "Bounces/Quota";
+}
+# rule:[Unknown users]
+if header :contains "x-bounce-class" "user-unknown"
+{
+\tfileinto "Bounces/Unknown";
+}
+"""
+
+
+def sample(name):
+    with open(os.path.join(srcdir(), "tests", "samples", name), "rb") as f:
+        return f.read()
+
+
+def forge(raw):
+    """The message with forged X-Bounce-* headers of a sender put first,
+    one of them folded over two lines."""
+    return (b"X-Bounce-Class: quota\r\nx-bounce-explanation: trust me\r\n"
+            b"X-Bounce-Recipient: victim@example.org,\r\n"
+            b"\tsecond@example.org\r\n" + raw)
+
+
+def fetch_all(env, mailbox, user=None):
+    """[raw message bytes] of a mailbox over IMAP (user: login name of an
+    extra user, password PASSWORD2)."""
+    if user is None:
+        im = env.imap()
+    else:
+        im = imaplib.IMAP4("127.0.0.1", env.imap_port)
+        im.login(user, PASSWORD2)
+    try:
+        typ, _ = im.select('"%s"' % mailbox)
+        if typ != "OK":
+            return None
+        _, data = im.uid("FETCH", "1:*", "(BODY.PEEK[])")
+        return [item[1] for item in data if isinstance(item, tuple)]
+    finally:
+        im.logout()
+
+
+def header_block(raw):
+    return raw.split(b"\r\n\r\n", 1)[0]
+
+
+def main():
+    check = Checker()
+
+    # --- headers on, user script = Roundcube form rules -----------------
+    env = start_env(sieve=True, user_sieve=ROUNDCUBE_SCRIPT,
+                    plugin_settings={"bounceinfo_headers": "yes",
+                                     "bounceinfo_language": "pl"})
+    if env is None:
+        return 77
+    try:
+        # Roundcube's form offers existing folders only
+        im = env.imap()
+        for box in ("Bounces/Quota", "Bounces/Unknown"):
+            im.create(box)
+        im.logout()
+        env.lmtp_deliver(forge(sample("en-qmail-user-over-quota.eml")))
+        env.lmtp_deliver(forge(sample("pl-qmail-no-such-user.eml")))
+        env.lmtp_deliver(forge(sample("en-ordinary-mail-about-bounces.eml")),
+                         mail_from="it-support@company.example.com")
+
+        quota = fetch_all(env, "Bounces/Quota")
+        check(quota is not None and len(quota) == 1,
+              "header :is \"x-bounce-class\" \"quota\" filed the quota "
+              "bounce", repr(quota))
+        unknown = fetch_all(env, "Bounces/Unknown")
+        check(unknown is not None and len(unknown) == 1,
+              "header :contains \"x-bounce-class\" \"user-unknown\" filed "
+              "the user-unknown bounce", repr(unknown))
+        inbox = fetch_all(env, "INBOX") or []
+        check(len(inbox) == 1, "ordinary mail kept in INBOX (forged "
+              "X-Bounce-Class: quota did not match the form rule)",
+              repr(inbox))
+
+        if quota:
+            hdr = header_block(quota[0])
+            msg = email.message_from_bytes(quota[0])
+            for name in HEADERS:
+                n = len(msg.get_all(name) or [])
+                want = 0 if name == "X-Bounce-Status" and \
+                    msg.get("X-Bounce-Status") is None else 1
+                check(n == 1 or (name == "X-Bounce-Status" and n == 0),
+                      "%s at most once, present where known (%d)"
+                      % (name, n))
+            check(msg["X-Bounce-Class"] == "quota", "X-Bounce-Class: quota",
+                  repr(msg["X-Bounce-Class"]))
+            check(msg["X-Bounce-Severity"] == "soft", "X-Bounce-Severity")
+            check(msg["X-Bounce-Kind"] == "ndr", "X-Bounce-Kind")
+            check(str(msg["X-Bounce-Recipient"]).strip() ==
+                  "grandson@isp.example.net", "X-Bounce-Recipient is the "
+                  "failed recipient, not the forged one",
+                  repr(msg["X-Bounce-Recipient"]))
+            check(b"trust me" not in quota[0] and
+                  b"victim@example.org" not in quota[0] and
+                  b"second@example.org" not in quota[0],
+                  "forged X-Bounce-* headers (and their continuation "
+                  "lines) removed")
+            lines = hdr.split(b"\r\n")
+            check(all(len(l) <= 78 for l in lines
+                      if l.lower().startswith(b"x-bounce-") or
+                      l[:1] in (b" ", b"\t")),
+                  "X-Bounce-* lines folded to 78 characters")
+            check(all(b < 0x80 for b in hdr),
+                  "the header is 7-bit (RFC 2047 for the Polish text)")
+            expl = str(email.header.make_header(email.header.decode_header(
+                msg["X-Bounce-Explanation"])))
+            check(re.search(r"[ąćęłńóśźż]", expl) is not None,
+                  "X-Bounce-Explanation decodes to Polish text", expl)
+            diag = str(email.header.make_header(email.header.decode_header(
+                msg["X-Bounce-Diagnostic"])))
+            check("quota" in diag.lower() and len(diag) <= 200,
+                  "X-Bounce-Diagnostic: bounded, one line", diag)
+        if inbox:
+            check(not re.search(rb"(?im)^x-bounce-", header_block(inbox[0])),
+                  "no X-Bounce-* header at all on ordinary mail")
+            check(b"Forward the bounce to us" in inbox[0],
+                  "ordinary mail body intact")
+    finally:
+        env.stop()
+
+    # --- headers off: nothing changes ----------------------------------
+    env = start_env(sieve=True, plugin_settings={"bounceinfo_headers": "no"})
+    try:
+        env.lmtp_deliver(forge(sample("en-qmail-user-over-quota.eml")))
+        inbox = fetch_all(env, "INBOX") or []
+        check(len(inbox) == 1 and b"X-Bounce-Class: quota" in inbox[0] and
+              b"trust me" in inbox[0],
+              "bounceinfo_headers = no: mail delivered as it was sent")
+    finally:
+        env.stop()
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
