@@ -9,7 +9,9 @@
 - the exact rules Roundcube's managesieve form writes (header :is /
   :contains "x-bounce-class") file the bounce, with fileinto and keep;
 - several LMTP recipients each get headers in their own language;
-- bounceinfo_headers = no leaves mail byte for byte as it was sent.
+- dovecot-lda does the same; an IMAPSieve script run on COPY sees them;
+- rules that fail to load: the mail is delivered, forged headers removed;
+- bounceinfo_headers = no leaves mail as it was sent.
 Exit 0 pass, 1 fail, 77 skip."""
 
 import email
@@ -43,6 +45,39 @@ if header :contains "x-bounce-class" "user-unknown"
 \tfileinto "Bounces/Unknown";
 }
 """
+
+
+IMAPSIEVE_SCRIPT = """\
+require ["imap4flags"];
+if header :is "x-bounce-class" "quota" {
+  addflag "bounce-quota";
+}
+"""
+
+
+def add_user(env, name, language):
+    """A second user in the passwd-file, with its own home and
+    bounceinfo_language from userdb."""
+    home = os.path.join(env.tmpdir, "home-" + name)
+    os.makedirs(os.path.join(home, "Maildir"))
+    for d in (home, os.path.join(home, "Maildir")):
+        os.chown(d, env.pw.pw_uid, env.pw.pw_gid)
+    os.chmod(home, 0o700)
+    with open(env.passwd_path, "a") as f:
+        f.write("%s:{PLAIN}%s:%d:%d::%s::userdb_bounceinfo_language=%s\n"
+                % (name, PASSWORD2, env.pw.pw_uid, env.pw.pw_gid, home,
+                   language))
+
+
+def decoded(value):
+    return str(email.header.make_header(email.header.decode_header(
+        str(value))))
+
+
+def message(name):
+    with open(os.path.join(srcdir(), "tests", "sieve", "messages", name),
+              "rb") as f:
+        return f.read()
 
 
 def sample(name):
@@ -156,6 +191,106 @@ def main():
                   "no X-Bounce-* header at all on ordinary mail")
             check(b"Forward the bounce to us" in inbox[0],
                   "ordinary mail body intact")
+    finally:
+        env.stop()
+
+    # --- several LMTP recipients, several failed recipients, LDA,
+    #     imapsieve on COPY, one classification per delivery ------------
+    env = start_env(sieve=True, debug=True,
+                    plugin_settings={
+                        "bounceinfo_headers": "yes",
+                        "sieve_plugins": "sieve_imapsieve sieve_bounceinfo",
+                        "imapsieve_mailbox1_name": "Review",
+                        "imapsieve_mailbox1_causes": "COPY",
+                        "imapsieve_mailbox1_before":
+                            "file:~/imapsieve.sieve"},
+                    extra_conf="protocol imap {\n"
+                               "  mail_plugins = $mail_plugins imap_sieve\n"
+                               "}\n")
+    try:
+        add_user(env, "second", "de")
+        with open(os.path.join(env.home, "imapsieve.sieve"), "w") as f:
+            f.write(IMAPSIEVE_SCRIPT)
+        os.chown(os.path.join(env.home, "imapsieve.sieve"),
+                 env.pw.pw_uid, env.pw.pw_gid)
+        multi = message("multi-recipient-dsn.eml")
+        env.lmtp_deliver(forge(multi), rcpt=[env.user, "second"])
+        first = (fetch_all(env, "INBOX") or [None])[0]
+        second = (fetch_all(env, "INBOX", user="second") or [None])[0]
+        check(first is not None and second is not None,
+              "both LMTP recipients got the bounce")
+        if first is not None and second is not None:
+            m1 = email.message_from_bytes(first)
+            m2 = email.message_from_bytes(second)
+            for name in HEADERS:
+                check(len(m1.get_all(name) or []) == 1 and
+                      len(m2.get_all(name) or []) == 1,
+                      "%s exactly once for each LMTP recipient" % name)
+            check(m1["X-Bounce-Class"] == "quota" and
+                  m1["X-Bounce-Status"] == "5.2.2",
+                  "class and status are those of the first failed "
+                  "recipient", "%r %r" % (m1["X-Bounce-Class"],
+                                          m1["X-Bounce-Status"]))
+            rcpts = re.sub(r"\s+", " ", str(m1["X-Bounce-Recipient"]))
+            check(rcpts == "full@example.org, nobody@example.org, "
+                  "someone@no-such-domain.example",
+                  "X-Bounce-Recipient lists every failed recipient, the "
+                  "first one first", rcpts)
+            e1 = decoded(m1["X-Bounce-Explanation"])
+            e2 = decoded(m2["X-Bounce-Explanation"])
+            check(e1 != e2 and re.search(r"[äöüß]|Postfach", e2) is not None,
+                  "each LMTP recipient gets the explanation in their own "
+                  "language (second: de)", "%r / %r" % (e1, e2))
+            check(b"trust me" not in second,
+                  "forged headers gone for the second recipient too")
+        lines = [l for l in env.log_text().splitlines()
+                 if "bounceinfo: Classified message" in l and
+                 "kind=dsn" in l]
+        check(len(lines) <= 2, "at most one classification per LMTP "
+              "recipient with headers on", "\n".join(lines))
+
+        # dovecot-lda takes the same path
+        env.lda_deliver(forge(sample("en-qmail-user-over-quota.eml")),
+                        mail_from="")
+        inbox = fetch_all(env, "INBOX") or []
+        m = email.message_from_bytes(inbox[-1]) if inbox else None
+        check(m is not None and m["X-Bounce-Class"] == "quota" and
+              len(m.get_all("X-Bounce-Class")) == 1 and
+              b"trust me" not in inbox[-1],
+              "dovecot-lda: trusted headers added, forged ones removed")
+
+        # imapsieve: a COPY runs a script whose header test sees them
+        im = env.imap()
+        im.create("Review")
+        im.select("INBOX")
+        typ, _ = im.copy("1:*", "Review")
+        check(typ == "OK", "COPY INBOX to Review")
+        im.select("Review", readonly=True)
+        _, data = im.fetch("1:*", "(FLAGS)")
+        im.logout()
+        flags = [re.search(rb"FLAGS \(([^)]*)\)", d).group(1).decode()
+                 for d in data if isinstance(d, bytes)]
+        check(len(flags) == 2 and all("bounce-quota" in f for f in flags),
+              "imapsieve header :is \"x-bounce-class\" \"quota\" on COPY",
+              repr(flags))
+    finally:
+        env.stop()
+
+    # --- rules that fail to load, no Sieve: delivered, error logged -----
+    env = start_env(sieve=False, plugin_settings={
+        "bounceinfo_headers": "yes",
+        "bounceinfo_rules": "/nonexistent/bounceinfo.rules"})
+    try:
+        env.lmtp_deliver(forge(sample("en-qmail-user-over-quota.eml")))
+        inbox = fetch_all(env, "INBOX") or []
+        check(len(inbox) == 1 and b"grandson@isp.example.net" in inbox[0],
+              "rules failing to load: the bounce is still delivered")
+        check(len(inbox) == 1 and
+              not re.search(rb"(?im)^x-bounce-", header_block(inbox[0])),
+              "... without any X-Bounce-* header (forged ones removed, "
+              "none added)")
+        check("nonexistent/bounceinfo.rules" in env.log_text(),
+              "... and the error is logged")
     finally:
         env.stop()
 

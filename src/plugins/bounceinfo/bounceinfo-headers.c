@@ -36,9 +36,7 @@
 #define BOUNCEINFO_HEADER_RECIPIENTS_MAX 10
 #define BOUNCEINFO_HEADER_LINE_MAX 78
 
-/* The replaced mail of one delivery, kept with the recipient user: Dovecot
-   saves from it after our hook returns (when Sieve keeps the mail) and
-   further LMTP recipients copy the saved mail while the user lives. */
+/* The replacing mail of one delivery, freed before our hook returns. */
 struct bounceinfo_delivery {
 	struct mail_user *raw_user;
 	struct mailbox *box;
@@ -54,6 +52,11 @@ struct bounceinfo_header_filter {
 extern deliver_mail_func_t *
 mail_deliver_hook_set(deliver_mail_func_t *new_hook)
 	__attribute__((weak));
+
+extern int
+mail_deliver_save(struct mail_deliver_context *ctx, const char *mailbox,
+		  enum mail_flags flags, const char *const *keywords,
+		  struct mail_storage **storage_r) __attribute__((weak));
 
 static deliver_mail_func_t *bounceinfo_next_deliver_mail = NULL;
 static bool bounceinfo_deliver_hook_installed = FALSE;
@@ -239,11 +242,6 @@ static void bounceinfo_delivery_free(struct bounceinfo_delivery **_del)
 	i_free(del);
 }
 
-void bounceinfo_headers_user_deinit(struct bounceinfo_user *buser)
-{
-	bounceinfo_delivery_free(&buser->delivery);
-}
-
 /* The delivered mail read through the filter, as a raw mail of its own.
    Returns 0 with *mail_r, or -1 (logged). */
 static int
@@ -310,30 +308,60 @@ bounceinfo_headers_open(struct mail_deliver_context *ctx,
 	return 0;
 }
 
+static bool
+bounceinfo_deliver_tempfailed(struct mail_deliver_context *ctx,
+			      struct mail_storage *storage)
+{
+	enum mail_error error;
+
+	if (ctx->tempfail_error != NULL)
+		return TRUE;
+	if (storage == NULL)
+		return FALSE;
+	(void)mail_storage_get_last_error(storage, &error);
+	return error == MAIL_ERROR_TEMP;
+}
+
 static int
 bounceinfo_deliver_mail(struct mail_deliver_context *ctx,
 			struct mail_storage **storage_r)
 {
 	struct bounceinfo_user *buser = ctx->rcpt_user == NULL ? NULL :
 		BOUNCEINFO_USER_CONTEXT(ctx->rcpt_user);
-	struct mail *mail;
+	struct bounceinfo_delivery *del;
+	struct mail *orig_mail = ctx->src_mail, *mail;
+	int ret;
 
-	if (buser != NULL && buser->set.headers) {
-		struct bounceinfo_delivery *del =
-			i_new(struct bounceinfo_delivery, 1);
-
-		/* a previous delivery of this user in this process */
-		bounceinfo_delivery_free(&buser->delivery);
-		if (bounceinfo_headers_open(ctx, buser, del, &mail) < 0)
-			bounceinfo_delivery_free(&del);
-		else {
-			buser->delivery = del;
-			ctx->src_mail = mail;
-		}
+	if (buser == NULL || !buser->set.headers) {
+		return bounceinfo_next_deliver_mail == NULL ? 0 :
+			bounceinfo_next_deliver_mail(ctx, storage_r);
 	}
-	if (bounceinfo_next_deliver_mail == NULL)
-		return 0;
-	return bounceinfo_next_deliver_mail(ctx, storage_r);
+
+	del = i_new(struct bounceinfo_delivery, 1);
+	if (bounceinfo_headers_open(ctx, buser, del, &mail) < 0) {
+		bounceinfo_delivery_free(&del);
+		return bounceinfo_next_deliver_mail == NULL ? 0 :
+			bounceinfo_next_deliver_mail(ctx, storage_r);
+	}
+	ctx->src_mail = mail;
+	ret = bounceinfo_next_deliver_mail == NULL ? 0 :
+		bounceinfo_next_deliver_mail(ctx, storage_r);
+	/* Nothing (no Sieve, or Sieve failed before saving) stored the mail:
+	   Dovecot would now save it to the default mailbox. Do it here, from
+	   our mail, which cannot outlive this call: the delivering process
+	   frees its own mail, which ours reads, right after delivery. */
+	if (ret <= 0 && !ctx->saved_mail && !ctx->tried_default_save &&
+	    !bounceinfo_deliver_tempfailed(ctx, *storage_r) &&
+	    mail_deliver_save != NULL) {
+		if (mail_deliver_save(ctx, ctx->rcpt_default_mailbox, 0, NULL,
+				      storage_r) == 0)
+			ret = 1;
+	}
+	/* a failed save is retried by Dovecot (into INBOX) with the mail
+	   as it arrived */
+	ctx->src_mail = orig_mail;
+	bounceinfo_delivery_free(&del);
+	return ret;
 }
 
 void bounceinfo_headers_hook_install(void)

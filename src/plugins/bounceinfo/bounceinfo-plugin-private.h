@@ -38,9 +38,6 @@ struct bounceinfo_user {
 	   rules settings. NULL when loading failed: the plugin is then
 	   disabled for this user (fail open, error logged once). */
 	struct bounceinfo_instance *instance;
-	/* the mail of the current delivery with trusted headers, NULL when
-	   none (bounceinfo-headers.c) */
-	struct bounceinfo_delivery *delivery;
 	bool load_attempted:1;
 };
 
@@ -82,7 +79,6 @@ void bounceinfo_mail_set_info(struct mail *mail,
 /* bounceinfo-headers.c: trusted X-Bounce-* headers at delivery */
 void bounceinfo_headers_hook_install(void);
 void bounceinfo_headers_hook_uninstall(void);
-void bounceinfo_headers_user_deinit(struct bounceinfo_user *buser);
 /* The X-Bounce-* header lines (LF-terminated, encoded and folded) for a
    classified mail; "" when it is not a bounce. */
 const char *

@@ -140,7 +140,6 @@ static void bounceinfo_user_deinit(struct mail_user *user)
 	i_assert(buser != NULL);
 	if (bounceinfo_current_user == buser)
 		bounceinfo_current_user = NULL;
-	bounceinfo_headers_user_deinit(buser);
 	/* mailboxes closed by the deinit may still log through our event */
 	buser->module_ctx.super.deinit(user);
 	event_unref(&buser->event);
