@@ -138,3 +138,40 @@ class Checker:
     def finish(self):
         print("%d failed" % self.failures)
         return 1 if self.failures else 0
+
+
+def add_user(env, name, password, extra_fields="", user_sieve=None):
+    """Add a user to a started DovecotEnv's passwd-file (read again by
+    auth on change): its own home and Maildir owned by the mail uid,
+    extra_fields as userdb extra fields (e.g.
+    "userdb_bounceinfo_language=de"), user_sieve the text of its active
+    personal script.  Returns the home directory."""
+    home = os.path.join(env.tmpdir, "home-" + name)
+    paths = [home, os.path.join(home, "Maildir")]
+    os.makedirs(paths[1])
+    if user_sieve is not None:
+        paths.append(os.path.join(home, "sieve"))
+        os.makedirs(paths[-1])
+        script = os.path.join(home, "sieve", "user.sieve")
+        with open(script, "w") as f:
+            f.write(user_sieve)
+        paths.append(script)
+        link = os.path.join(home, ".dovecot.sieve")
+        os.symlink("sieve/user.sieve", link)
+        os.lchown(link, env.pw.pw_uid, env.pw.pw_gid)
+    for p in paths:
+        os.chown(p, env.pw.pw_uid, env.pw.pw_gid)
+    os.chmod(home, 0o700)
+    with open(env.passwd_path, "a") as f:
+        f.write("%s:{PLAIN}%s:%d:%d::%s::%s\n"
+                % (name, password, env.pw.pw_uid, env.pw.pw_gid, home,
+                   extra_fields))
+    return home
+
+
+def imap_login(env, user, password):
+    """A logged-in imaplib.IMAP4 connection as another user of env."""
+    import imaplib
+    conn = imaplib.IMAP4("127.0.0.1", env.imap_port)
+    conn.login(user, password)
+    return conn

@@ -179,12 +179,14 @@ class DovecotEnv:
                  sieve=True, extra_conf="", sieve_before=None,
                  plugin_settings=None, doveadm_plugin=None,
                  sieve_extensions=None, debug=False, user_sieve=None,
-                 start_timeout=20, installed=False):
+                 start_timeout=20, installed=False, sieve_after=None):
         """builddir/srcdir default to $BOUNCEINFO_BUILDDIR/$BOUNCEINFO_SRCDIR.
         mail_plugins: load our mail plugin (mail_plugins = ... bounceinfo).
         sieve: LMTP/LDA run Sieve with our sieve_bounceinfo plugin.
         sieve_before: path of a global script (file or directory), copied
           into the private directory so Pigeonhole can store its binary.
+        sieve_after: the same for sieve_after (run after the user's script
+          while the implicit keep stands).
         user_sieve: text of the user's active personal script, if any.
         extra_conf: raw text appended to dovecot.conf.
         plugin_settings: dict added to plugin { }.
@@ -206,6 +208,7 @@ class DovecotEnv:
         self.mail_plugins = mail_plugins and not installed
         self.sieve = sieve and not installed
         self.sieve_before = sieve_before
+        self.sieve_after = sieve_after
         self.user_sieve = user_sieve
         self.extra_conf = extra_conf or ""
         self.plugin_settings = dict(plugin_settings or {})
@@ -320,18 +323,10 @@ class DovecotEnv:
 
         # global Sieve script: private copy, owned by the mail user so
         # Pigeonhole can save the compiled binary next to it
-        self.sieve_before_path = None
-        if self.sieve_before:
-            dst = os.path.join(t, "sieve-before")
-            src = os.path.abspath(self.sieve_before)
-            if os.path.isdir(src):
-                shutil.copytree(src, dst)
-                self.sieve_before_path = dst
-            else:
-                os.makedirs(dst)
-                self.sieve_before_path = os.path.join(
-                    dst, os.path.basename(src))
-                shutil.copy2(src, self.sieve_before_path)
+        self.sieve_before_path = self._global_script(self.sieve_before,
+                                                     "sieve-before")
+        self.sieve_after_path = self._global_script(self.sieve_after,
+                                                    "sieve-after")
         if self.user_sieve is not None:
             sdir = os.path.join(self.home, "sieve")
             os.makedirs(sdir)
@@ -340,8 +335,10 @@ class DovecotEnv:
             os.symlink("sieve/user.sieve",
                        os.path.join(self.home, ".dovecot.sieve"))
 
-        for root in [self.home] + ([os.path.join(t, "sieve-before")]
-                                   if self.sieve_before else []):
+        for root in [self.home] + \
+                [os.path.join(t, d) for d, on in
+                 (("sieve-before", self.sieve_before),
+                  ("sieve-after", self.sieve_after)) if on]:
             for dirpath, dirnames, filenames in os.walk(root):
                 os.chown(dirpath, uid, gid)
                 for name in filenames:
@@ -349,6 +346,20 @@ class DovecotEnv:
         os.chmod(self.home, 0o700)
 
         self._write_config()
+
+    def _global_script(self, script, name):
+        """Copy a global script (file or directory) into the private
+        directory name; return the path to configure, or None."""
+        if not script:
+            return None
+        dst = os.path.join(self.tmpdir, name)
+        src = os.path.abspath(script)
+        if os.path.isdir(src):
+            shutil.copytree(src, dst)
+            return dst
+        os.makedirs(dst)
+        shutil.copy2(src, os.path.join(dst, os.path.basename(src)))
+        return os.path.join(dst, os.path.basename(src))
 
     def _write_config(self):
         (self.imap_port, self.lmtp_port, self.managesieve_port,
@@ -485,6 +496,8 @@ service managesieve-login {{
             plugin["sieve_plugins"] = "sieve_bounceinfo"
             if self.sieve_before_path:
                 plugin["sieve_before"] = self.sieve_before_path
+            if self.sieve_after_path:
+                plugin["sieve_after"] = self.sieve_after_path
             # the plugin registers the extension without enabling it
             # (like vnd.dovecot.pipe): enable it for every script
             if self.sieve_extensions is None:

@@ -16,13 +16,13 @@ Exit 0 pass, 1 fail, 77 skip."""
 
 import email
 import email.header
-import imaplib
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bounceinfo_testlib import Checker, srcdir, start_env  # noqa: E402
+from bounceinfo_testlib import (Checker, add_user, imap_login,  # noqa: E402
+                                srcdir, start_env)
 
 PASSWORD2 = "second-user-password"
 HEADERS = ["X-Bounce-Class", "X-Bounce-Severity", "X-Bounce-Kind",
@@ -55,20 +55,6 @@ if header :is "x-bounce-class" "quota" {
 """
 
 
-def add_user(env, name, language):
-    """A second user in the passwd-file, with its own home and
-    bounceinfo_language from userdb."""
-    home = os.path.join(env.tmpdir, "home-" + name)
-    os.makedirs(os.path.join(home, "Maildir"))
-    for d in (home, os.path.join(home, "Maildir")):
-        os.chown(d, env.pw.pw_uid, env.pw.pw_gid)
-    os.chmod(home, 0o700)
-    with open(env.passwd_path, "a") as f:
-        f.write("%s:{PLAIN}%s:%d:%d::%s::userdb_bounceinfo_language=%s\n"
-                % (name, PASSWORD2, env.pw.pw_uid, env.pw.pw_gid, home,
-                   language))
-
-
 def decoded(value):
     return str(email.header.make_header(email.header.decode_header(
         str(value))))
@@ -96,11 +82,7 @@ def forge(raw):
 def fetch_all(env, mailbox, user=None):
     """[raw message bytes] of a mailbox over IMAP (user: login name of an
     extra user, password PASSWORD2)."""
-    if user is None:
-        im = env.imap()
-    else:
-        im = imaplib.IMAP4("127.0.0.1", env.imap_port)
-        im.login(user, PASSWORD2)
+    im = env.imap() if user is None else imap_login(env, user, PASSWORD2)
     try:
         typ, _ = im.select('"%s"' % mailbox)
         if typ != "OK":
@@ -208,7 +190,8 @@ def main():
                                "  mail_plugins = $mail_plugins imap_sieve\n"
                                "}\n")
     try:
-        add_user(env, "second", "de")
+        add_user(env, "second", PASSWORD2,
+                 "userdb_bounceinfo_language=de")
         with open(os.path.join(env.home, "imapsieve.sieve"), "w") as f:
             f.write(IMAPSIEVE_SCRIPT)
         os.chown(os.path.join(env.home, "imapsieve.sieve"),
