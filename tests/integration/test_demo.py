@@ -2,7 +2,9 @@
 """`scripts/demo --no-wait` (what `./run demo` shows a new user) works:
 it exits 0, reports a folder for every bundled sample, ordinary mail and
 the auto-reply stay in INBOX, the delay warning goes to Bounces/Delayed,
-every other bounce lands under Bounces/, the summary adds up, the IMAP
+every other bounce lands under Bounces/ (quota bounces in the folder of
+the demo user's own rule, which wins over the default sorting), the
+summary adds up, the IMAP
 connection details are printed, and nothing is left running or on disk.
 Exit 0 pass, 1 fail, 77 skip (not root)."""
 
@@ -53,6 +55,18 @@ def main():
         else:
             check(folder.startswith("Bounces/"), "%s filed under Bounces/ "
                   "(got %s)" % (name, folder))
+    # the demo user's own rule wins over the default sorting
+    rule = "Bounces/Quota (my rule)"
+    per = re.findall(r"^\[\s*\d+\] (\S+)\n\s+folder:\s+(.+)\n\s+class:\s+(\S+)",
+                     out, re.M)
+    quota = [(n, f) for n, f, c in per if c == "quota"]
+    check(quota and all(f == rule for _, f in quota),
+          "the user's rule (header :is x-bounce-class quota) filed every "
+          "quota bounce into %s: %r" % (rule, quota))
+    check(all(c == "quota" for n, f, c in per if f == rule),
+          "and nothing else")
+    check(any(f.startswith("Bounces/") and f != rule for n, f, c in per),
+          "the default sorting filed the other bounces")
     classes = re.findall(r"^\s+class:\s+(\S+)", out, re.M)
     check(len(classes) == len(samples) and "?" not in classes,
           "a class shown for every message")
