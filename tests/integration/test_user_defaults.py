@@ -10,7 +10,8 @@ bounce, a user-unknown bounce, ordinary mail) landed, that each is stored
 exactly once (or, for the user who discards bounces, not at all), and that
 the folders the default script created are subscribed (IMAP LSUB).
 Execution order (doc/for-sysadmins.md): the user's script first; the
-default only for mail it left to the implicit keep.
+default only for mail it left to the implicit keep.  The README's Sieve
+cookbook scripts are two of the users: they must do what it says.
 Exit 0 pass, 1 fail, 77 skip."""
 
 import os
@@ -78,6 +79,24 @@ USERS = {
                   "ordinary": ["INBOX"]}),
 }
 
+def readme_cookbook():
+    """The Sieve blocks of the README's cookbook, in order: what a user
+    copies must do what the README says."""
+    with open(os.path.join(srcdir(), "README.md")) as f:
+        text = f.read()
+    section = text.split("## Sieve cookbook", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sieve\n(.*?)```", section, re.S)
+
+
+COOKBOOK = readme_cookbook()
+# the README's cookbook scripts as personal scripts
+USERS["cookbook"] = (COOKBOOK[0], "", {"quota": [QUOTA], "unknown":
+                                       ["Bounces/Hard"],
+                                       "ordinary": ["INBOX"]})
+USERS["cookbookform"] = (COOKBOOK[1], "", {"quota": ["Bounces/Full"],
+                                           "unknown": [UNKNOWN],
+                                           "ordinary": ["INBOX"]})
+
 MESSAGES = [("quota", "en-qmail-user-over-quota.eml", ""),
             ("unknown", "pl-qmail-no-such-user.eml", ""),
             ("ordinary", "en-ordinary-mail-about-bounces.eml",
@@ -130,9 +149,12 @@ def main():
         for user, (script, extra, _) in USERS.items():
             add_user(env, user, PASSWORD, extra, script)
         # Roundcube's form offers existing folders only
-        im = imap_login(env, "formrule", PASSWORD)
-        im.create("Quota")
-        im.logout()
+        for user, box in (("formrule", "Quota"),
+                          ("cookbookform", "Bounces/Full")):
+            im = imap_login(env, user, PASSWORD)
+            im.create(box)
+            im.subscribe(box)  # as Roundcube does for folders it creates
+            im.logout()
         for ident, name, sender in MESSAGES:
             with open(os.path.join(srcdir(), "tests", "samples", name),
                       "rb") as f:
