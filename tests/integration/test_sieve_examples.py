@@ -27,8 +27,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import DovecotEnvUnavailable, ensure_user  # noqa: E402
-from bounceinfo_testlib import (Checker, add_user, imap_login,  # noqa: E402
-                                srcdir, start_env)
+from bounceinfo_testlib import (Checker, add_user, imap_locate,  # noqa: E402
+                                imap_login, make_dsn, srcdir, start_env)
 
 PASSWORD = "examples-test-password"
 ID = "X-Test-Id"
@@ -41,40 +41,11 @@ cat >> "$f"
 """
 
 
-def dsn(rcpts, subject="Quarterly report", mid="<orig-1@localhost>"):
-    """An RFC 3464 DSN (written here) for [(address, status)]."""
-    parts = []
-    for addr, status in rcpts:
-        parts.append("Final-Recipient: rfc822; %s\nAction: failed\n"
-                     "Status: %s\nDiagnostic-Code: smtp; 550 %s <%s>: "
-                     "rejected\n" % (addr, status, status, addr))
-    return ("""From: Mail Delivery System <MAILER-DAEMON@mx.example.net>
-To: user@localhost
-Subject: Undelivered Mail Returned to Sender
-Date: Mon, 23 Nov 2026 10:00:00 +0000
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
-
---b1
-Content-Type: text/plain
-
-Your message could not be delivered.
-
---b1
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.example.net
-
-%s
---b1
-Content-Type: text/rfc822-headers
-
-From: user@localhost
-Subject: %s
-Message-ID: %s
-
---b1--
-""" % ("\n".join(parts), subject, mid)).replace("\n", "\r\n").encode()
+def dsn(rcpts, mid="<orig-1@localhost>"):
+    """A DSN for [(address, status)]."""
+    return make_dsn([(a, st, "550 %s <%s>: rejected" % (st, a))
+                     for a, st in rcpts], mid, subject="Quarterly report",
+                    to="user@localhost")
 
 
 def read(*path):
@@ -92,28 +63,7 @@ def with_id(raw, ident):
 
 def locations(env, user):
     """{test id: [(folder, flags, raw header)]}"""
-    im = imap_login(env, user, PASSWORD)
-    try:
-        where = {}
-        _, boxes = im.list()
-        for line in boxes:
-            name = re.search(rb'"/" (.*)$', line).group(1).decode()
-            name = name.strip('"')
-            typ, count = im.select('"%s"' % name, readonly=True)
-            if typ != "OK" or count[0] == b"0":
-                continue
-            _, data = im.fetch("1:*", "(FLAGS BODY.PEEK[HEADER])")
-            for item in data:
-                if isinstance(item, tuple):
-                    m = re.search(rb"%s: (\S+)" % ID.encode(), item[1])
-                    flags = re.search(rb"FLAGS \(([^)]*)\)", item[0])
-                    if m:
-                        where.setdefault(m.group(1).decode(), []).append(
-                            (name, flags.group(1).decode().split(),
-                             item[1]))
-        return where
-    finally:
-        im.logout()
+    return imap_locate(env, user, PASSWORD, ID)
 
 
 HARD = read("tests", "sieve", "messages", "hard-dsn.eml")

@@ -19,8 +19,9 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bounceinfo_testlib import (Checker, add_user, imap_login,  # noqa: E402
-                                srcdir, start_env)
+from bounceinfo_testlib import (Checker, add_user, imap_locate,  # noqa: E402
+                                imap_login, imap_subscribed, srcdir,
+                                start_env)
 
 PASSWORD = "defaults-test-password"
 ID = "X-Test-Id"
@@ -109,30 +110,9 @@ def with_id(raw, ident):
 
 def locations(env, user):
     """({test id: [folders holding it]}, set of subscribed folders)"""
-    im = imap_login(env, user, PASSWORD)
-    try:
-        where = {}
-        _, boxes = im.list()
-        for line in boxes:
-            name = re.search(rb'"/" (.*)$', line).group(1).decode()
-            name = name.strip('"')
-            typ, count = im.select('"%s"' % name, readonly=True)
-            if typ != "OK" or count[0] == b"0":
-                continue
-            _, data = im.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (%s)])"
-                               % ID)
-            for item in data:
-                if isinstance(item, tuple):
-                    m = re.search(rb"%s: (\w+)" % ID.encode(), item[1])
-                    if m:
-                        where.setdefault(m.group(1).decode(), []).append(
-                            name)
-        _, subs = im.lsub()
-        subscribed = {re.search(rb'"/" (.*)$', l).group(1).decode()
-                      .strip('"') for l in subs if l}
-        return where, subscribed
-    finally:
-        im.logout()
+    where = imap_locate(env, user, PASSWORD, ID)
+    return ({k: [f for f, _, _ in v] for k, v in where.items()},
+            imap_subscribed(env, user, PASSWORD))
 
 
 def main():
