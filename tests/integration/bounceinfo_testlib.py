@@ -255,3 +255,9 @@ def imap_subscribed(env, user, password):
                 for l in subs if l}
     finally:
         im.logout()
+
+
+def log_errors(env):
+    """The Error/Panic/Fatal lines of a DovecotEnv's log, joined."""
+    return "\n".join(l for l in env.log_text().splitlines()
+                     if re.search(r"(Error|Panic|Fatal):", l))

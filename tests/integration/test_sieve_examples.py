@@ -28,6 +28,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import DovecotEnvUnavailable, ensure_user  # noqa: E402
 from bounceinfo_testlib import (Checker, add_user, imap_locate,  # noqa: E402
+                                log_errors,
                                 imap_login, make_dsn, srcdir, start_env)
 
 PASSWORD = "examples-test-password"
@@ -199,11 +200,8 @@ def main():
                       "tag-header.sieve: its headers are on the bounce",
                       str(hdr))
         check_notifications(check, capdir)
-        log = env.log_text()
-        check(not re.search(r"(Error|Panic|Fatal):", log),
-              "no error in the log",
-              "\n".join(l for l in log.splitlines()
-                        if re.search(r"(Error|Panic|Fatal):", l))[:3000])
+        errors = log_errors(env)
+        check(not errors, "no error in the log", errors[:3000])
     finally:
         env.stop()
         shutil.rmtree(tmp, ignore_errors=True)

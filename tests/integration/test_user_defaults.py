@@ -20,6 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bounceinfo_testlib import (Checker, add_user, imap_locate,  # noqa: E402
+                                log_errors,
                                 imap_login, imap_subscribed, srcdir,
                                 start_env)
 
@@ -160,11 +161,8 @@ def main():
         check(QUOTA in subscribed and UNKNOWN in subscribed,
               "LSUB lists Bounces/Mailbox full and Bounces/Unknown "
               "recipient", repr(subscribed))
-        log = env.log_text()
-        check(not re.search(r"(Error|Panic|Fatal):", log),
-              "no error in the log",
-              "\n".join(l for l in log.splitlines()
-                        if re.search(r"(Error|Panic|Fatal):", l))[:3000])
+        errors = log_errors(env)
+        check(not errors, "no error in the log", errors[:3000])
     finally:
         env.stop()
     return check.finish()
