@@ -110,10 +110,13 @@ def with_id(raw, ident):
 
 
 def locations(env, user):
-    """({test id: [folders holding it]}, set of subscribed folders)"""
+    """({test id: [folders holding it]}, set of subscribed folders,
+    {test id: [number of X-Bounce-Class lines of each copy]})"""
     where = imap_locate(env, user, PASSWORD, ID)
     return ({k: [f for f, _, _ in v] for k, v in where.items()},
-            imap_subscribed(env, user, PASSWORD))
+            imap_subscribed(env, user, PASSWORD),
+            {k: [len(re.findall(rb"(?im)^x-bounce-class:", h))
+                 for _, _, h in v] for k, v in where.items()})
 
 
 def main():
@@ -144,7 +147,12 @@ def main():
                              mail_from=sender)
 
         for user, (_, _, want) in USERS.items():
-            where, subscribed = locations(env, user)
+            where, subscribed, classes = locations(env, user)
+            check(all(n == [1] for k, n in classes.items() if k != "ordinary")
+                  and classes.get("ordinary") == [0],
+                  "%s: each stored bounce has one X-Bounce-Class, ordinary "
+                  "mail none (keep, fileinto, :create alike)" % user,
+                  repr(classes))
             for ident, folders in want.items():
                 got = sorted(where.get(ident, []))
                 check(got == sorted(folders),
@@ -157,7 +165,7 @@ def main():
                   "%s: folders created by the default script are "
                   "subscribed (LSUB)" % user,
                   "created %r, subscribed %r" % (created, subscribed))
-        where, subscribed = locations(env, "noscript")
+        where, subscribed, _ = locations(env, "noscript")
         check(QUOTA in subscribed and UNKNOWN in subscribed,
               "LSUB lists Bounces/Mailbox full and Bounces/Unknown "
               "recipient", repr(subscribed))
