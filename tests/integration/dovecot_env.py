@@ -185,8 +185,9 @@ class DovecotEnv:
         sieve: LMTP/LDA run Sieve with our sieve_bounceinfo plugin.
         sieve_before: path of a global script (file or directory), copied
           into the private directory so Pigeonhole can store its binary.
-        sieve_after: the same for sieve_after (run after the user's script
-          while the implicit keep stands).
+        sieve_after: the same for sieve_after (given to Dovecot as the
+          plugin setting sieve_after): run after the user's script while
+          the implicit keep stands.
         user_sieve: text of the user's active personal script, if any.
         extra_conf: raw text appended to dovecot.conf.
         plugin_settings: dict added to plugin { }.
@@ -323,10 +324,18 @@ class DovecotEnv:
 
         # global Sieve script: private copy, owned by the mail user so
         # Pigeonhole can save the compiled binary next to it
-        self.sieve_before_path = self._global_script(self.sieve_before,
-                                                     "sieve-before")
-        self.sieve_after_path = self._global_script(self.sieve_after,
-                                                    "sieve-after")
+        self.sieve_before_path = None
+        if self.sieve_before:
+            dst = os.path.join(t, "sieve-before")
+            src = os.path.abspath(self.sieve_before)
+            if os.path.isdir(src):
+                shutil.copytree(src, dst)
+                self.sieve_before_path = dst
+            else:
+                os.makedirs(dst)
+                self.sieve_before_path = os.path.join(
+                    dst, os.path.basename(src))
+                shutil.copy2(src, self.sieve_before_path)
         if self.user_sieve is not None:
             sdir = os.path.join(self.home, "sieve")
             os.makedirs(sdir)
@@ -335,31 +344,36 @@ class DovecotEnv:
             os.symlink("sieve/user.sieve",
                        os.path.join(self.home, ".dovecot.sieve"))
 
-        for root in [self.home] + \
-                [os.path.join(t, d) for d, on in
-                 (("sieve-before", self.sieve_before),
-                  ("sieve-after", self.sieve_after)) if on]:
+        for root in [self.home] + ([os.path.join(t, "sieve-before")]
+                                   if self.sieve_before else []):
             for dirpath, dirnames, filenames in os.walk(root):
                 os.chown(dirpath, uid, gid)
                 for name in filenames:
                     os.lchown(os.path.join(dirpath, name), uid, gid)
         os.chmod(self.home, 0o700)
+        if self.sieve_after:
+            self.plugin_settings.setdefault("sieve_after", self._private_script(
+                self.sieve_after, "sieve-after"))
 
         self._write_config()
 
-    def _global_script(self, script, name):
-        """Copy a global script (file or directory) into the private
-        directory name; return the path to configure, or None."""
-        if not script:
-            return None
+    def _private_script(self, script, name):
+        """Copy a global Sieve script (file or directory) into the private
+        directory name, owned by the mail user so Pigeonhole can save the
+        compiled binary beside it; return the path to configure."""
         dst = os.path.join(self.tmpdir, name)
         src = os.path.abspath(script)
         if os.path.isdir(src):
             shutil.copytree(src, dst)
-            return dst
-        os.makedirs(dst)
-        shutil.copy2(src, os.path.join(dst, os.path.basename(src)))
-        return os.path.join(dst, os.path.basename(src))
+            path = dst
+        else:
+            os.makedirs(dst)
+            path = os.path.join(dst, os.path.basename(src))
+            shutil.copy2(src, path)
+        for dirpath, _, files in os.walk(dst):
+            for p in [dirpath] + [os.path.join(dirpath, f) for f in files]:
+                os.lchown(p, self.pw.pw_uid, self.pw.pw_gid)
+        return path
 
     def _write_config(self):
         (self.imap_port, self.lmtp_port, self.managesieve_port,
@@ -496,8 +510,6 @@ service managesieve-login {{
             plugin["sieve_plugins"] = "sieve_bounceinfo"
             if self.sieve_before_path:
                 plugin["sieve_before"] = self.sieve_before_path
-            if self.sieve_after_path:
-                plugin["sieve_after"] = self.sieve_after_path
             # the plugin registers the extension without enabling it
             # (like vnd.dovecot.pipe): enable it for every script
             if self.sieve_extensions is None:
