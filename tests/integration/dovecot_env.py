@@ -266,8 +266,29 @@ class DovecotEnv:
             raise
         return self
 
+    def _private_script(self, script, name):
+        """Copy a global Sieve script (file or directory) into the private
+        directory name, owned by the mail user so Pigeonhole can save the
+        compiled binary beside it; return the path to configure."""
+        dst = os.path.join(self.tmpdir, name)
+        src = os.path.abspath(script)
+        if os.path.isdir(src):
+            shutil.copytree(src, dst)
+            path = dst
+        else:
+            os.makedirs(dst)
+            path = os.path.join(dst, os.path.basename(src))
+            shutil.copy2(src, path)
+        for dirpath, _, files in os.walk(dst):
+            for p in [dirpath] + [os.path.join(dirpath, f) for f in files]:
+                os.lchown(p, self.pw.pw_uid, self.pw.pw_gid)
+        return path
+
     def _prepare(self):
         t = self.tmpdir
+        if self.sieve_after:  # beside sieve_before's copy below
+            self.plugin_settings.setdefault("sieve_after", self._private_script(
+                self.sieve_after, "sieve-after"))
         os.chmod(t, 0o755)
         self.conf_path = os.path.join(t, "dovecot.conf")
         self.base_dir = os.path.join(t, "run")
@@ -351,29 +372,8 @@ class DovecotEnv:
                 for name in filenames:
                     os.lchown(os.path.join(dirpath, name), uid, gid)
         os.chmod(self.home, 0o700)
-        if self.sieve_after:
-            self.plugin_settings.setdefault("sieve_after", self._private_script(
-                self.sieve_after, "sieve-after"))
 
         self._write_config()
-
-    def _private_script(self, script, name):
-        """Copy a global Sieve script (file or directory) into the private
-        directory name, owned by the mail user so Pigeonhole can save the
-        compiled binary beside it; return the path to configure."""
-        dst = os.path.join(self.tmpdir, name)
-        src = os.path.abspath(script)
-        if os.path.isdir(src):
-            shutil.copytree(src, dst)
-            path = dst
-        else:
-            os.makedirs(dst)
-            path = os.path.join(dst, os.path.basename(src))
-            shutil.copy2(src, path)
-        for dirpath, _, files in os.walk(dst):
-            for p in [dirpath] + [os.path.join(dirpath, f) for f in files]:
-                os.lchown(p, self.pw.pw_uid, self.pw.pw_gid)
-        return path
 
     def _write_config(self):
         (self.imap_port, self.lmtp_port, self.managesieve_port,

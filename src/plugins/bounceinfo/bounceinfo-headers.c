@@ -127,10 +127,11 @@ bounceinfo_header_append(string_t *dest, const char *name, const char *value)
 }
 
 const char *
-bounceinfo_headers_build(struct bounceinfo_user *buser, struct mail *mail,
+bounceinfo_headers_build(struct bounceinfo_user *buser,
 			 const struct bounceinfo_result *result)
 {
 	const struct bounceinfo_recipient *main_rcpt, *rcpt;
+	struct bounceinfo *bi;
 	string_t *dest = t_str_new(512);
 	string_t *rcpts;
 	const char *explanation = NULL;
@@ -179,9 +180,12 @@ bounceinfo_headers_build(struct bounceinfo_user *buser, struct mail *mail,
 			bounceinfo_header_one_line(main_rcpt->diagnostic,
 				BOUNCEINFO_HEADER_DIAGNOSTIC_MAX));
 	}
-	explanation = bounceinfo_plugin_mail_explain(mail,
-		main_rcpt == NULL ? BOUNCEINFO_CLASS_UNKNOWN : main_rcpt->class_,
-		buser->set.language);
+	bi = bounceinfo_user_get_bi(buser);
+	if (bi != NULL) {
+		explanation = bounceinfo_explain(bi, main_rcpt == NULL ?
+			BOUNCEINFO_CLASS_UNKNOWN : main_rcpt->class_,
+			buser->set.language);
+	}
 	if (explanation != NULL) {
 		bounceinfo_header_append(dest, "X-Bounce-Explanation",
 			bounceinfo_header_one_line(explanation,
@@ -275,7 +279,7 @@ bounceinfo_headers_open(struct mail_deliver_context *ctx,
 	fctx = p_new(default_pool, struct bounceinfo_header_filter, 1);
 	T_BEGIN {
 		fctx->headers = i_strdup(info == NULL ? "" :
-			bounceinfo_headers_build(buser, src, info->result));
+			bounceinfo_headers_build(buser, info->result));
 	} T_END;
 	i_stream_seek(input, 0);
 	filtered = i_stream_create_header_filter(input,

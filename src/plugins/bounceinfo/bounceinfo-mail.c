@@ -317,6 +317,19 @@ int bounceinfo_plugin_mail_get_info(struct mail *mail,
 	return 0;
 }
 
+const char *bounceinfo_plugin_mail_explain(struct mail *mail,
+					   enum bounceinfo_class class_,
+					   const char *lang)
+{
+	struct bounceinfo_user *buser = bounceinfo_user_for_mail(mail);
+	struct bounceinfo *bi;
+
+	if (buser == NULL)
+		return NULL;
+	bi = bounceinfo_user_get_bi(buser);
+	return bi == NULL ? NULL : bounceinfo_explain(bi, class_, lang);
+}
+
 void bounceinfo_mail_set_info(struct mail *mail,
 			      const struct bounceinfo_mail_info *info)
 {
@@ -331,17 +344,4 @@ void bounceinfo_mail_set_info(struct mail *mail,
 	bmail->info = *info;
 	bmail->seq = mail->seq;
 	bmail->classified = TRUE;
-}
-
-const char *bounceinfo_plugin_mail_explain(struct mail *mail,
-					   enum bounceinfo_class class_,
-					   const char *lang)
-{
-	struct bounceinfo_user *buser = bounceinfo_user_for_mail(mail);
-	struct bounceinfo *bi;
-
-	if (buser == NULL)
-		return NULL;
-	bi = bounceinfo_user_get_bi(buser);
-	return bi == NULL ? NULL : bounceinfo_explain(bi, class_, lang);
 }
