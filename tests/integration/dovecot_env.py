@@ -177,9 +177,10 @@ def _find_plugin(builddir, subdir, pattern, what):
 class DovecotEnv:
     def __init__(self, builddir=None, srcdir=None, mail_plugins=True,
                  sieve=True, extra_conf="", sieve_before=None,
+                 sieve_after=None,
                  plugin_settings=None, doveadm_plugin=None,
                  sieve_extensions=None, debug=False, user_sieve=None,
-                 start_timeout=20, installed=False, sieve_after=None):
+                 start_timeout=20, installed=False):
         """builddir/srcdir default to $BOUNCEINFO_BUILDDIR/$BOUNCEINFO_SRCDIR.
         mail_plugins: load our mail plugin (mail_plugins = ... bounceinfo).
         sieve: LMTP/LDA run Sieve with our sieve_bounceinfo plugin.

@@ -2,9 +2,7 @@
 """`scripts/demo --no-wait` (what `./run demo` shows a new user) works:
 it exits 0, reports a folder for every bundled sample, ordinary mail and
 the auto-reply stay in INBOX, the delay warning goes to Bounces/Delayed,
-every other bounce lands under Bounces/ (quota bounces in the folder of
-the demo user's own rule, which wins over the default sorting), the
-summary adds up, the IMAP
+every other bounce lands under Bounces/, the summary adds up, the IMAP
 connection details are printed, and nothing is left running or on disk.
 Exit 0 pass, 1 fail, 77 skip (not root)."""
 
@@ -55,7 +53,8 @@ def main():
         else:
             check(folder.startswith("Bounces/"), "%s filed under Bounces/ "
                   "(got %s)" % (name, folder))
-    # the demo user's own rule wins over the default sorting
+    # quota bounces are in the folder of the demo user's own rule, which
+    # wins over the default sorting (run after it, as sieve_after)
     rule = "Bounces/Quota (my rule)"
     per = re.findall(r"^\[\s*\d+\] (\S+)\n\s+folder:\s+(.+)\n\s+class:\s+(\S+)",
                      out, re.M)

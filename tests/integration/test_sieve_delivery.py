@@ -43,7 +43,7 @@ sys.path.insert(0, HERE)
 from dovecot_env import (DovecotEnv, DovecotEnvError,  # noqa: E402
                          DovecotEnvUnavailable)
 from bounceinfo_testlib import (SKIP, Checker, corpus_dir,  # noqa: E402
-                                make_dsn, srcdir_builddir)
+                                srcdir_builddir)
 
 ID_HEADER = "X-Bounceinfo-Test-Id"
 
@@ -292,6 +292,7 @@ def test_user_script_after_default(srcdir, builddir):
 
 
 def dsn_for(message_id, rcpt="bob@example.org"):
+    from bounceinfo_testlib import make_dsn
     return make_dsn([(rcpt, "5.1.1", "550 5.1.1 <%s>: User unknown" % rcpt)],
                     message_id, auto_submitted="auto-replied")
 
