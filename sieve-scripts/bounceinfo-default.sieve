@@ -1,14 +1,14 @@
 # bounceinfo-default.sieve - file bounces into Bounces/<reason>
 #
-# A global script for Pigeonhole's sieve_before (see sieve-scripts/README.md
-# and doc/sieve-bounceinfo.md). It only touches bounces: delivery status
-# notifications and non-delivery reports (kinds "dsn" and "ndr") go to
-# "Bounces/<readable folder for the class>", delay warnings ("delayed") to
-# "Bounces/Delayed". Everything else - ordinary mail, delivery reports,
-# vacation auto-replies, abuse reports - is left alone and goes on to the
-# user's personal script. A bounce filed here does not: Pigeonhole runs the
-# next script only while the implicit keep stands, so it is stored once, in
-# its Bounces folder.
+# A global script for Pigeonhole's sieve_after (see sieve-scripts/README.md,
+# doc/for-sysadmins.md and doc/sieve-bounceinfo.md). It only touches
+# bounces: delivery status notifications and non-delivery reports (kinds
+# "dsn" and "ndr") go to "Bounces/<readable folder for the class>", delay
+# warnings ("delayed") to "Bounces/Delayed". Everything else - ordinary
+# mail, delivery reports, vacation auto-replies, abuse reports - is left
+# alone. As sieve_after it runs after the user's personal script and only
+# while that script left the message to the implicit keep: a user's own
+# fileinto, discard or redirect wins, and a message is stored once.
 #
 # The folder is chosen by the class of the first failed recipient, the same
 # one ${bounceinfo.class} shows. Folders are created on first use.

@@ -5,6 +5,11 @@
 # control characters and cut to 256 bytes, so they cannot inject headers.
 # Mail clients can show or filter on X-Bounce-Class; webmail can display
 # X-Bounce-Explanation next to the bounce.
+#
+# With bounceinfo_headers = yes (the shipped conf.d) the mail plugin adds
+# trusted X-Bounce-* headers itself, one of each, before any script runs;
+# this script is for installations without it (it would add a second
+# X-Bounce-Class in another format).
 
 require ["bounceinfo", "variables", "editheader"];
 

@@ -144,3 +144,126 @@ class Checker:
     def finish(self):
         print("%d failed" % self.failures)
         return 1 if self.failures else 0
+
+
+def add_user(env, name, password, extra_fields="", user_sieve=None):
+    """Add a user to a started DovecotEnv's passwd-file (read again by
+    auth on change): its own home and Maildir owned by the mail uid,
+    extra_fields as userdb extra fields (e.g.
+    "userdb_bounceinfo_language=de"), user_sieve the text of its active
+    personal script.  Returns the home directory."""
+    home = os.path.join(env.tmpdir, "home-" + name)
+    paths = [home, os.path.join(home, "Maildir")]
+    os.makedirs(paths[1])
+    if user_sieve is not None:
+        paths.append(os.path.join(home, "sieve"))
+        os.makedirs(paths[-1])
+        script = os.path.join(home, "sieve", "user.sieve")
+        with open(script, "w") as f:
+            f.write(user_sieve)
+        paths.append(script)
+        link = os.path.join(home, ".dovecot.sieve")
+        os.symlink("sieve/user.sieve", link)
+        os.lchown(link, env.pw.pw_uid, env.pw.pw_gid)
+    for p in paths:
+        os.chown(p, env.pw.pw_uid, env.pw.pw_gid)
+    os.chmod(home, 0o700)
+    with open(env.passwd_path, "a") as f:
+        f.write("%s:{PLAIN}%s:%d:%d::%s::%s\n"
+                % (name, password, env.pw.pw_uid, env.pw.pw_gid, home,
+                   extra_fields))
+    return home
+
+
+def imap_login(env, user, password):
+    """A logged-in imaplib.IMAP4 connection as another user of env."""
+    import imaplib
+    conn = imaplib.IMAP4("127.0.0.1", env.imap_port)
+    conn.login(user, password)
+    return conn
+
+
+def make_dsn(rcpts, message_id, subject="hello", auto_submitted=None,
+             to="testuser@localhost"):
+    """An RFC 3464 DSN (CRLF bytes) from mx.example.net returning a message
+    of the test user with message_id and subject; rcpts:
+    [(address, status, diagnostic text)], one failed recipient each."""
+    blocks = "\n".join(
+        "Final-Recipient: rfc822; %s\nAction: failed\nStatus: %s\n"
+        "Diagnostic-Code: smtp; %s\n" % r for r in rcpts)
+    return ("""From: Mail Delivery System <MAILER-DAEMON@mx.example.net>
+To: %(to)s
+Subject: Undelivered Mail Returned to Sender
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+%(auto)sMIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+--b1
+Content-Type: text/plain
+
+Your message could not be delivered.
+
+--b1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+%(blocks)s
+--b1
+Content-Type: text/rfc822-headers
+
+From: testuser@localhost
+To: %(first)s
+Subject: %(subject)s
+Message-ID: %(mid)s
+
+--b1--
+""" % {"to": to, "blocks": blocks, "first": rcpts[0][0],
+       "subject": subject, "mid": message_id,
+       "auto": "Auto-Submitted: %s\n" % auto_submitted
+       if auto_submitted else ""}).replace("\n", "\r\n").encode()
+
+
+def imap_locate(env, user, password, id_header):
+    """Where each test message of a user is: {value of id_header:
+    [(folder, [flags], raw header bytes)]}, over IMAP, all folders."""
+    im = imap_login(env, user, password)
+    try:
+        where = {}
+        _, boxes = im.list()
+        for line in boxes:
+            name = re.search(rb'"/" (.*)$', line).group(1).decode()
+            name = name.strip('"')
+            typ, count = im.select('"%s"' % name, readonly=True)
+            if typ != "OK" or count[0] == b"0":
+                continue
+            _, data = im.fetch("1:*", "(FLAGS BODY.PEEK[HEADER])")
+            for item in data:
+                if not isinstance(item, tuple):
+                    continue
+                m = re.search(rb"(?im)^%s: (\S+)" % id_header.encode(),
+                              item[1])
+                flags = re.search(rb"FLAGS \(([^)]*)\)", item[0])
+                if m:
+                    where.setdefault(m.group(1).decode(), []).append(
+                        (name, flags.group(1).decode().split(), item[1]))
+        return where
+    finally:
+        im.logout()
+
+
+def imap_subscribed(env, user, password):
+    """The set of a user's subscribed folders (IMAP LSUB)."""
+    im = imap_login(env, user, password)
+    try:
+        _, subs = im.lsub()
+        return {re.search(rb'"/" (.*)$', l).group(1).decode().strip('"')
+                for l in subs if l}
+    finally:
+        im.logout()
+
+
+def log_errors(env):
+    """The Error/Panic/Fatal lines of a DovecotEnv's log, joined."""
+    return "\n".join(l for l in env.log_text().splitlines()
+                     if re.search(r"(Error|Panic|Fatal):", l))

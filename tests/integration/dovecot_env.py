@@ -177,6 +177,7 @@ def _find_plugin(builddir, subdir, pattern, what):
 class DovecotEnv:
     def __init__(self, builddir=None, srcdir=None, mail_plugins=True,
                  sieve=True, extra_conf="", sieve_before=None,
+                 sieve_after=None,
                  plugin_settings=None, doveadm_plugin=None,
                  sieve_extensions=None, debug=False, user_sieve=None,
                  start_timeout=20, installed=False, extra_users=None):
@@ -185,6 +186,9 @@ class DovecotEnv:
         sieve: LMTP/LDA run Sieve with our sieve_bounceinfo plugin.
         sieve_before: path of a global script (file or directory), copied
           into the private directory so Pigeonhole can store its binary.
+        sieve_after: the same for sieve_after (given to Dovecot as the
+          plugin setting sieve_after): run after the user's script while
+          the implicit keep stands.
         user_sieve: text of the user's active personal script, if any.
         extra_conf: raw text appended to dovecot.conf.
         plugin_settings: dict added to plugin { }.
@@ -212,6 +216,7 @@ class DovecotEnv:
         self.mail_plugins = mail_plugins and not installed
         self.sieve = sieve and not installed
         self.sieve_before = sieve_before
+        self.sieve_after = sieve_after
         self.user_sieve = user_sieve
         self.extra_users = [dict(u) for u in (extra_users or [])]
         self.extra_conf = extra_conf or ""
@@ -269,8 +274,29 @@ class DovecotEnv:
             raise
         return self
 
+    def _private_script(self, script, name):
+        """Copy a global Sieve script (file or directory) into the private
+        directory name, owned by the mail user so Pigeonhole can save the
+        compiled binary beside it; return the path to configure."""
+        dst = os.path.join(self.tmpdir, name)
+        src = os.path.abspath(script)
+        if os.path.isdir(src):
+            shutil.copytree(src, dst)
+            path = dst
+        else:
+            os.makedirs(dst)
+            path = os.path.join(dst, os.path.basename(src))
+            shutil.copy2(src, path)
+        for dirpath, _, files in os.walk(dst):
+            for p in [dirpath] + [os.path.join(dirpath, f) for f in files]:
+                os.lchown(p, self.pw.pw_uid, self.pw.pw_gid)
+        return path
+
     def _prepare(self):
         t = self.tmpdir
+        if self.sieve_after:  # beside sieve_before's copy below
+            self.plugin_settings.setdefault("sieve_after", self._private_script(
+                self.sieve_after, "sieve-after"))
         os.chmod(t, 0o755)
         self.conf_path = os.path.join(t, "dovecot.conf")
         self.base_dir = os.path.join(t, "run")

@@ -23,7 +23,7 @@ DOVECONF = "/usr/bin/doveconf"
 KNOWN_SETTINGS = {
     "bounceinfo_rules", "bounceinfo_language", "bounceinfo_keywords",
     "bounceinfo_verify", "bounceinfo_datadir", "bounceinfo_max_scan_bytes",
-    "bounceinfo_max_recipients",
+    "bounceinfo_max_recipients", "bounceinfo_headers",
 }
 
 MINIMAL = """\
@@ -73,8 +73,15 @@ def main():
               "protocol lmtp loads bounceinfo and sieve")
         check(re.search(r"^\s+sieve_plugins = .*\bsieve_bounceinfo\b", out,
                         re.M), "sieve_plugins has sieve_bounceinfo")
-        check(re.search(r"^\s+sieve_before = .*bounceinfo-default\.sieve",
-                        out, re.M), "sieve_before is the default script")
+        check(re.search(r"^\s+sieve_after = .*bounceinfo-default\.sieve",
+                        out, re.M), "sieve_after is the default script "
+              "(it yields to the user's own)")
+        check(not re.search(r"^\s+sieve_before = ", out, re.M),
+              "no sieve_before: nothing runs ahead of the user's script")
+        check(re.search(r"^\s+bounceinfo_headers = yes", out, re.M),
+              "bounceinfo_headers = yes")
+        check(re.search(r"^lda_mailbox_autosubscribe = yes", out, re.M),
+              "lda_mailbox_autosubscribe = yes (created folders subscribed)")
         check(re.search(r"^\s+bounceinfo_keywords = yes", out, re.M),
               "bounceinfo_keywords = yes")
         check(re.search(r"^metric bounceinfo_classified \{", out, re.M)

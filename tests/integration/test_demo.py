@@ -56,6 +56,19 @@ def main():
         else:
             check(folder.startswith("Bounces/"), "%s filed under Bounces/ "
                   "(got %s)" % (name, folder))
+    # quota bounces are in the folder of the demo user's own rule, which
+    # wins over the default sorting (run after it, as sieve_after)
+    rule = "Bounces/Quota (my rule)"
+    per = re.findall(r"^\[\s*\d+\] (\S+)\n\s+folder:\s+(.+)\n\s+class:\s+(\S+)",
+                     out, re.M)
+    quota = [(n, f) for n, f, c in per if c == "quota"]
+    check(quota and all(f == rule for _, f in quota),
+          "the user's rule (header :is x-bounce-class quota) filed every "
+          "quota bounce into %s: %r" % (rule, quota))
+    check(all(c == "quota" for n, f, c in per if f == rule),
+          "and nothing else")
+    check(any(f.startswith("Bounces/") and f != rule for n, f, c in per),
+          "the default sorting filed the other bounces")
     classes = re.findall(r"^\s+class:\s+(\S+)", out, re.M)
     check(len(classes) == len(samples) and "?" not in classes,
           "a class shown for every message")

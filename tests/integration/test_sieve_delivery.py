@@ -293,39 +293,9 @@ def test_user_script_after_default(srcdir, builddir):
 
 
 def dsn_for(message_id, rcpt="bob@example.org"):
-    return ("""From: Mail Delivery System <MAILER-DAEMON@mx.example.net>
-To: testuser@localhost
-Subject: Undelivered Mail Returned to Sender
-Date: Mon, 23 Nov 2026 10:00:00 +0000
-Auto-Submitted: auto-replied
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
-
---b1
-Content-Type: text/plain
-
-Your message could not be delivered.
-
---b1
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.example.net
-
-Final-Recipient: rfc822; %(rcpt)s
-Action: failed
-Status: 5.1.1
-Diagnostic-Code: smtp; 550 5.1.1 <%(rcpt)s>: User unknown
-
---b1
-Content-Type: text/rfc822-headers
-
-From: testuser@localhost
-To: %(rcpt)s
-Subject: hello
-Message-ID: %(mid)s
-
---b1--
-""" % {"rcpt": rcpt, "mid": message_id}).replace("\n", "\r\n").encode()
+    from bounceinfo_testlib import make_dsn
+    return make_dsn([(rcpt, "5.1.1", "550 5.1.1 <%s>: User unknown" % rcpt)],
+                    message_id, auto_submitted="auto-replied")
 
 
 def test_verified(srcdir, builddir):

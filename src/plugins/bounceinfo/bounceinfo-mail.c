@@ -85,6 +85,22 @@ static bool bounceinfo_mail_set_uid(struct mail *_mail, uint32_t uid)
 	return bmail->module_ctx.super.set_uid(_mail, uid);
 }
 
+void bounceinfo_mail_set_info(struct mail *mail,
+			      const struct bounceinfo_mail_info *info)
+{
+	struct mail_private *pmail = (struct mail_private *)mail;
+	struct bounceinfo_mail *bmail = BOUNCEINFO_MAIL_CONTEXT(pmail);
+
+	if (bmail == NULL)
+		return;
+	bounceinfo_mail_reset(bmail);
+	bmail->pool = info->result->pool;
+	pool_ref(bmail->pool);
+	bmail->info = *info;
+	bmail->seq = mail->seq;
+	bmail->classified = TRUE;
+}
+
 void bounceinfo_mail_allocated(struct mail *_mail)
 {
 	struct mail_private *mail = (struct mail_private *)_mail;

@@ -19,6 +19,7 @@
 
 struct bounceinfo_plugin_settings {
 	bool keywords;
+	bool headers;
 	bool verify;
 	const char *language;
 	const char *datadir;
@@ -104,5 +105,19 @@ void bounceinfo_event_classified(struct event *parent, struct mail *mail,
 enum bounceinfo_verify_result
 bounceinfo_verify_original(struct mail_user *user,
 			   const struct bounceinfo_result *result);
+
+/* bounceinfo-headers.c: trusted X-Bounce-* headers at delivery */
+void bounceinfo_headers_hook_install(void);
+void bounceinfo_headers_hook_uninstall(void);
+/* The X-Bounce-* header lines (LF-terminated, encoded and folded) for a
+   classified result; "" when it is not a bounce. */
+const char *
+bounceinfo_headers_build(struct bounceinfo_user *buser,
+			 const struct bounceinfo_result *result);
+/* bounceinfo-mail.c: give mail the classification info of another mail
+   with the same content (shares info's pool), so it is not classified
+   again. */
+void bounceinfo_mail_set_info(struct mail *mail,
+			      const struct bounceinfo_mail_info *info);
 
 #endif

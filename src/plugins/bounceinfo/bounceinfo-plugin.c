@@ -179,8 +179,12 @@ static void bounceinfo_mail_user_created(struct mail_user *user)
 
 	/* the internal users (raw mail of deliveries, shared namespace
 	   owners) are never the user mail is delivered to */
-	if (!user->autocreated)
+	if (!user->autocreated) {
 		bounceinfo_current_user = buser;
+		/* every mail plugin (Sieve's deliver hook too) is
+		   initialized by now */
+		bounceinfo_headers_hook_install();
+	}
 }
 
 static struct mail_storage_hooks bounceinfo_mail_storage_hooks = {
@@ -197,6 +201,7 @@ void bounceinfo_plugin_init(struct module *module)
 void bounceinfo_plugin_deinit(void)
 {
 	mail_storage_hooks_remove(&bounceinfo_mail_storage_hooks);
+	bounceinfo_headers_hook_uninstall();
 	bounceinfo_current_user = NULL;
 	bounceinfo_mail_unhooked_free();
 	bounceinfo_instances_free();

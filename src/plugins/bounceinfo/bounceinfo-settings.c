@@ -115,6 +115,8 @@ int bounceinfo_settings_read(struct mail_user *user,
 	i_zero(set_r);
 	if (bounceinfo_setting_bool(user, "bounceinfo_keywords",
 				    &set_r->keywords, error_r) < 0 ||
+	    bounceinfo_setting_bool(user, "bounceinfo_headers",
+				    &set_r->headers, error_r) < 0 ||
 	    bounceinfo_setting_bool(user, "bounceinfo_verify",
 				    &set_r->verify, error_r) < 0 ||
 	    bounceinfo_setting_size(user, "bounceinfo_max_scan_bytes",
