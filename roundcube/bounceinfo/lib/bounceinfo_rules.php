@@ -117,7 +117,8 @@ class bounceinfo_rules
             $rules[] = [
                 'name'    => self::NAME_PREFIX . $class,
                 'type'    => 'if',
-                'join'    => false,
+                'join'     => false,
+                'disabled' => false,
                 'tests'   => [[
                     'test' => 'header',
                     'not'  => false,
