@@ -261,7 +261,7 @@ class bounceinfo extends rcube_plugin
                 $items .= html::tag('li', null, rcube::Q($addr));
             }
             $body .= html::div('bounceinfo-recipients',
-                html::span('bounceinfo-label', rcube::Q($this->gettext('recipients'))) . html::tag('ul', null, $items));
+                html::span('bounceinfo-label', rcube::Q($this->gettext('recipients'))) . ' ' . html::tag('ul', null, $items));
         }
 
         if ($todo !== '') {
@@ -436,11 +436,13 @@ class bounceinfo extends rcube_plugin
         $server = (bool) $this->rc->config->get('bounceinfo_server_rules', true);
         $texts  = $this->explanations();
 
-        $table = new html_table(['cols' => 4, 'class' => 'table table-sm bounceinfo-classes', 'id' => 'bounceinfo-classes']);
+        $table = new html_table(['cols' => $server ? 4 : 3, 'class' => 'table table-sm bounceinfo-classes', 'id' => 'bounceinfo-classes']);
         $table->add_header('check', rcube::Q($this->gettext('col_file')));
         $table->add_header('class', rcube::Q($this->gettext('col_class')));
         $table->add_header('folder', rcube::Q($this->gettext('col_folder')));
-        $table->add_header('server', rcube::Q($this->gettext('col_server')));
+        if ($server) {
+            $table->add_header('server', rcube::Q($this->gettext('col_server')));
+        }
 
         foreach ($this->classes() as $class) {
             $id      = 'bounceinfo-' . $class;
@@ -456,8 +458,10 @@ class bounceinfo extends rcube_plugin
             $table->add('class', html::label($id, html::span('bounceinfo-class', rcube::Q($class)))
                 . html::div('bounceinfo-meaning', rcube::Q($what)));
             $table->add('folder', $input->show($folder));
-            $table->add('server', $server && isset($this->folder_names()[$class])
-                ? rcube::Q($this->default_folder($class)) : '&mdash;');
+            if ($server) {
+                $table->add('server', isset($this->folder_names()[$class])
+                    ? rcube::Q($this->default_folder($class)) : '&mdash;');
+            }
         }
 
         $notify = new html_checkbox(['name' => '_notify', 'id' => 'bounceinfo-notify', 'value' => '1']);

@@ -119,6 +119,12 @@ class Browser:
         self.d.save_screenshot(path)
         return path
 
+    def element_shot(self, css, name):
+        """A PNG of one element (the pictures in doc/ are made of these)."""
+        els = self.find(css)
+        if els:
+            els[0].screenshot(os.path.join(shots, "element-%s.png" % name))
+
     def quit(self):
         self.d.quit()
 
@@ -261,6 +267,7 @@ def scenarios(env, rc, b):
     subjects = b.d.execute_script(
         "return $('#messagelist tbody tr td.subject span.subject a').map(function() { return $(this).text(); }).get();")
     b.shot("filter-bounces")
+    b.element_shot("#layout-list", "list")
     check(len(subjects) == 2 and not any("Why do I get" in s for s in subjects),
           "the Bounces filter lists the two bounces only", subjects)
     b.d.execute_script("$('#searchfilter').val('ALL'); rcmail.filter_mailbox('ALL');")
@@ -284,6 +291,7 @@ def scenarios(env, rc, b):
     open_message(1)
     banner = b.find("#bounceinfo-banner")
     b.shot("banner-quota")
+    b.element_shot("#bounceinfo-banner", "banner")
     text = banner[0].text if banner else ""
     check(banner and banner[0].get_attribute("data-class") == "quota",
           "banner on the quota bounce with class 'quota'", text)
@@ -307,6 +315,7 @@ def scenarios(env, rc, b):
         if details:
             details[0].click()
             b.shot("banner-hostile-diagnostic")
+            b.element_shot("#bounceinfo-banner", "banner-diagnostic")
             pre = b.find("#bounceinfo-banner details pre")
             check(pre and "<script>" in pre[0].text and "<img" in pre[0].text,
                   "the hostile diagnostic is shown as text", pre[0].text if pre else "")
@@ -364,6 +373,7 @@ def scenarios(env, rc, b):
         " document.getElementById('bounceinfo-spam').checked,"
         " document.getElementById('bounceinfo-notify').checked];")
     b.shot("settings-reloaded")
+    b.element_shot("#layout-content", "settings")
     check(state == [True, True, False, True], "reloaded: the saved choice is shown", state)
 
     tick("quota", False)
@@ -411,6 +421,39 @@ def scenarios(env, rc, b):
     check(gone is not None and len(gone) == 1,
           "a new user-unknown bounce is filed into Bounces/Gone (needs bounceinfo_headers)",
           "Bounces/Gone: %r" % (gone,))
+
+    # ---- notification with the explanation -------------------------------
+    b.get("?_task=mail&_mbox=INBOX")
+    b.wait("$('#messagelist tbody tr').length > 0")
+    b.d.execute_script("window.bounceinfo_seen = [];"
+                       "var orig = rcmail.display_message;"
+                       "rcmail.display_message = function(msg, type) {"
+                       "  window.bounceinfo_seen.push(String(msg));"
+                       "  return orig.apply(this, arguments); };")
+    env.lmtp_deliver(read(os.path.join(src, "tests", "samples", "fr-boite-pleine.eml")))
+    b.d.execute_script("rcmail.command('checkmail');")
+    seen = b.wait("window.bounceinfo_seen.filter(function(m) { return /New bounce/.test(m); })", 20)
+    b.shot("notification")
+    check(seen and "(quota)" in seen[0] and first_sentence(en["quota"]).replace("'", "&#039;") in seen[0],
+          "a new bounce is announced with its explanation", seen or b.d.execute_script("return window.bounceinfo_seen"))
+
+    # ---- the user's language --------------------------------------------
+    pl = explanations("pl")
+    b.get("?_task=settings&_action=edit-prefs&_section=general&_framed=1")
+    b.d.execute_script("$('#rcmfd_lang').val('pl_PL'); rcmail.command('save');")
+    time.sleep(1.5)
+    b.wait_ready()
+    b.get("?_task=mail&_mbox=INBOX&_uid=1&_action=show")
+    b.wait("document.getElementById('messagebody') != null")
+    banner = b.find("#bounceinfo-banner")
+    text = banner[0].text if banner else ""
+    b.shot("banner-polish")
+    check(first_sentence(pl["quota"]) in text and "Co zrobić:" in text,
+          "in Polish the banner uses explanations/pl.txt and Polish labels", text)
+    b.get("?_task=settings&_action=edit-prefs&_section=general&_framed=1")
+    b.d.execute_script("$('#rcmfd_lang').val('en_US'); rcmail.command('save');")
+    time.sleep(1.5)
+    b.wait_ready()
 
     # ---- server-side error shown in full ---------------------------------
     b.get("?_task=settings&_action=plugin.bounceinfo")
