@@ -488,6 +488,20 @@ def scenarios(env, rc, b):
           "the server's refusal is shown in full", text)
     check('"Bounces/Gone"' in user_script(env), "a refused save leaves the script as it was")
 
+    # ---- no active filter set: one is created and activated ----------------
+    os.unlink(os.path.join(env.home, ".dovecot.sieve"))
+    b.get("?_task=settings&_action=plugin.bounceinfo")
+    state = b.d.execute_script(
+        "return $('#bounceinfo-classes input[type=checkbox]:checked').length")
+    check(state == 0, "without an active set nothing is shown as filed", state)
+    tick("quota", True)
+    save("settings-new-set")
+    active = os.path.realpath(os.path.join(env.home, ".dovecot.sieve"))
+    script = user_script(env)
+    check(b.find("#bounceinfo-saved") and os.path.basename(active) == "roundcube.sieve"
+          and 'header :is "X-Bounce-Class" "quota"' in script,
+          "a new set 'roundcube' is created with the rule and activated", "%s\n%s" % (active, script))
+
 
 if __name__ == "__main__":
     sys.exit(main())
