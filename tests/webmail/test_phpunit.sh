@@ -5,4 +5,4 @@ if ! command -v phpunit >/dev/null 2>&1; then
 	echo "SKIP: phpunit is not installed (scripts/install-deps-webmail)"
 	exit 77
 fi
-exec phpunit --colors=never "$src/roundcube/bounceinfo/tests"
+exec phpunit --colors=never --do-not-cache-result "$src/roundcube/bounceinfo/tests"

@@ -502,6 +502,20 @@ def scenarios(env, rc, b):
           and 'header :is "X-Bounce-Class" "quota"' in script,
           "a new set 'roundcube' is created with the rule and activated", "%s\n%s" % (active, script))
 
+    # ---- a forged request (no request token) changes nothing ---------------
+    status = b.d.execute_async_script("""
+        var done = arguments[arguments.length - 1], f = new FormData();
+        f.append('_class[spam]', '1'); f.append('_folder[spam]', 'Bounces/Forged');
+        fetch('?_task=settings&_action=plugin.bounceinfo-save', {method: 'POST', body: f})
+          .then(function(r) { return r.text().then(function(t) { done([r.status, t]); }); },
+                function(e) { done([0, String(e)]); });""")
+    check("Forged" not in user_script(env) and "request check failed" in status[1].lower()
+          and "bounceinfo-saved" not in status[1],
+          "a save without Roundcube's request token is refused",
+          "HTTP %r, script changed: %r, page: %r" % (
+              status[0], "Forged" in user_script(env),
+              " ".join(re.sub(r"(?s)<script.*?</script>|<[^>]+>", " ", status[1]).split())[:300]))
+
 
 if __name__ == "__main__":
     sys.exit(main())
