@@ -309,6 +309,13 @@ def scenarios(env, rc, b):
           "banner explains it with the English text of explanations/en.txt", text)
     check("What to do:" in text, "banner says what to do", text)
 
+    # the preview pane (what a click in the list opens) shows it too
+    b.get("?_task=mail&_mbox=INBOX&_uid=1&_action=preview&_framed=1")
+    b.wait("document.getElementById('messagebody') != null")
+    check(b.find("#bounceinfo-banner") and
+          b.find("#bounceinfo-banner")[0].get_attribute("data-class") == "quota",
+          "banner in the preview pane too")
+
     open_message(2)
     b.shot("no-banner-ordinary")
     check(not b.find("#bounceinfo-banner"), "no banner on ordinary mail")
