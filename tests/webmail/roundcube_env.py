@@ -15,6 +15,7 @@ Needs: roundcube, roundcube-sqlite3, roundcube-plugins, php-cli
 (scripts/install-deps-webmail). Python 3 standard library only.
 """
 
+import atexit
 import os
 import secrets
 import shutil
@@ -167,6 +168,9 @@ class RoundcubeEnv:
              "-t", os.path.join(self.tree, "public_html")],
             env=env, cwd=self.tree, stdout=self.server_log,
             stderr=subprocess.STDOUT, start_new_session=True)
+        # never leave a web server behind, even if the caller fails before
+        # stop() (dovecot_env turns SIGTERM into SystemExit, so this runs)
+        atexit.register(self.stop)
         deadline = time.time() + 20
         while time.time() < deadline:
             try:
@@ -184,7 +188,7 @@ class RoundcubeEnv:
                      os.path.join(self.tmpdir, "php-server.log")):
             try:
                 with open(path, errors="replace") as f:
-                    out.append("== %s\n%s" % (path, f.read()[-4000:]))
+                    out.append("== %s\n%s" % (path, f.read()))
             except OSError:
                 pass
         return "\n".join(out)
@@ -201,6 +205,9 @@ class RoundcubeEnv:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.proc = None
+        if getattr(self, "server_log", None):
+            self.server_log.close()
+            self.server_log = None
         if self.own_tmp and self.tmpdir and not os.environ.get("BOUNCEINFO_KEEP_TMP"):
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 

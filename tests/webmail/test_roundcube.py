@@ -211,15 +211,17 @@ def main():
             except Exception:
                 pass
             browser.quit()
+        errors = None
         if rc:
             errors = rc.errors()
+            rc.stop()
+        env.stop()
+        if errors is not None:
             check("PHP Fatal" not in errors and "PHP Parse" not in errors,
                   "no PHP fatal error in Roundcube's logs", errors[-2000:])
             ours = [l for l in errors.splitlines() if "/bounceinfo/" in l
                     and re.search(r"PHP (Warning|Notice|Deprecated|Fatal|Parse)", l)]
             check(not ours, "no PHP error or warning from the plugin", "\n".join(ours[-5:]))
-            rc.stop()
-        env.stop()
     print("screenshots: %s" % shots)
     return check.finish()
 
