@@ -232,6 +232,13 @@ def main():
                     check(os.path.exists(os.path.join(
                         "/usr/share/dovecot-bounceinfo", dest, f)),
                         "installed: %s/%s" % (sub, f))
+        # the Roundcube plugin, where Debian's Roundcube finds it
+        check(os.path.exists("/usr/share/roundcube/plugins/bounceinfo/bounceinfo.php")
+              and os.path.realpath("/var/lib/roundcube/plugins/bounceinfo")
+              == "/usr/share/roundcube/plugins/bounceinfo",
+              "installed: Roundcube plugin, linked from /var/lib/roundcube/plugins")
+        check(os.path.exists("/usr/share/dovecot-bounceinfo/sieve/folder-map.tsv"),
+              "installed: sieve/folder-map.tsv (the Roundcube plugin's folder names)")
         check(not glob.glob("/usr/lib/dovecot/modules/**/*bounceinfo*.la",
                             recursive=True), "no libtool .la files shipped")
         check(not os.path.exists("/etc/dovecot/conf.d/90-bounceinfo.conf"),
