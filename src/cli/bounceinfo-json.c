@@ -93,6 +93,8 @@ json_append_recipient(string_t *dest,
 	str_append_c(dest, ',');
 	json_append_key(dest, "remote_mta", rcpt->remote_mta);
 	str_append_c(dest, ',');
+	json_append_key(dest, "smtp_command", rcpt->smtp_command);
+	str_append_c(dest, ',');
 	json_append_key(dest, "diagnostic", rcpt->diagnostic);
 	str_append_c(dest, ',');
 	json_append_key(dest, "explanation", explanation);

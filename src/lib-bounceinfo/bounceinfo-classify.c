@@ -26,9 +26,15 @@
 #include "bounceinfo-private.h"
 
 /* How MTAs say which command the remote server refused (in the order of
-   the SMTP session; the last one mentioned in a text wins). Gmail ends its
-   quote of the remote answer with "(state N)", the state of its SMTP
-   client: 12/13 MAIL FROM, 14 RCPT TO, 17/18 DATA. */
+   the SMTP session; the last one mentioned in a text wins). The styles:
+   Postfix "(in reply to RCPT TO command)", Exim "SMTP error from remote
+   mail server after RCPT TO:<a@b>:", Sendmail/Courier ">>> RCPT To:<a@b>"
+   transcripts, "RCPT TO:<a@b>: 550 ...", qmail "Connected to 192.0.2.1
+   but sender was rejected.", IIS/Exchange "SMTP error from remote server
+   for RCPT TO command", bracketed stage tokens "[RCPT_TO]", Gmail "(state
+   14)" (its SMTP client state: 12/13 MAIL FROM, 14 RCPT TO, 17/18 DATA),
+   and "during/at ... RCPT stage". Names: TEAM.md/doc/rules.md, "CONN",
+   "HELO", "MAIL", "RCPT", "DATA". */
 static const struct {
 	const char *name;
 	const char *pattern;
@@ -36,26 +42,35 @@ static const struct {
 	{ "CONN", "after (the )?initial connection|(before|during|in) (the )?"
 		"(smtp )?greeting|(connection|banner) rejected|"
 		"refused to talk to me|did not like our greeting|"
-		"but greeting failed|my name was rejected" },
-	{ "EHLO", "after (EHLO|HELO)\\b|>>> (EHLO|HELO)\\b|"
-		"in reply to (EHLO|HELO)|did not like our (EHLO|HELO)" },
+		"but greeting failed|my name was rejected|"
+		"\\[(?:CONN|CONNECT|CONNECTION|BANNER|GREETING)\\]|"
+		"\\b(?:at|upon|on) connect(?:ion)? time\\b|"
+		"\\bSMTP:CONN(?:ECT)?\\b" },
+	{ "HELO", "after (EHLO|HELO|LHLO)\\b|>>> (EHLO|HELO|LHLO)\\b|"
+		"in reply to (EHLO|HELO|LHLO)|did not like our (EHLO|HELO)|"
+		"\\[(?:EHLO|HELO)\\]|\\bfor (?:the )?(?:EHLO|HELO) command|"
+		"\\bSMTP:(?:EHLO|HELO)\\b" },
 	{ "MAIL", "after (?:pipelined )?MAIL FROM|>>> MAIL FROM|in reply to MAIL FROM|"
 		"MAIL FROM command|did not like our MAIL FROM|"
 		"progress was MAIL FROM|but sender was rejected|"
-		"\\(state 1[23]\\)" },
+		"\\(state 1[23]\\)|\\[MAIL(?:_FROM)?\\]|\\bSMTP:MAIL\\b|"
+		"\\b(?:during|in|at) (?:the )?MAIL(?: FROM)? (?:stage|phase)" },
 	{ "RCPT", "after (?:pipelined )?RCPT TO|>>> RCPT TO|in reply to RCPT TO|"
 		"RCPT TO command|did not like our RCPT TO|"
 		"progress was RCPT TO|RCPT TO:?\\s*<[^>]*>\\s*<<<|"
 		"does not like recipient|\\bSMTP:RCPT\\b|\\(state 14\\)|"
-		"(?:^|\\s)RCPT TO:\\s*<?[^\\s<>]+@|"
-		"\\bRCPT\\b( TO)?( command)? (response|reply|failed)|"
-		"while talking to .{0,80}>>> RCPT" },
+		"(?:^|\\s|[(\\[;'\"])RCPT TO:\\s*<?[^\\s<>]+@|"
+		"\\bRCPT\\b( TO)?( command)? (response|reply|failed|rejected)|"
+		"while talking to .{0,80}>>> RCPT|\\[RCPT(?:_TO)?\\]|"
+		"\\b(?:during|in|at) (?:the )?RCPT(?: TO)? (?:stage|phase)" },
 	{ "DATA", "after (?:pipelined )?(end of )?data\\b|>>> DATA\\b|in reply to "
 		"(end of )?DATA|did not like our (final )?DATA|"
 		"(end of )?DATA command|after the message was sent|"
 		"for TEXT command|progress was DATA|after DATA\\b|"
 		"failed after I sent the message|\\(state 1[78]\\)|"
-		"\\bDATA\\b( command)? (response|reply|failed)" },
+		"\\bDATA\\b( command)? (response|reply|failed)|"
+		"\\[(?:DATA|EOD|END_OF_DATA|DATA_END)\\]|\\bSMTP:DATA\\b|"
+		"\\b(?:during|in|at) (?:the )?(?:end of )?DATA (?:stage|phase)" },
 };
 
 /* Without an explicit command: Postfix-style "550 <x@y>: ..." replies
@@ -299,9 +314,13 @@ decide_rule(struct bounceinfo_decision *d, const struct bounceinfo_rule *rule,
 static void
 decide_status(struct bounceinfo_decision *d,
 	      const struct bounceinfo_status_entry *entry,
-	      const char *status, unsigned int reply_code)
+	      const char *status, unsigned int reply_code, bool rcpt)
 {
 	d->class_ = entry->class_;
+	/* a refusal at RCPT is about the recipient, never a filter's
+	   verdict on the message */
+	if (d->class_ == BOUNCEINFO_CLASS_FILTERED && rcpt)
+		d->class_ = BOUNCEINFO_CLASS_POLICY;
 	d->severity = severity_adjust(entry->class_, entry->severity,
 				      status, reply_code);
 	d->matched_rule = entry->source;
@@ -338,6 +357,7 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 	if (status != NULL && status[0] == '2')
 		smtp_command = NULL;
 	scope_ctx_init(bi, &scope, facts, text);
+	scope.rcpt = smtp_command != NULL && strcmp(smtp_command, "RCPT") == 0;
 
 	/* 1. administrator's rules (scoped ones where their block applies) */
 	rule = bounceinfo_rules_match(bi, &bi->admin_rules, text, folded,
@@ -365,12 +385,12 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 	if (status != NULL)
 		entry = bounceinfo_status_lookup(bi, status);
 	if (entry != NULL && entry->strong) {
-		decide_status(d, entry, status, reply_code);
+		decide_status(d, entry, status, reply_code, scope.rcpt);
 		return;
 	}
 
 	/* 3. text rules about the sender, server or message */
-	rule = bounceinfo_rules_match(bi, &bi->rules, text, folded, NULL);
+	rule = bounceinfo_rules_match(bi, &bi->rules, text, folded, &scope);
 	if (rule != NULL) {
 		decide_rule(d, rule, status, reply_code, temporary,
 			    smtp_command);
@@ -380,7 +400,7 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 	/* 4. refused at connection or greeting time: the sending server
 	   itself is not welcome */
 	if (smtp_command != NULL && (strcmp(smtp_command, "CONN") == 0 ||
-				     strcmp(smtp_command, "EHLO") == 0)) {
+				     strcmp(smtp_command, "HELO") == 0)) {
 		decide_fixed(d, BOUNCEINFO_CLASS_BLOCKLIST, "command:CONN",
 			     "command/CONN", status, reply_code);
 		return;
@@ -395,7 +415,7 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 
 	/* 6. text rules about the recipient and delivery */
 	rule = bounceinfo_rules_match(bi, &bi->rules_tier2, text, folded,
-				      NULL);
+				      &scope);
 	if (rule != NULL) {
 		decide_rule(d, rule, status, reply_code, temporary,
 			    smtp_command);
@@ -404,7 +424,7 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 
 	/* 7. generic status codes */
 	if (entry != NULL) {
-		decide_status(d, entry, status, reply_code);
+		decide_status(d, entry, status, reply_code, scope.rcpt);
 		return;
 	}
 
@@ -413,7 +433,7 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 		entry = bounceinfo_status_lookup(bi,
 			t_strdup_printf("code:%03u", reply_code));
 		if (entry != NULL) {
-			decide_status(d, entry, status, reply_code);
+			decide_status(d, entry, status, reply_code, scope.rcpt);
 			return;
 		}
 	}

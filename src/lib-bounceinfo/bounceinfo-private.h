@@ -80,6 +80,9 @@ struct bounceinfo_scope_ctx {
 	const char *values[BOUNCEINFO_SCOPE_FIELD_COUNT];
 	/* per provider block: 0 not yet known, 1 applies, 2 does not */
 	unsigned char *applies;
+	/* refused at RCPT: rules of the class filtered do not apply (the
+	   message itself was never seen) */
+	bool rcpt;
 };
 
 /* One line of status.map */

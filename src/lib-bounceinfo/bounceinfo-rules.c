@@ -377,6 +377,9 @@ bounceinfo_rules_match(struct bounceinfo *bi,
 		if (rule->literal != NULL && folded != NULL &&
 		    strstr(folded, rule->literal) == NULL)
 			continue;
+		if (scope != NULL && scope->rcpt &&
+		    rule->class_ == BOUNCEINFO_CLASS_FILTERED)
+			continue;
 		if (rule->provider != NULL &&
 		    !bounceinfo_provider_applies(bi, rule->provider, scope))
 			continue;

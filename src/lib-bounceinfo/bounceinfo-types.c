@@ -146,6 +146,24 @@ const char *bounceinfo_severity_names_list(void)
 	return names_list(severity_names, N_ELEMENTS(severity_names));
 }
 
+/* The values of bounceinfo_recipient.smtp_command, in session order */
+static const char *const smtp_command_names[] = {
+	"CONN", "HELO", "MAIL", "RCPT", "DATA",
+};
+
+bool bounceinfo_smtp_command_is_valid(const char *name)
+{
+	unsigned int idx;
+
+	return name_lookup(smtp_command_names, N_ELEMENTS(smtp_command_names),
+			   name, &idx);
+}
+
+const char *bounceinfo_smtp_command_names_list(void)
+{
+	return names_list(smtp_command_names, N_ELEMENTS(smtp_command_names));
+}
+
 bool bounceinfo_kind_is_bounce(enum bounceinfo_kind kind)
 {
 	return kind == BOUNCEINFO_KIND_DSN || kind == BOUNCEINFO_KIND_NDR ||

@@ -108,7 +108,7 @@ struct bounceinfo_recipient {
 	   "status/X.2.2" for a status.map entry, "command/MAIL",
 	   "kind/complaint", "action/delivered"; NULL when nothing did. */
 	const char *rule_id;
-	/* SMTP command the remote server refused: "CONN", "EHLO", "MAIL",
+	/* SMTP command the remote server refused: "CONN", "HELO", "MAIL",
 	   "RCPT", "DATA"; NULL if the bounce does not say. */
 	const char *smtp_command;
 };
@@ -265,10 +265,13 @@ bool bounceinfo_class_parse(const char *name, enum bounceinfo_class *class_r);
 bool bounceinfo_kind_parse(const char *name, enum bounceinfo_kind *kind_r);
 bool bounceinfo_severity_parse(const char *name,
 			       enum bounceinfo_severity *severity_r);
+/* "CONN", "HELO", "MAIL", "RCPT", "DATA" (case-insensitive) */
+bool bounceinfo_smtp_command_is_valid(const char *name);
 /* Comma-separated list of all valid names, for error messages. */
 const char *bounceinfo_class_names_list(void);
 const char *bounceinfo_kind_names_list(void);
 const char *bounceinfo_severity_names_list(void);
+const char *bounceinfo_smtp_command_names_list(void);
 
 /* The RFC 3464 action a field value names ("Failed (bad mailbox)" ->
    "failed"), as a static string; NULL if it names none of the five. */

@@ -73,6 +73,7 @@ static void test_json_dsn(void **state ATTR_UNUSED)
 	rcpt->reply_code = 552;
 	rcpt->action = "failed";
 	rcpt->remote_mta = "mx.example.com";
+	rcpt->smtp_command = "RCPT";
 	rcpt->diagnostic = "552 5.2.2 mailbox full";
 	rcpt->matched_rule = "status:5.2.2";
 	rcpt->rule_id = "status/X.2.2";
@@ -86,12 +87,13 @@ static void test_json_dsn(void **state ATTR_UNUSED)
 		"{\"address\":\"user@example.com\",\"class\":\"quota\","
 		"\"severity\":\"soft\",\"status\":\"5.2.2\",\"code\":552,"
 		"\"action\":\"failed\",\"remote_mta\":\"mx.example.com\","
+		"\"smtp_command\":\"RCPT\","
 		"\"diagnostic\":\"552 5.2.2 mailbox full\","
 		"\"explanation\":\"Mailbox full.\",\"rule\":\"status:5.2.2\","
 		"\"rule_id\":\"status/X.2.2\"},"
 		"{\"address\":null,\"class\":\"unknown\",\"severity\":\"none\","
 		"\"status\":null,\"code\":null,\"action\":null,"
-		"\"remote_mta\":null,\"diagnostic\":null,"
+		"\"remote_mta\":null,\"smtp_command\":null,\"diagnostic\":null,"
 		"\"explanation\":null,\"rule\":null,\"rule_id\":null}],"
 		"\"original\":{\"message_id\":\"<1@example.org>\","
 		"\"subject\":\"Hello\","
@@ -149,6 +151,7 @@ static void test_json_non_bounce_kinds(void **state ATTR_UNUSED)
 			"\"recipients\":[{\"address\":null,\"class\":\"%s\","
 			"\"severity\":\"none\",\"status\":null,\"code\":null,"
 			"\"action\":null,\"remote_mta\":null,"
+			"\"smtp_command\":null,"
 			"\"diagnostic\":null,\"explanation\":%s}]",
 			tests[i].class_name,
 			tests[i].kind == BOUNCEINFO_KIND_AUTOREPLY ?

@@ -27,7 +27,8 @@ Date: Mon, 23 Nov 2026 11:00:00 +0000
 Just notes.
 """
 LIST_FIELDS = {"mailbox", "uid", "date", "kind", "class", "severity",
-               "recipient", "status", "mta", "verified", "rule"}
+               "recipient", "status", "mta", "verified", "rule",
+               "smtp_command"}
 
 
 def doveadm_json(env, *args):
@@ -83,6 +84,10 @@ def main():
         check(all(re.match(r"^[a-z0-9.-]+/[A-Za-z0-9._:-]+$", r["rule"])
                   for r in by_uid.values()),
               "list rule ids: %s" % [r["rule"] for r in by_uid.values()])
+        check(all(r["smtp_command"] in ("", "CONN", "HELO", "MAIL", "RCPT",
+                                        "DATA") for r in by_uid.values()),
+              "list smtp_command values: %s"
+              % [r["smtp_command"] for r in by_uid.values()])
         check(ordinary_uid not in by_uid, "ordinary mail not listed")
 
         # a search query narrows the list

@@ -37,6 +37,11 @@ COMPILE_ERRORS = [
       "unchecked", "not-applicable"]),
     ('if bounceinfo :comparator "i;octet" :class "Quota" { keep; }',
      ['"Quota" is not a valid class', "case-sensitively"]),
+    ('if bounceinfo :smtpcommand "RCPT TO" { keep; }',
+     ['"RCPT TO" is not a valid SMTP command', "CONN, HELO, MAIL, RCPT, "
+      "DATA"]),
+    ('if bounceinfo :comparator "i;octet" :smtpcommand "rcpt" { keep; }',
+     ['"rcpt" is not a valid SMTP command', "case-sensitively"]),
     ('if bounceinfo :kind :class "dsn" { keep; }',
      ["takes one field tag", ":kind", ":class"]),
     ('if bounceinfo :remote_mta "x" { keep; }',
@@ -64,6 +69,9 @@ COMPILE_OK = [
     '{ keep; }',
     'if bounceinfo :is :kind ["dsn", "ndr", "delayed"] { keep; }',
     'if bounceinfo :verified "not-applicable" { keep; }',
+    'if bounceinfo :smtpcommand ["RCPT", "data"] { keep; }',
+    'if bounceinfo :comparator "i;octet" :smtpcommand "DATA" { keep; }',
+    'if string "${bounceinfo.smtp_command}" "RCPT" { keep; }',
     'if bounceinfo :remotemta :contains "example" { keep; }',
     'if bounceinfo :reportingmta :contains "example" { keep; }',
     'if bounceinfo :originalmessageid :contains "@" { keep; }',
@@ -250,6 +258,12 @@ def test_message_values(tools, own):
         (multi, 'string :is "${bounceinfo.recipient}" "full@example.org"',
          True),
         (multi, 'bounceinfo :verified "unchecked"', True),
+        # two refused at RCPT TO, the unknown domain at no command
+        (multi, 'bounceinfo :count "eq" :comparator "i;ascii-numeric" '
+                ':smtpcommand "2"', True),
+        (multi, 'bounceinfo :smtpcommand "RCPT"', True),
+        (multi, 'bounceinfo :smtpcommand "DATA"', False),
+        (multi, 'string :is "${bounceinfo.smtp_command}" "RCPT"', True),
         (multi, 'string :is "${bounceinfo.verified}" "unchecked"', True),
         # header injection: CR LF TAB of the decoded subject are gone
         (inj, 'string :comparator "i;octet" :is '

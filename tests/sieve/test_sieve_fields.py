@@ -32,6 +32,7 @@ SEVERITIES = ["none", "soft", "hard"]
 KINDS = ["dsn", "ndr", "delayed", "delivery-report", "autoreply",
          "complaint"]
 VERIFIED = ["genuine", "forged", "unchecked", "not-applicable"]
+SMTP_COMMANDS = ["CONN", "HELO", "MAIL", "RCPT", "DATA"]
 MAX_VAR = 256
 
 # tag -> (variable name, per-recipient JSON key or None, valid names)
@@ -44,6 +45,7 @@ RCPT_FIELDS = [
     ("recipient", "recipient", "address", None),
     ("remotemta", "remote_mta", "remote_mta", None),
     ("diagnostic", "diagnostic", "diagnostic", None),
+    ("smtpcommand", "smtp_command", "smtp_command", SMTP_COMMANDS),
 ]
 MSG_FIELDS = [
     ("kind", "kind", KINDS),

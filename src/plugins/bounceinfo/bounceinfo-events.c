@@ -47,6 +47,9 @@ void bounceinfo_event_classified(struct event *parent, struct mail *mail,
 				bounceinfo_verify_result_name(info->verify))->
 			add_str("rule_id", rcpt == NULL ||
 				rcpt->rule_id == NULL ? "" : rcpt->rule_id)->
+			add_str("smtp_command", rcpt == NULL ||
+				rcpt->smtp_command == NULL ? "" :
+				rcpt->smtp_command)->
 			add_int("recipients",
 				array_count(&result->recipients));
 

@@ -95,6 +95,8 @@ cmd_bounceinfo_list_mail(struct mail *mail,
 	doveadm_print(bounceinfo_verify_result_name(info->verify));
 	doveadm_print(rcpt == NULL || rcpt->rule_id == NULL ? "" :
 		      rcpt->rule_id);
+	doveadm_print(rcpt == NULL || rcpt->smtp_command == NULL ? "" :
+		      rcpt->smtp_command);
 }
 
 static void
@@ -301,6 +303,7 @@ cmd_bounceinfo_init(struct doveadm_mail_cmd_context *_ctx,
 		doveadm_print_header_simple("mta");
 		doveadm_print_header_simple("verified");
 		doveadm_print_header_simple("rule");
+		doveadm_print_header_simple("smtp_command");
 		break;
 	case BOUNCEINFO_CMD_STATS:
 		doveadm_print_header_simple("type");

@@ -101,6 +101,13 @@ ext_bounceinfo_fields[EXT_BOUNCEINFO_FIELD_COUNT] = {
 	[EXT_BOUNCEINFO_FIELD_VERIFIED] = FIELD_CHECKED(
 		"verified", ":verified value",
 		verified_is_valid, verified_names_list, TRUE),
+	[EXT_BOUNCEINFO_FIELD_SMTP_COMMAND] = {
+		.tag = "smtpcommand", .variable = "smtp_command",
+		.what = "SMTP command",
+		.value_is_valid = bounceinfo_smtp_command_is_valid,
+		.valid_values = bounceinfo_smtp_command_names_list,
+		.upper_case = TRUE,
+	},
 };
 
 /*
@@ -359,6 +366,8 @@ ext_bounceinfo_recipient_value(const struct bounceinfo_recipient *rcpt,
 		return rcpt->remote_mta;
 	case EXT_BOUNCEINFO_FIELD_DIAGNOSTIC:
 		return rcpt->diagnostic;
+	case EXT_BOUNCEINFO_FIELD_SMTP_COMMAND:
+		return rcpt->smtp_command;
 	default:
 		break;
 	}

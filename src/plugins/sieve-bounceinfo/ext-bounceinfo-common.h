@@ -42,6 +42,8 @@ enum ext_bounceinfo_field {
 	EXT_BOUNCEINFO_FIELD_ORIGINAL_MESSAGE_ID,
 	EXT_BOUNCEINFO_FIELD_ORIGINAL_SUBJECT,
 	EXT_BOUNCEINFO_FIELD_VERIFIED,
+	/* per recipient (appended: compiled scripts store the number) */
+	EXT_BOUNCEINFO_FIELD_SMTP_COMMAND,
 
 	EXT_BOUNCEINFO_FIELD_COUNT
 };
@@ -59,6 +61,8 @@ struct ext_bounceinfo_field_def {
 	   NULL when any value is possible */
 	bool (*value_is_valid)(const char *value);
 	const char *(*valid_values)(void);
+	/* the values are upper case ("RCPT"), not lower case */
+	bool upper_case;
 };
 
 extern const struct ext_bounceinfo_field_def

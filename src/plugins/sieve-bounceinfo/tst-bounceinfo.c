@@ -30,6 +30,7 @@
  *
  *   FIELD = ":class" / ":severity" / ":kind" / ":status" / ":code" /
  *           ":action" / ":recipient" / ":remotemta" / ":reportingmta" /
+ *           ":smtpcommand" /
  *           ":diagnostic" / ":mta" / ":originalmessageid" /
  *           ":originalsubject" / ":verified"   (default ":class")
  */
@@ -105,6 +106,7 @@ field_tags[EXT_BOUNCEINFO_FIELD_COUNT] = {
 		FIELD_TAG("originalmessageid"),
 	[EXT_BOUNCEINFO_FIELD_ORIGINAL_SUBJECT] = FIELD_TAG("originalsubject"),
 	[EXT_BOUNCEINFO_FIELD_VERIFIED] = FIELD_TAG("verified"),
+	[EXT_BOUNCEINFO_FIELD_SMTP_COMMAND] = FIELD_TAG("smtpcommand"),
 };
 
 static enum ext_bounceinfo_field
@@ -258,7 +260,8 @@ tst_bounceinfo_validate_key(struct sieve_validator *valdtr,
 		return FALSE;
 	}
 	if (fdef->value_is_valid(value) &&
-	    (!octet || strcmp(value, t_str_lcase(value)) == 0))
+	    (!octet || strcmp(value, fdef->upper_case ? t_str_ucase(value) :
+			      t_str_lcase(value)) == 0))
 		return TRUE;
 
 	sieve_argument_validate_error(valdtr, key,
