@@ -17,7 +17,7 @@
    9. unknown.
    Adjustments: host-unknown with a temporary code is network trouble;
    "user unknown" with neither a X.1.x status nor a RCPT TO answer is
-   filtered, unless the rule that matched is marked "hard:". */
+   filtered, unless the rule that matched is marked "certain:". */
 
 #include "lib.h"
 #include "array.h"
@@ -148,24 +148,6 @@ const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
 	return found;
 }
 
-enum bounceinfo_severity
-bounceinfo_class_default_severity(enum bounceinfo_class class_)
-{
-	switch (class_) {
-	case BOUNCEINFO_CLASS_USER_UNKNOWN:
-	case BOUNCEINFO_CLASS_HOST_UNKNOWN:
-	case BOUNCEINFO_CLASS_MOVED:
-	case BOUNCEINFO_CLASS_NO_MAIL:
-		return BOUNCEINFO_SEVERITY_HARD;
-	case BOUNCEINFO_CLASS_DELIVERY_REPORT:
-	case BOUNCEINFO_CLASS_AUTOREPLY:
-	case BOUNCEINFO_CLASS_COMPLAINT:
-		return BOUNCEINFO_SEVERITY_NONE;
-	default:
-		return BOUNCEINFO_SEVERITY_SOFT;
-	}
-}
-
 static bool temporary_failure(const char *status, unsigned int reply_code)
 {
 	if (status != NULL)
@@ -291,14 +273,13 @@ decide_rule(struct bounceinfo_decision *d, const struct bounceinfo_rule *rule,
 		d->severity = BOUNCEINFO_SEVERITY_SOFT;
 		return;
 	}
-	if (rule->class_ == BOUNCEINFO_CLASS_USER_UNKNOWN &&
-	    rule->severity != BOUNCEINFO_SEVERITY_HARD &&
+	if (rule->class_ == BOUNCEINFO_CLASS_USER_UNKNOWN && !rule->certain &&
 	    (status == NULL || strncmp(status + 1, ".1.", 3) != 0) &&
 	    (smtp_command == NULL || strcmp(smtp_command, "RCPT") != 0)) {
 		/* "no such user" when the message itself was refused, or
 		   without anything saying the address was refused: a
 		   filter's answer, which proves nothing about the address.
-		   Rules marked "hard:" are phrasings only ever used for
+		   Rules marked "certain:" are phrasings only ever used for
 		   addresses that do not exist. */
 		d->class_ = BOUNCEINFO_CLASS_FILTERED;
 		d->severity = severity_adjust(d->class_,

@@ -60,6 +60,10 @@ struct bounceinfo_rule {
 	enum bounceinfo_class class_;
 	/* NONE = the class' default severity */
 	enum bounceinfo_severity severity;
+	/* "certain:": the phrasing alone decides; no adjustment by the
+	   SMTP phase or status (user-unknown stays user-unknown without a
+	   RCPT answer) */
+	bool certain;
 	/* stable id: "quota/1a2b3c4d" (hash of the pattern) or
 	   "<provider-or-class>/<name>" given with a leading {name} */
 	const char *id;
@@ -243,11 +247,24 @@ int bounceinfo_explanations_load_dir(struct bounceinfo *bi, const char *dir,
 int bounceinfo_explanations_load(struct bounceinfo *bi, const char *path,
 				 const char *lang, const char **error_r);
 
+/* bounceinfo-types.c: the class table */
+struct bounceinfo_class_def {
+	const char *name;
+	/* the class' usual severity */
+	enum bounceinfo_severity severity;
+	/* 1: tried before the refused SMTP command decides, 2: after */
+	unsigned int tier;
+	/* order of the classes' text rules, lower first (unique) */
+	unsigned int priority;
+};
+const struct bounceinfo_class_def *
+bounceinfo_class_def_get(enum bounceinfo_class class_);
+enum bounceinfo_severity
+bounceinfo_class_default_severity(enum bounceinfo_class class_);
+
 /* bounceinfo-classify.c */
 void bounceinfo_classify_init(struct bounceinfo *bi);
 void bounceinfo_classify_deinit(struct bounceinfo *bi);
-enum bounceinfo_severity
-bounceinfo_class_default_severity(enum bounceinfo_class class_);
 
 /* bounceinfo-text.c */
 /* Copy to pool as valid UTF-8 with control characters turned into

@@ -7,6 +7,7 @@
    [class]             following patterns belong to class
    hard: pattern       force the severity
    soft: pattern
+   certain: pattern    the phrasing alone decides the class
    pattern             the class' default severity
    {name} pattern      an explicit rule id
    @provider NAME      start a block of rules scoped to a provider
@@ -27,41 +28,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
-
-/* Order in which the shipped classes are tried: the more specific reasons
-   first, so that e.g. "mailbox full" is not taken for a generic refusal
-   and a blocklist listing is not taken for an unknown user. */
-static const enum bounceinfo_class class_priority[] = {
-	BOUNCEINFO_CLASS_VIRUS,
-	BOUNCEINFO_CLASS_QUOTA,
-	BOUNCEINFO_CLASS_SIZE,
-	BOUNCEINFO_CLASS_RELAY,
-	BOUNCEINFO_CLASS_AUTH,
-	BOUNCEINFO_CLASS_RDNS,
-	BOUNCEINFO_CLASS_REPUTATION,
-	BOUNCEINFO_CLASS_BLOCKLIST,
-	BOUNCEINFO_CLASS_SPAM,
-	BOUNCEINFO_CLASS_RATE_LIMIT,
-	BOUNCEINFO_CLASS_MOVED,
-	BOUNCEINFO_CLASS_DISABLED,
-	BOUNCEINFO_CLASS_POLICY,
-	BOUNCEINFO_CLASS_SENDER_REJECTED,
-	BOUNCEINFO_CLASS_SECURITY,
-	BOUNCEINFO_CLASS_CONTENT,
-	BOUNCEINFO_CLASS_SYSTEM,
-	BOUNCEINFO_CLASS_NO_MAIL,
-	BOUNCEINFO_CLASS_USER_UNKNOWN,
-	BOUNCEINFO_CLASS_NETWORK,
-	BOUNCEINFO_CLASS_HOST_UNKNOWN,
-	BOUNCEINFO_CLASS_FILTERED,
-	BOUNCEINFO_CLASS_SYNTAX,
-	BOUNCEINFO_CLASS_MAILER,
-	BOUNCEINFO_CLASS_EXPIRED,
-	BOUNCEINFO_CLASS_DELIVERY_REPORT,
-	BOUNCEINFO_CLASS_AUTOREPLY,
-	BOUNCEINFO_CLASS_COMPLAINT,
-	BOUNCEINFO_CLASS_UNKNOWN,
-};
 
 /* A literal every match of pattern must contain (lowercase ASCII), or
    NULL: a cheap memmem() on the folded text then skips most patterns
@@ -577,15 +543,25 @@ rule_parse(struct rules_file *rf, const char *line, const char **error_r)
 				line++;
 		}
 	}
-	if (str_begins(line, "hard:")) {
-		rule.severity = BOUNCEINFO_SEVERITY_HARD;
-		line += 5;
-	} else if (str_begins(line, "soft:")) {
-		rule.severity = BOUNCEINFO_SEVERITY_SOFT;
-		line += 5;
+	/* "hard:"/"soft:" (the severity) and "certain:", in any order */
+	for (;;) {
+		if (rule.severity == BOUNCEINFO_SEVERITY_NONE &&
+		    str_begins(line, "hard:")) {
+			rule.severity = BOUNCEINFO_SEVERITY_HARD;
+			line += 5;
+		} else if (rule.severity == BOUNCEINFO_SEVERITY_NONE &&
+			   str_begins(line, "soft:")) {
+			rule.severity = BOUNCEINFO_SEVERITY_SOFT;
+			line += 5;
+		} else if (!rule.certain && str_begins(line, "certain:")) {
+			rule.certain = TRUE;
+			line += 8;
+		} else {
+			break;
+		}
+		while (*line == ' ' || *line == '\t')
+			line++;
 	}
-	while (*line == ' ' || *line == '\t')
-		line++;
 	if (*line == '\0') {
 		*error_r = t_strdup_printf("%s:%u: empty pattern",
 					   rf->display, rf->linenum);
@@ -753,38 +729,36 @@ int bounceinfo_rules_load_dir(struct bounceinfo *bi, const char *dir,
 	return 0;
 }
 
-static unsigned int class_rank(enum bounceinfo_class class_)
-{
-	for (unsigned int i = 0; i < N_ELEMENTS(class_priority); i++) {
-		if (class_priority[i] == class_)
-			return i;
-	}
-	return N_ELEMENTS(class_priority);
-}
-
 void bounceinfo_rules_sort(struct bounceinfo *bi)
 {
 	ARRAY_TYPE(bounceinfo_rule) sorted;
 	const struct bounceinfo_rule *rule;
-	unsigned int tier2 = class_rank(BOUNCEINFO_CLASS_NO_MAIL);
 
-	/* stable: by class priority, then rules with an explicit severity
-	   (the more certain phrasings), then file and line order */
+	/* stable: by class priority (the class table), then rules marked
+	   hard:/soft:/certain: (the more certain phrasings), then file and
+	   line order; tier-2 classes go to rules_tier2 */
 	p_array_init(&sorted, bi->pool, array_count(&bi->rules));
-	for (unsigned int r = 0; r <= N_ELEMENTS(class_priority); r++) {
+	for (unsigned int r = 1; r <= BOUNCEINFO_CLASS_COUNT; r++) {
 		for (unsigned int pass = 0; pass < 2; pass++) {
 			array_foreach(&bi->rules, rule) {
-				if (class_rank(rule->class_) != r ||
-				    (rule->severity != BOUNCEINFO_SEVERITY_NONE) !=
-				    (pass == 0))
+				const struct bounceinfo_class_def *def =
+					bounceinfo_class_def_get(rule->class_);
+				bool marked = rule->severity !=
+					BOUNCEINFO_SEVERITY_NONE ||
+					rule->certain;
+
+				if (def->priority != r ||
+				    marked != (pass == 0))
 					continue;
-				if (r < tier2)
+				if (def->tier == 1)
 					array_push_back(&sorted, rule);
 				else
 					array_push_back(&bi->rules_tier2, rule);
 			}
 		}
 	}
+	i_assert(array_count(&sorted) + array_count(&bi->rules_tier2) ==
+		 array_count(&bi->rules));
 	bi->rules = sorted;
 }
 

@@ -7,37 +7,70 @@
 
 #include <ctype.h>
 
-static const char *const class_names[BOUNCEINFO_CLASS_COUNT] = {
-	[BOUNCEINFO_CLASS_UNKNOWN] = "unknown",
-	[BOUNCEINFO_CLASS_USER_UNKNOWN] = "user-unknown",
-	[BOUNCEINFO_CLASS_QUOTA] = "quota",
-	[BOUNCEINFO_CLASS_DISABLED] = "disabled",
-	[BOUNCEINFO_CLASS_MOVED] = "moved",
-	[BOUNCEINFO_CLASS_HOST_UNKNOWN] = "host-unknown",
-	[BOUNCEINFO_CLASS_NO_MAIL] = "no-mail",
-	[BOUNCEINFO_CLASS_SPAM] = "spam",
-	[BOUNCEINFO_CLASS_VIRUS] = "virus",
-	[BOUNCEINFO_CLASS_BLOCKLIST] = "blocklist",
-	[BOUNCEINFO_CLASS_REPUTATION] = "reputation",
-	[BOUNCEINFO_CLASS_RDNS] = "rdns",
-	[BOUNCEINFO_CLASS_AUTH] = "auth",
-	[BOUNCEINFO_CLASS_RELAY] = "relay",
-	[BOUNCEINFO_CLASS_SENDER_REJECTED] = "sender-rejected",
-	[BOUNCEINFO_CLASS_FILTERED] = "filtered",
-	[BOUNCEINFO_CLASS_POLICY] = "policy",
-	[BOUNCEINFO_CLASS_SECURITY] = "security",
-	[BOUNCEINFO_CLASS_SIZE] = "size",
-	[BOUNCEINFO_CLASS_RATE_LIMIT] = "rate-limit",
-	[BOUNCEINFO_CLASS_CONTENT] = "content",
-	[BOUNCEINFO_CLASS_SYNTAX] = "syntax",
-	[BOUNCEINFO_CLASS_SYSTEM] = "system",
-	[BOUNCEINFO_CLASS_MAILER] = "mailer",
-	[BOUNCEINFO_CLASS_NETWORK] = "network",
-	[BOUNCEINFO_CLASS_EXPIRED] = "expired",
-	[BOUNCEINFO_CLASS_DELIVERY_REPORT] = "delivery-report",
-	[BOUNCEINFO_CLASS_AUTOREPLY] = "autoreply",
-	[BOUNCEINFO_CLASS_COMPLAINT] = "complaint",
+/* The class table: the one place that says what a class is called, how
+   bad it is by default and in which order the text rules of the classes
+   are tried (doc/rules.md "How one recipient is classified").
+
+   tier 1: reasons about the sender, the sending server or the message,
+	   tried before what the refused SMTP command says;
+   tier 2: the recipient and the delivery, tried after it.
+   priority: order of the classes' rules (lower first): the more specific
+   reasons first, so that e.g. "mailbox full" is not taken for a generic
+   refusal and a blocklist listing not for an unknown user.
+
+   doc/classes.md and explanations/<lang>.txt list every class of this
+   table (tests/unit/test-classes checks them against it). */
+#define CLASS(_name, _severity, _tier, _priority) \
+	{ .name = (_name), .severity = BOUNCEINFO_SEVERITY_##_severity, \
+	  .tier = (_tier), .priority = (_priority) }
+static const struct bounceinfo_class_def class_table[BOUNCEINFO_CLASS_COUNT] = {
+	[BOUNCEINFO_CLASS_VIRUS] = CLASS("virus", SOFT, 1, 1),
+	[BOUNCEINFO_CLASS_QUOTA] = CLASS("quota", SOFT, 1, 2),
+	[BOUNCEINFO_CLASS_SIZE] = CLASS("size", SOFT, 1, 3),
+	[BOUNCEINFO_CLASS_RELAY] = CLASS("relay", SOFT, 1, 4),
+	[BOUNCEINFO_CLASS_AUTH] = CLASS("auth", SOFT, 1, 5),
+	[BOUNCEINFO_CLASS_RDNS] = CLASS("rdns", SOFT, 1, 6),
+	[BOUNCEINFO_CLASS_REPUTATION] = CLASS("reputation", SOFT, 1, 7),
+	[BOUNCEINFO_CLASS_BLOCKLIST] = CLASS("blocklist", SOFT, 1, 8),
+	[BOUNCEINFO_CLASS_SPAM] = CLASS("spam", SOFT, 1, 9),
+	[BOUNCEINFO_CLASS_RATE_LIMIT] = CLASS("rate-limit", SOFT, 1, 10),
+	[BOUNCEINFO_CLASS_MOVED] = CLASS("moved", HARD, 1, 11),
+	[BOUNCEINFO_CLASS_DISABLED] = CLASS("disabled", SOFT, 1, 12),
+	[BOUNCEINFO_CLASS_POLICY] = CLASS("policy", SOFT, 1, 13),
+	[BOUNCEINFO_CLASS_SENDER_REJECTED] =
+		CLASS("sender-rejected", SOFT, 1, 14),
+	[BOUNCEINFO_CLASS_SECURITY] = CLASS("security", SOFT, 1, 15),
+	[BOUNCEINFO_CLASS_CONTENT] = CLASS("content", SOFT, 1, 16),
+	[BOUNCEINFO_CLASS_SYSTEM] = CLASS("system", SOFT, 1, 17),
+	[BOUNCEINFO_CLASS_NO_MAIL] = CLASS("no-mail", HARD, 2, 18),
+	[BOUNCEINFO_CLASS_USER_UNKNOWN] = CLASS("user-unknown", HARD, 2, 19),
+	[BOUNCEINFO_CLASS_NETWORK] = CLASS("network", SOFT, 2, 20),
+	[BOUNCEINFO_CLASS_HOST_UNKNOWN] = CLASS("host-unknown", HARD, 2, 21),
+	[BOUNCEINFO_CLASS_FILTERED] = CLASS("filtered", SOFT, 2, 22),
+	[BOUNCEINFO_CLASS_SYNTAX] = CLASS("syntax", SOFT, 2, 23),
+	[BOUNCEINFO_CLASS_MAILER] = CLASS("mailer", SOFT, 2, 24),
+	[BOUNCEINFO_CLASS_EXPIRED] = CLASS("expired", SOFT, 2, 25),
+	/* the classes of the non-bounce kinds, and no decision at all */
+	[BOUNCEINFO_CLASS_DELIVERY_REPORT] =
+		CLASS("delivery-report", NONE, 2, 26),
+	[BOUNCEINFO_CLASS_AUTOREPLY] = CLASS("autoreply", NONE, 2, 27),
+	[BOUNCEINFO_CLASS_COMPLAINT] = CLASS("complaint", NONE, 2, 28),
+	[BOUNCEINFO_CLASS_UNKNOWN] = CLASS("unknown", SOFT, 2, 29),
 };
+#undef CLASS
+
+const struct bounceinfo_class_def *
+bounceinfo_class_def_get(enum bounceinfo_class class_)
+{
+	i_assert(class_ < BOUNCEINFO_CLASS_COUNT);
+	return &class_table[class_];
+}
+
+enum bounceinfo_severity
+bounceinfo_class_default_severity(enum bounceinfo_class class_)
+{
+	return bounceinfo_class_def_get(class_)->severity;
+}
 
 static const char *const kind_names[BOUNCEINFO_KIND_COUNT] = {
 	[BOUNCEINFO_KIND_NONE] = "none",
@@ -83,8 +116,7 @@ names_list(const char *const *names, unsigned int count)
 
 const char *bounceinfo_class_name(enum bounceinfo_class class_)
 {
-	i_assert(class_ < BOUNCEINFO_CLASS_COUNT);
-	return class_names[class_];
+	return bounceinfo_class_def_get(class_)->name;
 }
 
 const char *bounceinfo_kind_name(enum bounceinfo_kind kind)
@@ -101,12 +133,13 @@ const char *bounceinfo_severity_name(enum bounceinfo_severity severity)
 
 bool bounceinfo_class_parse(const char *name, enum bounceinfo_class *class_r)
 {
-	unsigned int idx;
-
-	if (!name_lookup(class_names, N_ELEMENTS(class_names), name, &idx))
-		return FALSE;
-	*class_r = idx;
-	return TRUE;
+	for (unsigned int i = 0; i < N_ELEMENTS(class_table); i++) {
+		if (strcasecmp(class_table[i].name, name) == 0) {
+			*class_r = i;
+			return TRUE;
+		}
+	}
+	return FALSE;
 }
 
 bool bounceinfo_kind_parse(const char *name, enum bounceinfo_kind *kind_r)
@@ -133,7 +166,14 @@ bool bounceinfo_severity_parse(const char *name,
 
 const char *bounceinfo_class_names_list(void)
 {
-	return names_list(class_names, N_ELEMENTS(class_names));
+	string_t *str = t_str_new(256);
+
+	for (unsigned int i = 0; i < N_ELEMENTS(class_table); i++) {
+		if (i > 0)
+			str_append(str, ", ");
+		str_append(str, class_table[i].name);
+	}
+	return str_c(str);
 }
 
 const char *bounceinfo_kind_names_list(void)

@@ -323,6 +323,55 @@ static void test_provider_scope_message(void **state)
 	test_rmtree(dir);
 }
 
+/* Severity (hard:/soft:) and certainty (certain:) are separate */
+static void test_certainty(void **state)
+{
+	const char *dir, *error;
+	struct bounceinfo *bi;
+	struct bounceinfo_facts facts;
+	struct bounceinfo_decision d;
+
+	(void)state;
+	dir = test_mkdatadir("");
+	test_write_file(t_strconcat(dir, "/rules/user-unknown.rules", NULL),
+			"certain: ghost address\n"
+			"hard: phantom address\n"
+			"hard: certain: spectre address\n"
+			"certain: soft: wraith address\n");
+	bi = test_bi_datadir(dir, NULL, FALSE, &error);
+	assert_non_null(bi);
+	i_zero(&facts);
+	facts.reply_code = 550;
+
+	/* no RCPT answer, no X.1.x status: only a certain phrasing proves
+	   the address is bad */
+	facts.diagnostic = "550 ghost address";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_USER_UNKNOWN);
+	assert_int_equal(d.severity, BOUNCEINFO_SEVERITY_HARD);
+	assert_string_equal(d.rule_id, bounceinfo_rule_hash_id(
+		pool_datastack_create(), BOUNCEINFO_CLASS_USER_UNKNOWN, NULL,
+		"ghost address"));
+	facts.diagnostic = "550 phantom address";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_FILTERED);
+	facts.smtp_command = "RCPT";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_USER_UNKNOWN);
+	facts.smtp_command = NULL;
+	/* both markers, in either order */
+	facts.diagnostic = "550 spectre address";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_USER_UNKNOWN);
+	assert_int_equal(d.severity, BOUNCEINFO_SEVERITY_HARD);
+	facts.diagnostic = "550 wraith address";
+	classify_facts(bi, &facts, &d);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_USER_UNKNOWN);
+	assert_int_equal(d.severity, BOUNCEINFO_SEVERITY_SOFT);
+	bounceinfo_deinit(&bi);
+	test_rmtree(dir);
+}
+
 static void test_literal_escapes(void **state)
 {
 	pool_t pool = pool_datastack_create();
@@ -492,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_rule_id_errors),
 		cmocka_unit_test(test_provider_scope),
 		cmocka_unit_test(test_provider_scope_message),
+		cmocka_unit_test(test_certainty),
 		cmocka_unit_test(test_literal_escapes),
 		cmocka_unit_test(test_prefilter_equivalence),
 	};
