@@ -125,6 +125,11 @@ void bounceinfo_json_append_message(string_t *dest, const char *file,
 	json_append_key(dest, "mta", result->mta);
 	str_printfa(dest, ",\"truncated\":%s",
 		    result->truncated ? "true" : "false");
+	if (set->with_rule) {
+		/* which format parser read it */
+		str_append_c(dest, ',');
+		json_append_key(dest, "format", result->format);
+	}
 
 	str_append(dest, ",\"recipients\":[");
 	count = bounceinfo_json_get_recipients(result, &tmp, &rcpts);

@@ -20,6 +20,7 @@
 #include "mail-html2text.h"
 #include "unichar.h"
 #include "bounceinfo-private.h"
+#include "bounceinfo-format.h"
 
 #include <ctype.h>
 
@@ -33,17 +34,6 @@ struct part_info {
 	   bounce): its parts are read as the bounce's own */
 	bool forwarded_report;
 };
-
-struct bounceinfo_recipient *
-bounceinfo_recipient_add(struct bounceinfo_parse_ctx *ctx)
-{
-	if (array_count(&ctx->result->recipients) >=
-	    ctx->bi->max_recipients) {
-		ctx->result->truncated = TRUE;
-		return NULL;
-	}
-	return array_append_space(&ctx->result->recipients);
-}
 
 static const char *
 content_type_parse(const unsigned char *value, size_t size,
@@ -63,38 +53,6 @@ content_type_parse(const unsigned char *value, size_t size,
 			*report_type_r = t_str_lcase(str_c(val));
 	}
 	return t_str_lcase(str_c(str));
-}
-
-static bool headers_hint(struct bounceinfo_parse_ctx *ctx)
-{
-	const char *hdrs = str_c(ctx->headers);
-	size_t len = str_len(ctx->headers);
-
-	if (ctx->content_type != NULL &&
-	    strcmp(ctx->content_type, "multipart/report") == 0)
-		return TRUE;
-	return bounceinfo_detect_header_hint(ctx->bi, hdrs, len);
-}
-
-bool bounceinfo_parse_looks_like_bounce(struct bounceinfo_parse_ctx *ctx)
-{
-	return ctx->failed_recipients != NULL || headers_hint(ctx);
-}
-
-/* Header or text evidence that this is a bounce at all: ordinary mail
-   with a "bounce@" sender must not have its text taken for one */
-static bool bounce_evidence(struct bounceinfo_parse_ctx *ctx, const char *text)
-{
-	if (ctx->failed_recipients != NULL || ctx->have_dsn ||
-	    (ctx->content_type != NULL &&
-	     strcmp(ctx->content_type, "multipart/report") == 0) ||
-	    (ctx->return_path != NULL && strstr(ctx->return_path, "<>") != NULL))
-		return TRUE;
-	if (bounceinfo_detect_bounce_sign(ctx->bi, str_c(ctx->headers),
-					  str_len(ctx->headers)))
-		return TRUE;
-	return bounceinfo_detect_bounce_text(ctx->bi, text,
-					     I_MIN(strlen(text), 8192));
 }
 
 static void
@@ -314,7 +272,7 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 		    !root_done) {
 			/* end of the top-level header: decide */
 			root_done = TRUE;
-			if (!headers_hint(ctx)) {
+			if (!bounceinfo_evidence_header_hint(ctx)) {
 				*not_bounce_r = TRUE;
 				break;
 			}
@@ -365,7 +323,7 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 		if (decoded.size > 0)
 			go_on = body_block(ctx, info, &decoded, html);
 	}
-	if (!root_done && !*not_bounce_r && !headers_hint(ctx)) {
+	if (!root_done && !*not_bounce_r && !bounceinfo_evidence_header_hint(ctx)) {
 		/* the header ended the stream (or reading failed inside
 		   it): decide with what was seen */
 		*not_bounce_r = TRUE;
@@ -435,44 +393,6 @@ static const char *text_clean_multiline(const char *text, size_t len)
 	}
 	out[out_len] = '\0';
 	return (const char *)out;
-}
-
-static void parse_complaint(struct bounceinfo_parse_ctx *ctx)
-{
-	struct bounceinfo_recipient *rcpt;
-	struct bounceinfo_result *result = ctx->result;
-	const char *feedback_type = NULL;
-
-	result->kind = BOUNCEINFO_KIND_COMPLAINT;
-	bounceinfo_dsn_parse(ctx, str_data(ctx->report), str_len(ctx->report));
-	/* one entry per Original-Rcpt-To; one entry at least */
-	array_foreach_modifiable(&result->recipients, rcpt) {
-		if (rcpt->diagnostic != NULL)
-			feedback_type = rcpt->diagnostic;
-	}
-	if (array_count(&result->recipients) == 0)
-		(void)bounceinfo_recipient_add(ctx);
-	if (feedback_type == NULL && ctx->subject != NULL)
-		feedback_type = p_strdup(ctx->pool, ctx->subject);
-	array_foreach_modifiable(&result->recipients, rcpt) {
-		if (rcpt->address == NULL && result->original.to != NULL) {
-			const char *to = result->original.to;
-			const char *lt = strchr(to, '<');
-			rcpt->address = bounceinfo_address_clean(ctx->pool,
-				lt != NULL ? lt : to);
-		}
-		if (rcpt->address == NULL && ctx->from != NULL) {
-			const char *lt = strchr(ctx->from, '<');
-			rcpt->address = bounceinfo_address_clean(ctx->pool,
-				lt != NULL ? lt : ctx->from);
-		}
-		if (rcpt->diagnostic == NULL)
-			rcpt->diagnostic = feedback_type;
-		rcpt->class_ = BOUNCEINFO_CLASS_COMPLAINT;
-		rcpt->severity = BOUNCEINFO_SEVERITY_NONE;
-		rcpt->matched_rule = "kind:complaint";
-		rcpt->rule_id = "kind/complaint";
-	}
 }
 
 /* Fill in the reply code, status and refused command of rcpt from text,
@@ -579,67 +499,6 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 	}
 }
 
-static enum bounceinfo_kind dsn_kind(struct bounceinfo_parse_ctx *ctx)
-{
-	const struct bounceinfo_recipient *rcpt;
-	bool failed = FALSE, delayed = FALSE, delivered = FALSE;
-
-	array_foreach(&ctx->result->recipients, rcpt) {
-		const char *a = rcpt->action;
-
-		if (a == NULL || strcmp(a, "failed") == 0)
-			failed = TRUE;
-		else if (strcmp(a, "delayed") == 0)
-			delayed = TRUE;
-		else if (strcmp(a, "delivered") == 0 ||
-			 strcmp(a, "relayed") == 0 ||
-			 strcmp(a, "expanded") == 0)
-			delivered = TRUE;
-		else
-			failed = TRUE;
-	}
-	if (failed)
-		return BOUNCEINFO_KIND_DSN;
-	if (delayed)
-		return BOUNCEINFO_KIND_DELAYED;
-	if (delivered)
-		return BOUNCEINFO_KIND_DELIVERY_REPORT;
-	return BOUNCEINFO_KIND_DSN;
-}
-
-static bool is_autoreply(struct bounceinfo_parse_ctx *ctx)
-{
-	if (ctx->autoreply_header || ctx->auto_replied)
-		return TRUE;
-	if (ctx->subject != NULL &&
-	    bounceinfo_detect_autoreply_subject(ctx->bi, ctx->subject,
-						strlen(ctx->subject)))
-		return TRUE;
-	return ctx->auto_submitted &&
-		(ctx->return_path == NULL ||
-		 strstr(ctx->return_path, "<>") == NULL);
-}
-
-static void parse_autoreply(struct bounceinfo_parse_ctx *ctx)
-{
-	struct bounceinfo_recipient *rcpt;
-	const char *from;
-
-	ctx->result->kind = BOUNCEINFO_KIND_AUTOREPLY;
-	rcpt = bounceinfo_recipient_add(ctx);
-	if (rcpt == NULL)
-		return;
-	from = ctx->from == NULL ? NULL : strchr(ctx->from, '<');
-	rcpt->address = bounceinfo_address_clean(ctx->pool,
-		from != NULL ? from : ctx->from);
-	rcpt->diagnostic = ctx->subject == NULL ? NULL :
-		p_strdup(ctx->pool, ctx->subject);
-	rcpt->class_ = BOUNCEINFO_CLASS_AUTOREPLY;
-	rcpt->severity = BOUNCEINFO_SEVERITY_NONE;
-	rcpt->matched_rule = "kind:autoreply";
-	rcpt->rule_id = "kind/autoreply";
-}
-
 /* The mail system that wrote the bounce (once): its signatures are in
    the bounce's own words, near the top */
 static void detect_mta(struct bounceinfo_parse_ctx *ctx)
@@ -650,19 +509,38 @@ static void detect_mta(struct bounceinfo_parse_ctx *ctx)
 		return;
 	ctx->mta_detected = TRUE;
 	mta = bounceinfo_mta_detect(ctx->bi, str_c(ctx->headers),
-		t_strndup(text, I_MIN(bounceinfo_ndr_text_end(ctx, text),
+		t_strndup(text, I_MIN(bounceinfo_original_text_end(ctx, text),
 				      BOUNCEINFO_MAX_CLASSIFY_LEN * 2)));
 	if (mta != NULL)
 		ctx->result->mta = p_strdup(ctx->pool, mta);
 }
+
+/* The bounce formats, tried in this order until one says what the message
+   is (bounceinfo-format.h). Reports with a structure of their own come
+   first; "no-evidence" stops ordinary mail before any text format reads
+   it; "fallback" always decides. */
+static const struct bounceinfo_format *const formats[] = {
+	&bounceinfo_format_arf,
+	&bounceinfo_format_dsn,
+	&bounceinfo_format_complaint_header,
+	&bounceinfo_format_apple_unsubscribe,
+	&bounceinfo_format_autoreply,
+	&bounceinfo_format_no_evidence,
+	&bounceinfo_format_ses,
+	&bounceinfo_format_inline_dsn,
+	&bounceinfo_format_ndr,
+	&bounceinfo_format_fallback,
+};
 
 static int
 bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 		      const char **error_r)
 {
 	struct bounceinfo_result *result = ctx->result;
+	enum bounceinfo_format_result ret = BOUNCEINFO_FORMAT_NO;
 	bool not_bounce;
 	const char *text;
+	unsigned int i;
 
 	if (parse_mime(ctx, input, &not_bounce, error_r) < 0)
 		return -1;
@@ -677,7 +555,7 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 	}
 	text = text_clean_multiline(str_c(ctx->text), str_len(ctx->text));
 	ctx->clean_text = text;
-	ctx->bounce_text_long = bounceinfo_ndr_bounce_text(ctx, text,
+	ctx->bounce_text_long = bounceinfo_original_bounce_text(ctx, text,
 		BOUNCEINFO_MAX_CLASSIFY_LEN);
 	ctx->bounce_text = ctx->bounce_text_long == NULL ? NULL :
 		bounceinfo_text_clean(ctx->pool, ctx->bounce_text_long,
@@ -685,91 +563,22 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 				      BOUNCEINFO_MAX_DIAGNOSTIC_LEN);
 	if (result->original.message_id == NULL &&
 	    result->original.subject == NULL)
-		bounceinfo_ndr_find_original(ctx, text);
+		bounceinfo_original_find(ctx, text);
 
-	if (ctx->have_feedback) {
-		parse_complaint(ctx);
+	for (i = 0; i < N_ELEMENTS(formats); i++) {
+		ret = formats[i]->parse(ctx);
+		if (ret != BOUNCEINFO_FORMAT_NO)
+			break;
+	}
+	if (ret == BOUNCEINFO_FORMAT_NO)
 		return 0;
-	}
-	if (ctx->have_dsn) {
-		bounceinfo_dsn_parse(ctx, str_data(ctx->report),
-				     str_len(ctx->report));
-		if (array_count(&result->recipients) > 0) {
-			bounceinfo_ndr_enrich(ctx, text);
-			result->kind = dsn_kind(ctx);
-		}
-	}
-	if (array_count(&result->recipients) == 0 &&
-	    bounceinfo_detect_complaint_header(ctx->bi, str_c(ctx->headers),
-					       str_len(ctx->headers))) {
-		/* AOL SCOMP, X-ARF, Hotmail JMRP: the complaint is about the
-		   attached message; JMRP names the complainer in a header */
-		struct bounceinfo_recipient *rcpt =
-			bounceinfo_recipient_add(ctx);
-		if (rcpt != NULL) {
-			rcpt->address = ctx->jmrp_recipient == NULL ? NULL :
-				bounceinfo_address_clean(ctx->pool,
-							 ctx->jmrp_recipient);
-			rcpt->diagnostic = "abuse";
-		}
-		parse_complaint(ctx);
+	result->format = formats[i]->name;
+	e_debug(ctx->bi->event, "format %s: %s, %u recipients",
+		formats[i]->name, bounceinfo_kind_name(result->kind),
+		array_count(&result->recipients));
+	if (ret == BOUNCEINFO_FORMAT_DONE)
 		return 0;
-	}
-	if (array_count(&result->recipients) == 0 && ctx->apple_unsubscribe) {
-		/* Apple Mail's "unsubscribe" message: an opt-out report */
-		ctx->subject = "opt-out";
-		parse_complaint(ctx);
-		return 0;
-	}
-	if (array_count(&result->recipients) == 0 &&
-	    ctx->failed_recipients == NULL && is_autoreply(ctx) &&
-	    !bounceinfo_detect_bounce_sign(ctx->bi, str_c(ctx->headers),
-					   str_len(ctx->headers))) {
-		parse_autoreply(ctx);
-		return 0;
-	}
-	if (array_count(&result->recipients) == 0 &&
-	    !bounce_evidence(ctx, text)) {
-		if (ctx->failed_recipients == NULL && is_autoreply(ctx))
-			parse_autoreply(ctx);
-		return 0;
-	}
-	bool json_complaint = FALSE;
-	if (array_count(&result->recipients) == 0 &&
-	    bounceinfo_ndr_parse_json_delivery(ctx, text, &json_complaint)) {
-		if (json_complaint) {
-			parse_complaint(ctx);
-			return 0;
-		}
-		/* not a multipart/report: a failure is an ndr */
-		result->kind = dsn_kind(ctx);
-		if (result->kind == BOUNCEINFO_KIND_DSN)
-			result->kind = BOUNCEINFO_KIND_NDR;
-	}
-	if (array_count(&result->recipients) == 0 &&
-	    bounceinfo_ndr_parse_inline_dsn(ctx, text)) {
-		bounceinfo_ndr_enrich(ctx, text);
-		result->kind = dsn_kind(ctx);
-		if (result->kind == BOUNCEINFO_KIND_DSN)
-			result->kind = BOUNCEINFO_KIND_NDR;
-	}
-	if (array_count(&result->recipients) == 0) {
-		bounceinfo_ndr_parse(ctx, text);
-		if (array_count(&result->recipients) > 0)
-			result->kind = BOUNCEINFO_KIND_NDR;
-	}
-	if (array_count(&result->recipients) == 0) {
-		if (ctx->failed_recipients == NULL && is_autoreply(ctx) &&
-		    !bounceinfo_detect_bounce_sign(ctx->bi,
-				str_c(ctx->headers), str_len(ctx->headers))) {
-			parse_autoreply(ctx);
-			return 0;
-		}
-		bounceinfo_ndr_fallback(ctx, text);
-		if (array_count(&result->recipients) == 0)
-			return 0;
-		result->kind = BOUNCEINFO_KIND_NDR;
-	}
+
 	/* provider scopes may name the mail system */
 	detect_mta(ctx);
 	classify_recipients(ctx);

@@ -159,6 +159,7 @@ struct bounceinfo {
 
 	/* built-in structural patterns (not classification rules) */
 	struct bounceinfo_ndr *ndr;
+	pcre2_code *copy_separator;
 	pcre2_code **hint_codes;
 	unsigned int hint_count;
 	pcre2_code *autoreply_subject;
@@ -189,6 +190,10 @@ const char *bounceinfo_display_path(struct bounceinfo *bi, const char *path);
 const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern);
 /* Compile a pattern with the library's options; NULL + error on failure */
 pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r);
+/* Compile a built-in structural pattern (caseless UTF-8, no Unicode
+   properties, JIT now): NULL + error on failure */
+pcre2_code *bounceinfo_builtin_compile(const char *pattern, uint32_t flags,
+				       const char **error_r);
 /* TRUE if the pattern matches text (match/depth limit = no match) */
 bool bounceinfo_pcre_match(struct bounceinfo *bi, pcre2_code *code,
 			   const char *text, size_t len);
@@ -336,32 +341,53 @@ void bounceinfo_dsn_parse(struct bounceinfo_parse_ctx *ctx,
 void bounceinfo_headers_parse_original(struct bounceinfo_parse_ctx *ctx,
 				       const unsigned char *data, size_t size);
 
-/* bounceinfo-ndr.c */
+/* bounceinfo-original.c: the copy of the returned message */
+void bounceinfo_original_init(struct bounceinfo *bi);
+void bounceinfo_original_deinit(struct bounceinfo *bi);
+/* Where the copy of the returned message starts in text (or its end) */
+size_t bounceinfo_original_text_end(struct bounceinfo_parse_ctx *ctx,
+				    const char *text);
+/* The bounce's own text (without the copy of the message), one line */
+const char *bounceinfo_original_bounce_text(struct bounceinfo_parse_ctx *ctx,
+					    const char *text, size_t max_len);
+/* The returned message's header fields from an inline copy in text */
+void bounceinfo_original_find(struct bounceinfo_parse_ctx *ctx,
+			      const char *text);
+
+/* bounceinfo-format-ndr.c: the text NDR scanner */
 void bounceinfo_ndr_init(struct bounceinfo *bi);
 void bounceinfo_ndr_deinit(struct bounceinfo *bi);
-void bounceinfo_ndr_parse(struct bounceinfo_parse_ctx *ctx, const char *text);
-/* Add diagnostics found in text to DSN recipients that lack them */
+/* Add diagnostics (and refused commands) found in text to recipients
+   that lack them */
 void bounceinfo_ndr_enrich(struct bounceinfo_parse_ctx *ctx, const char *text);
-/* Find an inline copy of the returned message's header in text */
-/* Where the copy of the returned message starts in text (or its end) */
-size_t bounceinfo_ndr_text_end(struct bounceinfo_parse_ctx *ctx,
-				const char *text);
-/* The bounce's own text (without the copy of the message), one line */
-const char *bounceinfo_ndr_bounce_text(struct bounceinfo_parse_ctx *ctx,
-				       const char *text, size_t max_len);
-/* Amazon SES "Delivery" notification (JSON) */
-bool bounceinfo_ndr_parse_json_delivery(struct bounceinfo_parse_ctx *ctx,
-					const char *text, bool *complaint_r);
-/* Parse DSN fields copied into the text ("Final-Recipient: ...") */
-bool bounceinfo_ndr_parse_inline_dsn(struct bounceinfo_parse_ctx *ctx,
-				     const char *text);
-/* Last resort for a message that is clearly a bounce: recipients from
-   X-Failed-Recipients or the returned message's To, the whole text as
-   diagnostic */
-void bounceinfo_ndr_fallback(struct bounceinfo_parse_ctx *ctx,
-			     const char *text);
-void bounceinfo_ndr_find_original(struct bounceinfo_parse_ctx *ctx,
-				  const char *text);
+
+/* bounceinfo-result.c: the result builder */
+struct bounceinfo_recipient *
+bounceinfo_recipient_add(struct bounceinfo_parse_ctx *ctx);
+struct bounceinfo_recipient *
+bounceinfo_recipient_find(struct bounceinfo_parse_ctx *ctx, const char *addr);
+/* Set a diagnostic; a second one is added only when it brings the first
+   SMTP reply or status code */
+void bounceinfo_recipient_set_diagnostic(struct bounceinfo_parse_ctx *ctx,
+					 struct bounceinfo_recipient *rcpt,
+					 const char *diag);
+/* text holds an enhanced status or an SMTP reply code */
+bool bounceinfo_text_has_code(const char *text);
+/* The kind from the recipients' actions: failed = dsn (report) or ndr,
+   else delayed, else delivery-report */
+enum bounceinfo_kind
+bounceinfo_result_kind_from_actions(struct bounceinfo_parse_ctx *ctx,
+				    bool report);
+/* Make the result a complaint (at least one recipient, class complaint) */
+void bounceinfo_result_complaint(struct bounceinfo_parse_ctx *ctx);
+/* Make the result an auto-reply from its sender */
+void bounceinfo_result_autoreply(struct bounceinfo_parse_ctx *ctx);
+
+/* bounceinfo-evidence.c */
+/* The top-level header may belong to a bounce, auto-reply or report */
+bool bounceinfo_evidence_header_hint(struct bounceinfo_parse_ctx *ctx);
+/* Same, or X-Failed-Recipients */
+bool bounceinfo_evidence_header(struct bounceinfo_parse_ctx *ctx);
 
 /* bounceinfo-detect.c */
 void bounceinfo_detect_init(struct bounceinfo *bi);
@@ -383,12 +409,5 @@ bool bounceinfo_detect_complaint_header(struct bounceinfo *bi,
 					const char *headers, size_t len);
 /* A warning only: delayed, nothing failed for good */
 bool bounceinfo_detect_delay_warning(struct bounceinfo *bi, const char *text);
-
-/* bounceinfo-parse.c */
-/* The top-level header says bounce (null sender, MAILER-DAEMON, bounce
-   subject, X-Failed-Recipients, multipart/report) */
-bool bounceinfo_parse_looks_like_bounce(struct bounceinfo_parse_ctx *ctx);
-struct bounceinfo_recipient *
-bounceinfo_recipient_add(struct bounceinfo_parse_ctx *ctx);
 
 #endif

@@ -242,6 +242,27 @@ pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r)
 	return code;
 }
 
+pcre2_code *bounceinfo_builtin_compile(const char *pattern, uint32_t flags,
+				       const char **error_r)
+{
+	pcre2_code *code;
+	int errcode;
+	PCRE2_SIZE erroffset;
+	PCRE2_UCHAR errbuf[256];
+
+	code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+			     PCRE2_UTF | PCRE2_CASELESS | flags, &errcode,
+			     &erroffset, NULL);
+	if (code == NULL) {
+		pcre2_get_error_message(errcode, errbuf, sizeof(errbuf));
+		*error_r = t_strdup_printf("pcre2 error at offset %zu: %s",
+					   (size_t)erroffset, errbuf);
+		return NULL;
+	}
+	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	return code;
+}
+
 bool bounceinfo_pcre_match_group(struct bounceinfo *bi, pcre2_code *code,
 				 const char *text, size_t len,
 				 unsigned int group, size_t *start_r,

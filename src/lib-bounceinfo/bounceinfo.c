@@ -109,6 +109,7 @@ int bounceinfo_init(const struct bounceinfo_settings *set,
 	p_array_init(&bi->lang_names, pool, 8);
 	p_array_init(&bi->langs_warned, pool, 4);
 
+	bounceinfo_original_init(bi);
 	bounceinfo_ndr_init(bi);
 	bounceinfo_detect_init(bi);
 	bounceinfo_classify_init(bi);
@@ -136,6 +137,7 @@ void bounceinfo_deinit(struct bounceinfo **_bi)
 	*_bi = NULL;
 	bounceinfo_rules_free(bi);
 	bounceinfo_ndr_deinit(bi);
+	bounceinfo_original_deinit(bi);
 	bounceinfo_detect_deinit(bi);
 	bounceinfo_classify_deinit(bi);
 	bounceinfo_mta_free(bi);

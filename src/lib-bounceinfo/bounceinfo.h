@@ -131,6 +131,10 @@ struct bounceinfo_result {
 	const char *mta;
 	const char *reporting_mta;
 	const char *arrival_date;
+	/* The format parser that read the message: "dsn", "text-ndr",
+	   "ses-json", "arf", "autoreply", ... (doc/rules.md); NULL when the
+	   header alone showed it is not a bounce. */
+	const char *format;
 	ARRAY(struct bounceinfo_recipient) recipients;
 	struct bounceinfo_original original;
 	/* The scan cap or the recipient cap was reached: facts past it

@@ -61,6 +61,7 @@ static void test_json_dsn(void **state ATTR_UNUSED)
 	};
 
 	result->mta = "postfix";
+	result->format = "dsn";
 	result->truncated = TRUE;
 	result->original.message_id = "<1@example.org>";
 	result->original.subject = "Hello";
@@ -83,7 +84,7 @@ static void test_json_dsn(void **state ATTR_UNUSED)
 
 	assert_string_equal(to_json("box#2", result, explanations, TRUE),
 		"{\"file\":\"box#2\",\"kind\":\"dsn\",\"mta\":\"postfix\","
-		"\"truncated\":true,\"recipients\":["
+		"\"truncated\":true,\"format\":\"dsn\",\"recipients\":["
 		"{\"address\":\"user@example.com\",\"class\":\"quota\","
 		"\"severity\":\"soft\",\"status\":\"5.2.2\",\"code\":552,"
 		"\"action\":\"failed\",\"remote_mta\":\"mx.example.com\","

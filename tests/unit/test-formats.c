@@ -1,0 +1,344 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* One test per bounce format parser (bounceinfo-format-*.c): a message
+   of that format, written after the format's public specification or
+   documentation with example.* names, is read by that parser and gives
+   the expected kind and recipients; the table order lets the structured
+   formats win over the text ones. */
+
+#include "test-common.h"
+
+static struct bounceinfo_result *
+parse_format(struct bounceinfo *bi, const char *msg, const char *format)
+{
+	struct bounceinfo_result *result = test_parse(bi, msg);
+
+	assert_non_null(result);
+	if (null_strcmp(result->format, format) != 0) {
+		fprintf(stderr, "want format %s, got %s (kind %s)\n",
+			format == NULL ? "none" : format,
+			result->format == NULL ? "none" : result->format,
+			bounceinfo_kind_name(result->kind));
+		fail();
+	}
+	return result;
+}
+
+/* RFC 3464 section 6 layout */
+static const char dsn_msg[] =
+	"From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\n"
+	"To: alice@example.net\n"
+	"Subject: Undelivered Mail Returned to Sender\n"
+	"MIME-Version: 1.0\n"
+	"Content-Type: multipart/report; report-type=delivery-status;\n"
+	" boundary=\"b1\"\n"
+	"\n"
+	"--b1\n"
+	"Content-Type: text/plain\n"
+	"\n"
+	"<bob@example.org>: host mx.example.org[192.0.2.1] said: 550 5.1.1\n"
+	"    <bob@example.org>: Recipient address rejected: User unknown\n"
+	"    (in reply to RCPT TO command)\n"
+	"--b1\n"
+	"Content-Type: message/delivery-status\n"
+	"\n"
+	"Reporting-MTA: dns; mx.example.net\n"
+	"Arrival-Date: Mon, 23 Nov 2026 10:00:00 +0000\n"
+	"\n"
+	"Final-Recipient: rfc822; bob@example.org\n"
+	"Action: failed\n"
+	"Status: 5.1.1\n"
+	"Remote-MTA: dns; mx.example.org\n"
+	"Diagnostic-Code: smtp; 550 5.1.1 <bob@example.org>: Recipient\n"
+	"    address rejected: User unknown\n"
+	"\n"
+	"Final-Recipient: rfc822; carol@example.org\n"
+	"Action: delayed\n"
+	"Status: 4.4.1\n"
+	"--b1\n"
+	"Content-Type: text/rfc822-headers\n"
+	"\n"
+	"Message-ID: <m1@example.net>\n"
+	"Subject: Lunch\n"
+	"--b1--\n";
+
+static void test_format_dsn(void **state)
+{
+	struct bounceinfo_result *result =
+		parse_format(*state, dsn_msg, "dsn");
+	const struct bounceinfo_recipient *rcpt;
+
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_DSN);
+	assert_string_equal(result->reporting_mta, "mx.example.net");
+	assert_string_equal(result->original.message_id, "<m1@example.net>");
+	assert_int_equal(array_count(&result->recipients), 2);
+	rcpt = test_rcpt(result, 0);
+	assert_string_equal(rcpt->address, "bob@example.org");
+	assert_string_equal(rcpt->status, "5.1.1");
+	assert_string_equal(rcpt->remote_mta, "mx.example.org");
+	/* the text part told which command: RCPT */
+	assert_string_equal(rcpt->smtp_command, "RCPT");
+	assert_int_equal(rcpt->class_, BOUNCEINFO_CLASS_USER_UNKNOWN);
+	rcpt = test_rcpt(result, 1);
+	assert_string_equal(rcpt->action, "delayed");
+	pool_unref(&result->pool);
+}
+
+/* RFC 5965 section 3 */
+static void test_format_arf(void **state)
+{
+	struct bounceinfo_result *result = parse_format(*state,
+		"From: <abusedesk@provider.example>\n"
+		"To: <abuse@example.net>\n"
+		"Subject: FW: Earn money\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: multipart/report; report-type=feedback-report;\n"
+		"     boundary=\"part1\"\n"
+		"\n"
+		"--part1\n"
+		"Content-Type: text/plain\n"
+		"\n"
+		"This is an email abuse report.\n"
+		"--part1\n"
+		"Content-Type: message/feedback-report\n"
+		"\n"
+		"Feedback-Type: abuse\n"
+		"User-Agent: SomeGenerator/1.0\n"
+		"Version: 1\n"
+		"Original-Rcpt-To: <user@provider.example>\n"
+		"--part1--\n", "arf");
+
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_COMPLAINT);
+	assert_int_equal(array_count(&result->recipients), 1);
+	assert_string_equal(test_rcpt(result, 0)->address,
+			    "user@provider.example");
+	assert_string_equal(test_rcpt(result, 0)->diagnostic, "abuse");
+	assert_int_equal(test_rcpt(result, 0)->class_,
+			 BOUNCEINFO_CLASS_COMPLAINT);
+	pool_unref(&result->pool);
+}
+
+/* Hotmail JMRP: the complainer in X-HmXmrOriginalRecipient */
+static void test_format_complaint_header(void **state)
+{
+	struct bounceinfo_result *result = parse_format(*state,
+		"From: staff@hotmail.example\n"
+		"To: feedback@example.net\n"
+		"Subject: complaint about message from 192.0.2.1\n"
+		"X-HmXmrOriginalRecipient: <dave@hotmail.example>\n"
+		"Content-Type: message/rfc822\n"
+		"\n"
+		"From: news@example.net\n"
+		"Subject: News\n"
+		"\n"
+		"Hello\n", "complaint-header");
+
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_COMPLAINT);
+	assert_string_equal(test_rcpt(result, 0)->address,
+			    "dave@hotmail.example");
+	pool_unref(&result->pool);
+}
+
+static void test_format_apple_unsubscribe(void **state)
+{
+	struct bounceinfo_result *result = parse_format(*state,
+		"From: reader@example.org\n"
+		"To: list-unsubscribe@example.net\n"
+		"Subject: Unsubscribe\n"
+		"X-Apple-Unsubscribe: true\n"
+		"\n"
+		"This message was automatically generated by Mail.\n",
+		"apple-unsubscribe");
+
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_COMPLAINT);
+	assert_string_equal(test_rcpt(result, 0)->diagnostic, "opt-out");
+	pool_unref(&result->pool);
+}
+
+/* RFC 3834 section 5 */
+static void test_format_autoreply(void **state)
+{
+	struct bounceinfo_result *result = parse_format(*state,
+		"From: Erin <erin@example.org>\n"
+		"To: alice@example.net\n"
+		"Subject: Auto: Lunch\n"
+		"Auto-Submitted: auto-replied\n"
+		"\n"
+		"I am away until Monday.\n", "autoreply");
+
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_AUTOREPLY);
+	assert_string_equal(test_rcpt(result, 0)->address, "erin@example.org");
+	pool_unref(&result->pool);
+}
+
+/* Bounce words in the header, nothing structural: not a bounce */
+static void test_format_no_evidence(void **state)
+{
+	struct bounceinfo_result *result = parse_format(*state,
+		"From: Frank <bounce@example.org>\n"
+		"To: alice@example.net\n"
+		"Subject: notes\n"
+		"\n"
+		"Hi, see you tomorrow.\n", "no-evidence");
+
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_NONE);
+	assert_int_equal(array_count(&result->recipients), 0);
+	pool_unref(&result->pool);
+
+	/* nothing in the header at all: decided without a format */
+	result = parse_format(*state,
+		"From: grace@example.org\n"
+		"To: alice@example.net\n"
+		"Subject: hello\n"
+		"\n"
+		"550 user unknown, said the server\n", NULL);
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_NONE);
+	pool_unref(&result->pool);
+}
+
+/* Amazon SES notification contents (its developer guide's examples) */
+static void test_format_ses(void **state)
+{
+	struct bounceinfo_result *result = parse_format(*state,
+		"From: no-reply@sns.amazonaws.com\n"
+		"To: alice@example.net\n"
+		"Subject: AWS Notification Message\n"
+		"\n"
+		"{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":"
+		"\"Permanent\",\"bouncedRecipients\":[{\"emailAddress\":"
+		"\"jane@example.com\",\"action\":\"failed\",\"status\":"
+		"\"5.1.1\",\"diagnosticCode\":\"smtp; 550 5.1.1 user "
+		"unknown\"}],\"reportingMTA\":\"dsn; a8-70.smtp-out."
+		"amazonses.com\"}}\n", "ses-json");
+	const struct bounceinfo_recipient *rcpt;
+
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_NDR);
+	rcpt = test_rcpt(result, 0);
+	assert_string_equal(rcpt->address, "jane@example.com");
+	assert_string_equal(rcpt->status, "5.1.1");
+	assert_string_equal(rcpt->diagnostic, "550 5.1.1 user unknown");
+	pool_unref(&result->pool);
+
+	result = parse_format(*state,
+		"From: no-reply@sns.amazonaws.com\n"
+		"To: alice@example.net\n"
+		"Subject: AWS Notification Message\n"
+		"\n"
+		"{\"notificationType\":\"Complaint\",\"complaint\":{"
+		"\"complainedRecipients\":[{\"emailAddress\":"
+		"\"richard@example.com\"}],\"complaintFeedbackType\":"
+		"\"abuse\"}}\n", "ses-json");
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_COMPLAINT);
+	assert_string_equal(test_rcpt(result, 0)->address,
+			    "richard@example.com");
+	pool_unref(&result->pool);
+
+	result = parse_format(*state,
+		"From: no-reply@sns.amazonaws.com\n"
+		"To: alice@example.net\n"
+		"Subject: AWS Notification Message\n"
+		"\n"
+		"{\"notificationType\":\"Delivery\",\"delivery\":{"
+		"\"recipients\":[\"success@example.com\"],\"smtpResponse\":"
+		"\"250 2.6.0 Message received\"}}\n", "ses-json");
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_DELIVERY_REPORT);
+	assert_int_equal(test_rcpt(result, 0)->class_,
+			 BOUNCEINFO_CLASS_DELIVERY_REPORT);
+	pool_unref(&result->pool);
+}
+
+/* DSN fields in a plain text bounce */
+static void test_format_inline_dsn(void **state)
+{
+	struct bounceinfo_result *result = parse_format(*state,
+		"From: MAILER-DAEMON@mx.example.net\n"
+		"To: alice@example.net\n"
+		"Subject: Delivery Status Notification (Failure)\n"
+		"\n"
+		"Your message could not be delivered.\n"
+		"\n"
+		"Reporting-MTA: dns; mx.example.net\n"
+		"\n"
+		"Final-Recipient: rfc822; heidi@example.org\n"
+		"Action: failed\n"
+		"Status: 5.2.2\n"
+		"Diagnostic-Code: smtp; 552 5.2.2 mailbox full\n", "inline-dsn");
+
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_NDR);
+	assert_string_equal(test_rcpt(result, 0)->address,
+			    "heidi@example.org");
+	assert_int_equal(test_rcpt(result, 0)->class_,
+			 BOUNCEINFO_CLASS_QUOTA);
+	pool_unref(&result->pool);
+}
+
+/* qmail-send's bounce text (its documented layout) */
+static void test_format_ndr(void **state)
+{
+	struct bounceinfo_result *result = parse_format(*state,
+		"From: MAILER-DAEMON@mail.example.net\n"
+		"To: alice@example.net\n"
+		"Subject: failure notice\n"
+		"\n"
+		"Hi. This is the qmail-send program at mail.example.net.\n"
+		"I'm afraid I wasn't able to deliver your message to the "
+		"following addresses.\n"
+		"This is a permanent error; I've given up. Sorry it didn't "
+		"work out.\n"
+		"\n"
+		"<ivan@example.org>:\n"
+		"192.0.2.1 does not like recipient.\n"
+		"Remote host said: 550 5.1.1 No such user here\n"
+		"Giving up on 192.0.2.1.\n"
+		"\n"
+		"--- Below this line is a copy of the message.\n"
+		"\n"
+		"Return-Path: <alice@example.net>\n"
+		"Subject: Lunch\n", "text-ndr");
+	const struct bounceinfo_recipient *rcpt;
+
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_NDR);
+	assert_int_equal(array_count(&result->recipients), 1);
+	rcpt = test_rcpt(result, 0);
+	assert_string_equal(rcpt->address, "ivan@example.org");
+	assert_string_equal(rcpt->smtp_command, "RCPT");
+	assert_int_equal(rcpt->class_, BOUNCEINFO_CLASS_USER_UNKNOWN);
+	assert_string_equal(result->original.subject, "Lunch");
+	pool_unref(&result->pool);
+}
+
+/* A bounce that names its recipient only in X-Failed-Recipients */
+static void test_format_fallback(void **state)
+{
+	struct bounceinfo_result *result = parse_format(*state,
+		"From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+		"To: alice@example.net\n"
+		"Subject: Mail delivery failed\n"
+		"X-Failed-Recipients: judy@example.org\n"
+		"\n"
+		"The mailbox is full.\n", "fallback");
+
+	assert_int_equal(result->kind, BOUNCEINFO_KIND_NDR);
+	assert_string_equal(test_rcpt(result, 0)->address, "judy@example.org");
+	assert_int_equal(test_rcpt(result, 0)->class_,
+			 BOUNCEINFO_CLASS_QUOTA);
+	pool_unref(&result->pool);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format_dsn),
+		cmocka_unit_test(test_format_arf),
+		cmocka_unit_test(test_format_complaint_header),
+		cmocka_unit_test(test_format_apple_unsubscribe),
+		cmocka_unit_test(test_format_autoreply),
+		cmocka_unit_test(test_format_no_evidence),
+		cmocka_unit_test(test_format_ses),
+		cmocka_unit_test(test_format_inline_dsn),
+		cmocka_unit_test(test_format_ndr),
+		cmocka_unit_test(test_format_fallback),
+	};
+	return cmocka_run_group_tests(tests, test_group_setup,
+				      test_group_teardown);
+}
