@@ -47,22 +47,19 @@ static const struct {
 	/* Sendmail: "554 <x@y>... reason" */
 	{ "^[45]\\d\\d <([^\\s<>@]+@[^\\s<>@]+)>\\.\\.\\.\\s*(.*)$",
 		MARKER_SINGLE_LINE },
-	/* "Recipient address: x@y", "Unknown user: x@y", localized */
-	{ "^[ \\t]*(?:Recipient(?:'s)?(?: address)?|Original recipient|"
-		"Failed recipient|Unknown user|Invalid recipient|"
-		"Undeliverable(?: to)?|Address|Adres(?:at)?|Адрес(?:ат)?|"
-		"Empf.nger|Destinataire|Destinatario|Příjemce)\\s*:\\s*"
+	/* "Recipient address: x@y", "Unknown user: x@y", "Adresat: x@y" */
+	{ "^[ \\t]*%{recipient-label}\\s*:\\s*"
 		"<?([^\\s<>@\"]+@[^\\s<>@\"]+?)>?[ \\t]*(?:$|[ \\t,;:](.*)$)", 0 },
 	/* "RCPT TO:<x@y>" in a transcript */
 	{ "RCPT TO:\\s*<?([^\\s<>@]+@[^\\s<>@]+?)>?(?:\\s|$)(.*)$",
 		MARKER_FULL_LINE },
 	/* "error delivering your mail to <x@y>", "could not be sent to x@y" */
-	{ "(?:deliver(?:ing|y|ed)?|send(?:ing)?|sent|relay(?:ing)?)\\b.{0,40}?"
-		"\\bto:?\\s+<?([^\\s<>@\"(),;:]+@[A-Za-z0-9][A-Za-z0-9.\\-]*[A-Za-z0-9])>?"
+	{ "%{delivery-verb}\\b.{0,40}?"
+		"\\b%{delivery-to}:?\\s+<?([^\\s<>@\"(),;:]+@[A-Za-z0-9][A-Za-z0-9.\\-]*[A-Za-z0-9])>?"
 		"[.,:;]?(.*)$", 0 },
 	/* "Your message to x@y couldn't be delivered" */
-	{ "(?:message|mail|e-mail) (?:to|for)\\s+<?([^\\s<>@\"]+@[^\\s<>@\"]+?)>?"
-		"\\s+(?:could ?n.t be|was not|has not been|cannot be|could not be)"
+	{ "%{message-noun} %{message-to}\\s+<?([^\\s<>@\"]+@[^\\s<>@\"]+?)>?"
+		"\\s+%{not-delivered}"
 		"(.*)$", 0 },
 };
 
@@ -81,25 +78,28 @@ struct ndr_ctx {
 	pcre2_code *const *markers;
 };
 
-static pcre2_code *ndr_compile(const char *pattern)
-{
-	const char *error;
-	pcre2_code *code;
-
-	code = bounceinfo_builtin_compile(pattern, 0, &error);
-	if (code == NULL)
-		i_panic("bounceinfo: built-in pattern: %s: %s", error, pattern);
-	return code;
-}
-
-void bounceinfo_ndr_init(struct bounceinfo *bi)
+/* The marker patterns with the words of rules/ndr-layout.map put in */
+int bounceinfo_ndr_init(struct bounceinfo *bi, const char **error_r)
 {
 	struct bounceinfo_ndr *ndr = p_new(bi->pool, struct bounceinfo_ndr, 1);
+	const char *error;
 
-	ndr->skip = ndr_compile(skip_line_pattern);
-	for (unsigned int i = 0; i < N_ELEMENTS(marker_patterns); i++)
-		ndr->markers[i] = ndr_compile(marker_patterns[i].pattern);
 	bi->ndr = ndr;
+	ndr->skip = bounceinfo_builtin_compile(skip_line_pattern, 0, &error);
+	if (ndr->skip == NULL)
+		i_panic("bounceinfo: skip line pattern: %s", error);
+	for (unsigned int i = 0; i < N_ELEMENTS(marker_patterns); i++) {
+		ndr->markers[i] = bounceinfo_builtin_compile(
+			bounceinfo_vocab_expand(bi, marker_patterns[i].pattern),
+			0, &error);
+		if (ndr->markers[i] == NULL) {
+			*error_r = t_strdup_printf("recipient line pattern %u "
+				"(words from rules/ndr-layout.map): %s",
+				i + 1, error);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 void bounceinfo_ndr_deinit(struct bounceinfo *bi)
@@ -108,9 +108,12 @@ void bounceinfo_ndr_deinit(struct bounceinfo *bi)
 
 	if (ndr == NULL)
 		return;
-	pcre2_code_free(ndr->skip);
-	for (unsigned int i = 0; i < N_ELEMENTS(marker_patterns); i++)
-		pcre2_code_free(ndr->markers[i]);
+	if (ndr->skip != NULL)
+		pcre2_code_free(ndr->skip);
+	for (unsigned int i = 0; i < N_ELEMENTS(marker_patterns); i++) {
+		if (ndr->markers[i] != NULL)
+			pcre2_code_free(ndr->markers[i]);
+	}
 	bi->ndr = NULL;
 }
 

@@ -10,37 +10,36 @@
 #include "str.h"
 #include "bounceinfo-private.h"
 
-/* Start of the returned message's copy, all at line start */
-static const char *const separator_pattern =
-	"^[ \\t]*(?:"
-	"-+ ?(?:Below this line is a copy of the message|"
-		"This is a copy of (?:the|your) message|"
-		"Original message|Original Message|Returned message|"
-		"The header of the original message|Forwarded message|"
-		"Unsent message (?:below|follows)|Message text follows|"
-		"Original message headers|Headers of the original|"
-		"original message follows|Failed message|"
-		"This is a copy of the headers|The original message|"
-		"Kopia wiadomo|Oryginalna wiadomo|Копия|Исходное сообщение|"
-		"Originalnachricht|Message d'origine|Mensaje original)|"
-	"Original message follows|Message headers follow|"
-	"Original message headers:|Included is a copy of the message header|"
-	"The original message headers|"
-	"Content-Type: message/rfc822|"
-	"(?:Return-Path|Received|DKIM-Signature|Message-I[dD]|"
+/* Start of the returned message's copy, all at line start: a banner after
+   a line of dashes, a line of its own (both words from
+   rules/ndr-layout.map), or the copy's first header line */
+static const char *separator_pattern(struct bounceinfo *bi)
+{
+	return t_strconcat(
+		"^[ \\t]*(?:-+ ?",
+		bounceinfo_vocab_alternation(bi, "copy-banner"), "|",
+		bounceinfo_vocab_alternation(bi, "copy-line"), "|"
+		"Content-Type: message/rfc822|"
+		"(?:Return-Path|Received|DKIM-Signature|Message-I[dD]|"
 		"Received-SPF|X-Original-To|Delivered-To|"
 		"Authentication-Results|ARC-Seal|MIME-Version):[ \\t]?\\S"
-	")";
+		")", NULL);
+}
 
-void bounceinfo_original_init(struct bounceinfo *bi)
+int bounceinfo_original_init(struct bounceinfo *bi, const char **error_r)
 {
 	const char *error;
 
 	/* one multi-line search over the whole text, not one per line */
-	bi->copy_separator = bounceinfo_builtin_compile(separator_pattern,
+	bi->copy_separator = bounceinfo_builtin_compile(separator_pattern(bi),
 		PCRE2_MULTILINE, &error);
-	if (bi->copy_separator == NULL)
-		i_panic("bounceinfo: copy separator pattern: %s", error);
+	if (bi->copy_separator == NULL) {
+		*error_r = t_strdup_printf("copy separator pattern (from "
+			"rules/ndr-layout.map): %s", error);
+		return -1;
+	}
+	(void)pcre2_jit_compile(bi->copy_separator, PCRE2_JIT_COMPLETE);
+	return 0;
 }
 
 void bounceinfo_original_deinit(struct bounceinfo *bi)

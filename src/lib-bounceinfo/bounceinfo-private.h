@@ -118,6 +118,13 @@ struct bounceinfo_mta_sig {
 };
 ARRAY_DEFINE_TYPE(bounceinfo_mta_sig, struct bounceinfo_mta_sig);
 
+/* One line of rules/ndr-layout.map */
+struct bounceinfo_vocab {
+	const char *key;
+	const char *fragment;
+};
+ARRAY_DEFINE_TYPE(bounceinfo_vocab, struct bounceinfo_vocab);
+
 struct bounceinfo_lang {
 	const char *lang;
 	const char *texts[BOUNCEINFO_CLASS_COUNT];
@@ -156,6 +163,8 @@ struct bounceinfo {
 	ARRAY_TYPE(bounceinfo_rule) rules_tier2;
 	ARRAY_TYPE(bounceinfo_status_entry) status_map;
 	ARRAY_TYPE(bounceinfo_mta_sig) mta_sigs;
+	/* words of the text bounce layout (rules/ndr-layout.map) */
+	ARRAY_TYPE(bounceinfo_vocab) vocab;
 
 	/* built-in structural patterns (not classification rules) */
 	struct bounceinfo_ndr *ndr;
@@ -191,7 +200,7 @@ const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern);
 /* Compile a pattern with the library's options; NULL + error on failure */
 pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r);
 /* Compile a built-in structural pattern (caseless UTF-8, no Unicode
-   properties, JIT now): NULL + error on failure */
+   properties; JIT on first match): NULL + error on failure */
 pcre2_code *bounceinfo_builtin_compile(const char *pattern, uint32_t flags,
 				       const char **error_r);
 /* TRUE if the pattern matches text (match/depth limit = no match) */
@@ -245,6 +254,15 @@ int bounceinfo_mta_load(struct bounceinfo *bi, const char *path,
 void bounceinfo_mta_free(struct bounceinfo *bi);
 const char *bounceinfo_mta_detect(struct bounceinfo *bi,
 				  const char *headers, const char *body);
+
+/* bounceinfo-vocab.c */
+int bounceinfo_vocab_load(struct bounceinfo *bi, const char *path,
+			  const char **error_r);
+/* "(?:a|b|c)" of the fragments of key, "(?!)" when there are none */
+const char *bounceinfo_vocab_alternation(struct bounceinfo *bi,
+					 const char *key);
+/* template with each "%{key}" replaced by its alternation */
+const char *bounceinfo_vocab_expand(struct bounceinfo *bi, const char *template);
 
 /* bounceinfo-explain.c */
 int bounceinfo_explanations_load_dir(struct bounceinfo *bi, const char *dir,
@@ -342,7 +360,7 @@ void bounceinfo_headers_parse_original(struct bounceinfo_parse_ctx *ctx,
 				       const unsigned char *data, size_t size);
 
 /* bounceinfo-original.c: the copy of the returned message */
-void bounceinfo_original_init(struct bounceinfo *bi);
+int bounceinfo_original_init(struct bounceinfo *bi, const char **error_r);
 void bounceinfo_original_deinit(struct bounceinfo *bi);
 /* Where the copy of the returned message starts in text (or its end) */
 size_t bounceinfo_original_text_end(struct bounceinfo_parse_ctx *ctx,
@@ -355,7 +373,7 @@ void bounceinfo_original_find(struct bounceinfo_parse_ctx *ctx,
 			      const char *text);
 
 /* bounceinfo-format-ndr.c: the text NDR scanner */
-void bounceinfo_ndr_init(struct bounceinfo *bi);
+int bounceinfo_ndr_init(struct bounceinfo *bi, const char **error_r);
 void bounceinfo_ndr_deinit(struct bounceinfo *bi);
 /* Add diagnostics (and refused commands) found in text to recipients
    that lack them */

@@ -259,7 +259,6 @@ pcre2_code *bounceinfo_builtin_compile(const char *pattern, uint32_t flags,
 					   (size_t)erroffset, errbuf);
 		return NULL;
 	}
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
 	return code;
 }
 

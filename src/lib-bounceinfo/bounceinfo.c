@@ -54,6 +54,11 @@ bounceinfo_load(struct bounceinfo *bi, const struct bounceinfo_settings *set,
 	if (bounceinfo_mta_load(bi, t_strconcat(rulesdir, "/mta.map", NULL),
 				error_r) < 0)
 		return -1;
+	if (bounceinfo_vocab_load(bi, t_strconcat(rulesdir, "/ndr-layout.map",
+						   NULL), error_r) < 0 ||
+	    bounceinfo_original_init(bi, error_r) < 0 ||
+	    bounceinfo_ndr_init(bi, error_r) < 0)
+		return -1;
 	if (bounceinfo_explanations_load_dir(bi, t_strconcat(bi->datadir,
 				"/explanations", NULL), error_r) < 0)
 		return -1;
@@ -105,12 +110,11 @@ int bounceinfo_init(const struct bounceinfo_settings *set,
 	p_array_init(&bi->rules_tier2, pool, 256);
 	p_array_init(&bi->status_map, pool, 128);
 	p_array_init(&bi->mta_sigs, pool, 64);
+	p_array_init(&bi->vocab, pool, 64);
 	p_array_init(&bi->langs, pool, 8);
 	p_array_init(&bi->lang_names, pool, 8);
 	p_array_init(&bi->langs_warned, pool, 4);
 
-	bounceinfo_original_init(bi);
-	bounceinfo_ndr_init(bi);
 	bounceinfo_detect_init(bi);
 	bounceinfo_classify_init(bi);
 	T_BEGIN {

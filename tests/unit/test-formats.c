@@ -325,6 +325,71 @@ static void test_format_fallback(void **state)
 	pool_unref(&result->pool);
 }
 
+/* The words of the text layout are data: a new language is a line of
+   rules/ndr-layout.map, and a broken line is named with file:line */
+static void test_ndr_layout_data(void **state)
+{
+	struct bounceinfo_settings set;
+	struct bounceinfo *bi;
+	struct bounceinfo_result *result;
+	const char *dir, *error, *path;
+	const char msg[] =
+		"From: MAILER-DAEMON@mail.example.net\n"
+		"To: alice@example.net\n"
+		"Subject: Mail delivery failed\n"
+		"\n"
+		"Toimitus epaonnistui.\n"
+		"\n"
+		"Vastaanottaja: kalle@example.fi\n"
+		"550 5.1.1 unknown user\n"
+		"\n"
+		"--- Alkuperainen viesti\n"
+		"From: alice@example.net\n"
+		"To: other@example.org\n"
+		"Subject: Hei\n";
+
+	(void)state;
+	dir = test_mkdatadir("");
+	path = t_strconcat(dir, "/rules/ndr-layout.map", NULL);
+	i_zero(&set);
+	set.datadir = dir;
+
+	/* without the Finnish words: the label line is no recipient, the
+	   copy's To is taken instead (fallback) */
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), 0);
+	result = test_parse(bi, msg);
+	assert_non_null(result);
+	assert_int_not_equal(null_strcmp(result->format, "text-ndr"), 0);
+	pool_unref(&result->pool);
+	bounceinfo_deinit(&bi);
+
+	test_write_file(path, "# Finnish\n"
+			"recipient-label Vastaanottaja\n"
+			"copy-banner Alkuper.inen viesti\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), 0);
+	result = test_parse(bi, msg);
+	assert_non_null(result);
+	assert_string_equal(result->format, "text-ndr");
+	assert_int_equal(array_count(&result->recipients), 1);
+	assert_string_equal(test_rcpt(result, 0)->address, "kalle@example.fi");
+	/* the copy starts at the banner: its header is the original's */
+	assert_string_equal(result->original.subject, "Hei");
+	pool_unref(&result->pool);
+	bounceinfo_deinit(&bi);
+
+	test_write_file(path, "copy-banner ok\nrecipient-lable x\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, "rules/ndr-layout.map:2: unknown key "
+			       "'recipient-lable'"));
+	test_write_file(path, "copy-banner (unclosed\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, "rules/ndr-layout.map:1: pcre2 error"));
+	test_write_file(path, "\ncopy-line\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, "rules/ndr-layout.map:2: no words"));
+	test_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_format_inline_dsn),
 		cmocka_unit_test(test_format_ndr),
 		cmocka_unit_test(test_format_fallback),
+		cmocka_unit_test(test_ndr_layout_data),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup,
 				      test_group_teardown);
