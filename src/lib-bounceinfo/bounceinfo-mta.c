@@ -20,28 +20,18 @@
 int bounceinfo_mta_load(struct bounceinfo *bi, const char *path,
 			const char **error_r)
 {
-	struct istream *input;
-	const char *line, *error, *display = bounceinfo_display_path(bi, path);
-	unsigned int linenum = 0;
-	int fd, ret = 0;
+	struct bounceinfo_datafile file;
+	const char *line, *error;
+	int ret;
 
-	fd = open(path, O_RDONLY);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
-		return -1;
-	}
-	input = i_stream_create_fd_autoclose(&fd, 4096);
-	while ((line = i_stream_read_next_line(input)) != NULL) {
+	ret = bounceinfo_datafile_open(bi, path, TRUE, &file, error_r);
+	if (ret <= 0)
+		return ret;
+	ret = 0;
+	while ((line = bounceinfo_datafile_next(&file)) != NULL) {
 		struct bounceinfo_mta_sig sig;
 		const char *p, *name, *where;
 
-		linenum++;
-		while (*line == ' ' || *line == '\t')
-			line++;
-		if (*line == '#' || *line == '\0')
-			continue;
 		p = strpbrk(line, " \t");
 		if (p == NULL)
 			goto syntax;
@@ -65,8 +55,8 @@ int bounceinfo_mta_load(struct bounceinfo *bi, const char *path,
 			goto syntax;
 		sig.code = bounceinfo_pcre_compile(p, &error);
 		if (sig.code == NULL) {
-			*error_r = t_strdup_printf("%s:%u: %s", display, linenum,
-						   error);
+			*error_r = bounceinfo_datafile_error(&file, "%s",
+							     error);
 			ret = -1;
 			break;
 		}
@@ -75,18 +65,12 @@ int bounceinfo_mta_load(struct bounceinfo *bi, const char *path,
 		array_push_back(&bi->mta_sigs, &sig);
 		continue;
 	syntax:
-		*error_r = t_strdup_printf("%s:%u: expected "
-			"'<name> <header|body> <pattern>'", display, linenum);
+		*error_r = bounceinfo_datafile_error(&file,
+			"expected '<name> <header|body> <pattern>'");
 		ret = -1;
 		break;
 	}
-	if (ret == 0 && input->stream_errno != 0) {
-		*error_r = t_strdup_printf("read(%s) failed: %s", path,
-					   i_stream_get_error(input));
-		ret = -1;
-	}
-	i_stream_unref(&input);
-	return ret;
+	return bounceinfo_datafile_close(&file, ret, error_r);
 }
 
 void bounceinfo_mta_free(struct bounceinfo *bi)

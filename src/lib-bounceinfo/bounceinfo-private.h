@@ -185,6 +185,28 @@ struct bounceinfo {
 	const char *explanations_dir;
 };
 
+/* bounceinfo-datafile.c: line-based data files */
+struct bounceinfo_datafile {
+	struct istream *input;
+	const char *path;
+	/* relative to the data directory when in there: for errors */
+	const char *display;
+	unsigned int linenum;
+};
+/* 1 opened, 0 missing (only when optional), -1 error */
+int bounceinfo_datafile_open(struct bounceinfo *bi, const char *path,
+			     bool optional, struct bounceinfo_datafile *file_r,
+			     const char **error_r);
+/* The next line that is neither blank nor a comment ('#' first), blanks
+   and CR trimmed at both ends (data stack); NULL at the end */
+const char *bounceinfo_datafile_next(struct bounceinfo_datafile *file);
+/* "file:line: message" */
+const char *bounceinfo_datafile_error(const struct bounceinfo_datafile *file,
+				      const char *fmt, ...) ATTR_FORMAT(2, 3);
+/* Close; a read error turns ret 0 into -1 with error_r set */
+int bounceinfo_datafile_close(struct bounceinfo_datafile *file, int ret,
+			      const char **error_r);
+
 /* bounceinfo-rules.c */
 int bounceinfo_rules_load(struct bounceinfo *bi, const char *path,
 			  bool admin, const char **error_r);

@@ -636,38 +636,22 @@ rule_parse(struct rules_file *rf, const char *line, const char **error_r)
 int bounceinfo_rules_load(struct bounceinfo *bi, const char *path,
 			  bool admin, const char **error_r)
 {
+	struct bounceinfo_datafile file;
 	struct rules_file rf;
-	struct istream *input;
 	const char *line;
-	int fd, ret = 0;
+	int ret;
 
+	if (bounceinfo_datafile_open(bi, path, FALSE, &file, error_r) < 0)
+		return -1;
 	i_zero(&rf);
 	rf.bi = bi;
 	rf.admin = admin;
-	rf.display = bounceinfo_display_path(bi, path);
-	fd = open(path, O_RDONLY);
-	if (fd == -1) {
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
-		return -1;
-	}
+	rf.display = file.display;
 	rf.have_class = class_from_filename(path, &rf.class_);
 
-	input = i_stream_create_fd_autoclose(&fd, 4096);
-	i_stream_set_max_buffer_size(input, 64 * 1024);
-	while ((line = i_stream_read_next_line(input)) != NULL) {
-		const char *p;
-
-		rf.linenum++;
-		while (*line == ' ' || *line == '\t')
-			line++;
-		p = line + strlen(line);
-		while (p > line && (p[-1] == ' ' || p[-1] == '\t' ||
-				    p[-1] == '\r'))
-			p--;
-		line = t_strdup_until(line, p);
-		if (*line == '\0' || *line == '#')
-			continue;
-
+	ret = 0;
+	while ((line = bounceinfo_datafile_next(&file)) != NULL) {
+		rf.linenum = file.linenum;
 		if (*line == '@') {
 			if (directive_parse(&rf, line, error_r) < 0) {
 				ret = -1;
@@ -702,15 +686,10 @@ int bounceinfo_rules_load(struct bounceinfo *bi, const char *path,
 			break;
 		}
 	}
-	if (ret == 0 && input->stream_errno != 0) {
-		*error_r = t_strdup_printf("read(%s) failed: %s", path,
-					   i_stream_get_error(input));
-		ret = -1;
-	}
+	ret = bounceinfo_datafile_close(&file, ret, error_r);
 	/* a block lasts until the end of its file at most */
 	if (ret == 0)
 		ret = provider_end(&rf, error_r);
-	i_stream_unref(&input);
 	return ret;
 }
 

@@ -54,24 +54,20 @@ static bool status_pattern_is_valid(const char *pattern)
 int bounceinfo_status_map_load(struct bounceinfo *bi, const char *path,
 			       const char **error_r)
 {
-	struct istream *input;
-	const char *line;
-	unsigned int linenum = 0;
-	const char *display = bounceinfo_display_path(bi, path);
-	int fd, ret = 0;
+	struct bounceinfo_datafile file;
+	const char *line, *display;
+	unsigned int linenum;
+	int ret = 0;
 
-	fd = open(path, O_RDONLY);
-	if (fd == -1) {
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+	if (bounceinfo_datafile_open(bi, path, FALSE, &file, error_r) < 0)
 		return -1;
-	}
-	input = i_stream_create_fd_autoclose(&fd, 4096);
-	while ((line = i_stream_read_next_line(input)) != NULL) {
+	display = file.display;
+	while ((line = bounceinfo_datafile_next(&file)) != NULL) {
 		struct bounceinfo_status_entry entry;
 		const char *const *args;
 		unsigned int count;
 
-		linenum++;
+		linenum = file.linenum;
 		line = t_strcut(line, '#');
 		args = t_strsplit_spaces(line, " \t\r");
 		count = str_array_length(args);
@@ -124,13 +120,7 @@ int bounceinfo_status_map_load(struct bounceinfo *bi, const char *path,
 		entry.id = p_strconcat(bi->pool, "status/", entry.pattern, NULL);
 		array_push_back(&bi->status_map, &entry);
 	}
-	if (ret == 0 && input->stream_errno != 0) {
-		*error_r = t_strdup_printf("read(%s) failed: %s", path,
-					   i_stream_get_error(input));
-		ret = -1;
-	}
-	i_stream_unref(&input);
-	return ret;
+	return bounceinfo_datafile_close(&file, ret, error_r);
 }
 
 /* Returns specificity (>0) if pattern matches status, 0 if not. */

@@ -12,11 +12,7 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
-#include "istream.h"
 #include "bounceinfo-private.h"
-
-#include <fcntl.h>
-#include <unistd.h>
 
 static const char *const vocab_keys[] = {
 	"copy-banner", "copy-line", "recipient-label", "delivery-verb",
@@ -35,58 +31,40 @@ static bool vocab_key_is_valid(const char *key)
 int bounceinfo_vocab_load(struct bounceinfo *bi, const char *path,
 			  const char **error_r)
 {
-	const char *display = bounceinfo_display_path(bi, path);
-	struct istream *input;
+	struct bounceinfo_datafile file;
 	const char *line, *error;
-	unsigned int linenum = 0;
-	int fd, ret = 0;
+	int ret;
 
-	fd = open(path, O_RDONLY);
-	if (fd == -1) {
-		/* optional: without it the text formats know no words */
-		if (errno == ENOENT)
-			return 0;
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
-		return -1;
-	}
-	input = i_stream_create_fd_autoclose(&fd, 4096);
-	while ((line = i_stream_read_next_line(input)) != NULL) {
+	/* optional: without it the text formats know no words */
+	ret = bounceinfo_datafile_open(bi, path, TRUE, &file, error_r);
+	if (ret <= 0)
+		return ret;
+	ret = 0;
+	while ((line = bounceinfo_datafile_next(&file)) != NULL) {
 		struct bounceinfo_vocab entry;
-		const char *key, *fragment, *p;
+		const char *key, *fragment;
 		pcre2_code *code;
 
-		linenum++;
-		while (*line == ' ' || *line == '\t')
-			line++;
-		if (*line == '#' || *line == '\0')
-			continue;
-		p = line + strlen(line);
-		while (p > line && (p[-1] == ' ' || p[-1] == '\t' ||
-				    p[-1] == '\r'))
-			p--;
-		line = t_strdup_until(line, p);
 		fragment = strpbrk(line, " \t");
 		key = fragment == NULL ? line : t_strdup_until(line, fragment);
 		if (!vocab_key_is_valid(key)) {
-			*error_r = t_strdup_printf("%s:%u: unknown key '%s'",
-						   display, linenum, key);
+			*error_r = bounceinfo_datafile_error(&file,
+				"unknown key '%s'", key);
 			ret = -1;
 			break;
 		}
-		while (fragment != NULL && (*fragment == ' ' ||
-					    *fragment == '\t'))
+		if (fragment == NULL) {
+			*error_r = bounceinfo_datafile_error(&file,
+				"no words after '%s'", key);
+			ret = -1;
+			break;
+		}
+		while (*fragment == ' ' || *fragment == '\t')
 			fragment++;
-		if (fragment == NULL || *fragment == '\0') {
-			*error_r = t_strdup_printf("%s:%u: no words after '%s'",
-						   display, linenum, key);
-			ret = -1;
-			break;
-		}
 		/* each fragment must stand alone in an alternation */
 		code = bounceinfo_builtin_compile(fragment, 0, &error);
 		if (code == NULL) {
-			*error_r = t_strdup_printf("%s:%u: %s", display,
-						   linenum, error);
+			*error_r = bounceinfo_datafile_error(&file, "%s", error);
 			ret = -1;
 			break;
 		}
@@ -95,13 +73,7 @@ int bounceinfo_vocab_load(struct bounceinfo *bi, const char *path,
 		entry.fragment = p_strdup(bi->pool, fragment);
 		array_push_back(&bi->vocab, &entry);
 	}
-	if (ret == 0 && input->stream_errno != 0) {
-		*error_r = t_strdup_printf("read(%s) failed: %s", path,
-					   i_stream_get_error(input));
-		ret = -1;
-	}
-	i_stream_unref(&input);
-	return ret;
+	return bounceinfo_datafile_close(&file, ret, error_r);
 }
 
 const char *bounceinfo_vocab_alternation(struct bounceinfo *bi,

@@ -197,14 +197,15 @@ static void test_format_no_evidence(void **state)
 }
 
 /* Amazon SES notification contents (its developer guide's examples) */
+#define SES_HEADER \
+	"From: no-reply@sns.amazonaws.com\n" \
+	"To: alice@example.net\n" \
+	"Subject: AWS Notification Message\n" \
+	"\n"
 static void test_format_ses(void **state)
 {
 	struct bounceinfo_result *result = parse_format(*state,
-		"From: no-reply@sns.amazonaws.com\n"
-		"To: alice@example.net\n"
-		"Subject: AWS Notification Message\n"
-		"\n"
-		"{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":"
+		SES_HEADER "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":"
 		"\"Permanent\",\"bouncedRecipients\":[{\"emailAddress\":"
 		"\"jane@example.com\",\"action\":\"failed\",\"status\":"
 		"\"5.1.1\",\"diagnosticCode\":\"smtp; 550 5.1.1 user "
@@ -220,11 +221,7 @@ static void test_format_ses(void **state)
 	pool_unref(&result->pool);
 
 	result = parse_format(*state,
-		"From: no-reply@sns.amazonaws.com\n"
-		"To: alice@example.net\n"
-		"Subject: AWS Notification Message\n"
-		"\n"
-		"{\"notificationType\":\"Complaint\",\"complaint\":{"
+		SES_HEADER "{\"notificationType\":\"Complaint\",\"complaint\":{"
 		"\"complainedRecipients\":[{\"emailAddress\":"
 		"\"richard@example.com\"}],\"complaintFeedbackType\":"
 		"\"abuse\"}}\n", "ses-json");
@@ -234,11 +231,7 @@ static void test_format_ses(void **state)
 	pool_unref(&result->pool);
 
 	result = parse_format(*state,
-		"From: no-reply@sns.amazonaws.com\n"
-		"To: alice@example.net\n"
-		"Subject: AWS Notification Message\n"
-		"\n"
-		"{\"notificationType\":\"Delivery\",\"delivery\":{"
+		SES_HEADER "{\"notificationType\":\"Delivery\",\"delivery\":{"
 		"\"recipients\":[\"success@example.com\"],\"smtpResponse\":"
 		"\"250 2.6.0 Message received\"}}\n", "ses-json");
 	assert_int_equal(result->kind, BOUNCEINFO_KIND_DELIVERY_REPORT);

@@ -25,6 +25,15 @@ test_bi_datadir(const char *datadir, const char *const *extra,
 	return bi;
 }
 
+/* A data directory whose rules/<file> holds content */
+static const char *datadir_with(const char *file, const char *content)
+{
+	const char *dir = test_mkdatadir("");
+
+	test_write_file(t_strconcat(dir, "/rules/", file, NULL), content);
+	return dir;
+}
+
 static void
 classify_facts(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 	       struct bounceinfo_decision *d)
@@ -40,8 +49,7 @@ static void test_rule_ids(void **state)
 	struct bounceinfo_decision d, d2;
 
 	(void)state;
-	dir = test_mkdatadir("");
-	test_write_file(t_strconcat(dir, "/rules/quota.rules", NULL),
+	dir = datadir_with("quota.rules",
 			"# full\n"
 			"mailbox (?:is )?full\n"
 			"{over-quota} hard: over quota\n");
@@ -167,8 +175,7 @@ static void test_provider_scope(void **state)
 	struct bounceinfo_decision d;
 
 	(void)state;
-	dir = test_mkdatadir("");
-	test_write_file(t_strconcat(dir, "/rules/policy.rules", NULL),
+	dir = datadir_with("policy.rules",
 			"rejected\n"
 			"@provider acme\n"
 			"@scope recipient-domain ^acme\\.example$\n"
@@ -277,8 +284,7 @@ static void test_provider_scope_message(void **state)
 	const struct bounceinfo_recipient *rcpt;
 
 	(void)state;
-	dir = test_mkdatadir("");
-	test_write_file(t_strconcat(dir, "/rules/policy.rules", NULL),
+	dir = datadir_with("policy.rules",
 			"@provider acme\n"
 			"@scope recipient-domain ^acme\\.example$\n"
 			"[quota]\n"
@@ -332,8 +338,7 @@ static void test_certainty(void **state)
 	struct bounceinfo_decision d;
 
 	(void)state;
-	dir = test_mkdatadir("");
-	test_write_file(t_strconcat(dir, "/rules/user-unknown.rules", NULL),
+	dir = datadir_with("user-unknown.rules",
 			"certain: ghost address\n"
 			"hard: phantom address\n"
 			"hard: certain: spectre address\n"
@@ -399,8 +404,7 @@ static void test_literal_escapes(void **state)
 			    "mail.box");
 
 	/* as doc/rules.md recommends for a significant blank at an end */
-	dir = test_mkdatadir("");
-	test_write_file(t_strconcat(dir, "/rules/quota.rules", NULL),
+	dir = datadir_with("quota.rules",
 			"\\x20full$\n");
 	bi = test_bi_datadir(dir, NULL, FALSE, &error);
 	assert_non_null(bi);
