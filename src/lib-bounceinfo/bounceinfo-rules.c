@@ -587,6 +587,14 @@ rule_parse(struct rules_file *rf, const char *line, const char **error_r)
 					   rf->display, rf->linenum);
 		return -1;
 	}
+	if (rule.class_ == BOUNCEINFO_CLASS_USER_UNKNOWN &&
+	    rule.severity == BOUNCEINFO_SEVERITY_HARD && !rule.certain) {
+		/* before certain: existed, hard: meant it here */
+		e_warning(bi->event, "%s:%u: hard: on a user-unknown rule only "
+			  "repeats the class' severity; write certain: if the "
+			  "phrasing proves the address does not exist",
+			  rf->display, rf->linenum);
+	}
 	rule.code = bounceinfo_pcre_compile(line, &error);
 	if (rule.code == NULL) {
 		*error_r = t_strdup_printf("%s:%u: %s", rf->display,

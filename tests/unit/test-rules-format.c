@@ -377,6 +377,35 @@ static void test_certainty(void **state)
 	test_rmtree(dir);
 }
 
+/* hard: no longer says certain: (doc/rules.md): a shipped user-unknown
+   rule with hard: alone was meant as certain: and would now become
+   filtered without a RCPT answer */
+static void
+rules_no_bare_hard(const ARRAY_TYPE(bounceinfo_rule) *rules)
+{
+	const struct bounceinfo_rule *rule;
+
+	array_foreach(rules, rule) {
+		if (rule->class_ == BOUNCEINFO_CLASS_USER_UNKNOWN &&
+		    rule->severity == BOUNCEINFO_SEVERITY_HARD &&
+		    !rule->certain) {
+			fprintf(stderr, "%s: hard: on a user-unknown rule: "
+				"write certain: (or hard: certain:)\n",
+				rule->source);
+			fail();
+		}
+	}
+}
+
+static void test_shipped_certainty(void **state)
+{
+	struct bounceinfo *bi = *state;
+
+	rules_no_bare_hard(&bi->provider_rules);
+	rules_no_bare_hard(&bi->rules);
+	rules_no_bare_hard(&bi->rules_tier2);
+}
+
 static void test_literal_escapes(void **state)
 {
 	pool_t pool = pool_datastack_create();
@@ -546,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_provider_scope),
 		cmocka_unit_test(test_provider_scope_message),
 		cmocka_unit_test(test_certainty),
+		cmocka_unit_test(test_shipped_certainty),
 		cmocka_unit_test(test_literal_escapes),
 		cmocka_unit_test(test_prefilter_equivalence),
 	};
