@@ -71,6 +71,17 @@ def main():
         check(len(classified) == 1,
               "one classification for one delivery: %s" % classified)
         check("kind=dsn" in classified[0], "it is the bounce's")
+        # what decided, by its stable id, in the plugin's debug line, the
+        # bounceinfo_classified event's and the library's own
+        check(re.search(r"rule=[a-z0-9.-]+/[A-Za-z0-9._:-]+$",
+                        classified[0]) is not None,
+              "the debug line names the rule id: %s" % classified[0])
+        check(re.search(r"user-unknown \(hard\) for \S+ by rule "
+                        r"[a-z0-9.-]+/", log) is not None,
+              "the bounceinfo_classified event's debug line names the rule")
+        check(re.search(r"bounceinfo: classified \S+ as user-unknown "
+                        r"\(hard\) by [a-z0-9.-]+/\S+ \[", log) is not None,
+              "the library's debug line names the rule id and place")
         check("using the mail plugin's classification" in log,
               "the Sieve extension reused the mail plugin's result")
         check("classifying the message in the Sieve extension" not in log,
