@@ -208,7 +208,8 @@ void bounceinfo_classify_full(struct bounceinfo *bi, const char *status,
 /* The server that answered, as a text NDR names it ("host
    mx.example.com[192.0.2.1] said:", "while talking to mx.example.com.:")
    when there is no Remote-MTA field: only for provider scopes */
-static const char *remote_host_find(struct bounceinfo *bi, const char *text)
+const char *bounceinfo_remote_host_find(struct bounceinfo *bi,
+					const char *text)
 {
 	size_t start, end;
 
@@ -237,9 +238,9 @@ scope_ctx_init(struct bounceinfo *bi, struct bounceinfo_scope_ctx *scope,
 	if (array_count(&bi->providers) == 0)
 		return;
 	scope->applies = t_new(unsigned char, array_count(&bi->providers));
-	scope->values[BOUNCEINFO_SCOPE_REMOTE_MTA] =
-		facts->remote_mta != NULL ? facts->remote_mta :
-		remote_host_find(bi, text);
+	scope->values[BOUNCEINFO_SCOPE_REMOTE_MTA] = facts->remote_mta;
+	if (facts->remote_mta == NULL)
+		scope->remote_text = text;
 	scope->values[BOUNCEINFO_SCOPE_REPORTING_MTA] = facts->reporting_mta;
 	scope->values[BOUNCEINFO_SCOPE_RECIPIENT_DOMAIN] =
 		address_domain(facts->recipient);

@@ -82,6 +82,9 @@ ARRAY_DEFINE_TYPE(bounceinfo_rule, struct bounceinfo_rule);
    of the blocks already decided (one classification) */
 struct bounceinfo_scope_ctx {
 	const char *values[BOUNCEINFO_SCOPE_FIELD_COUNT];
+	/* no Remote-MTA: the text the server that answered is looked for
+	   in, once, when a block's scope first needs it */
+	const char *remote_text;
 	/* per provider block: 0 not yet known, 1 applies, 2 does not */
 	unsigned char *applies;
 	/* refused at RCPT: rules of the class filtered do not apply (the
@@ -310,6 +313,9 @@ bounceinfo_class_default_severity(enum bounceinfo_class class_);
 /* bounceinfo-classify.c */
 void bounceinfo_classify_init(struct bounceinfo *bi);
 void bounceinfo_classify_deinit(struct bounceinfo *bi);
+/* The server that answered as a text NDR names it, or NULL */
+const char *bounceinfo_remote_host_find(struct bounceinfo *bi,
+					const char *text);
 
 /* bounceinfo-text.c */
 /* Copy to pool as valid UTF-8 with control characters turned into

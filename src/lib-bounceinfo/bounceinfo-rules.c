@@ -335,6 +335,13 @@ bool bounceinfo_provider_applies(struct bounceinfo *bi,
 	if (scope->applies != NULL && scope->applies[provider->idx] != 0)
 		return scope->applies[provider->idx] == 1;
 	array_foreach(&provider->scopes, sc) {
+		if (sc->field == BOUNCEINFO_SCOPE_REMOTE_MTA &&
+		    scope->remote_text != NULL) {
+			scope->values[sc->field] =
+				bounceinfo_remote_host_find(bi,
+							    scope->remote_text);
+			scope->remote_text = NULL;
+		}
 		const char *value = scope->values[sc->field];
 
 		if (value != NULL && *value != '\0' &&
