@@ -8,7 +8,9 @@
 # mail, delivery reports, vacation auto-replies, abuse reports - is left
 # alone. As sieve_after it runs after the user's personal script and only
 # while that script left the message to the implicit keep: a user's own
-# fileinto, discard or redirect wins, and a message is stored once.
+# fileinto, discard or redirect wins, and a message is stored once. A
+# user's explicit "keep" wins too: Pigeonhole would run this script after
+# it as after the implicit keep, so bounceinfo_kept tells the two apart.
 #
 # The folder is chosen by the class of the first failed recipient, the same
 # one ${bounceinfo.class} shows. Folders are created on first use.
@@ -16,6 +18,11 @@
 # Maildir++'s default "." replace "Bounces/" below by "Bounces.".
 
 require ["bounceinfo", "variables", "fileinto", "mailbox"];
+
+# An earlier script (the user's) said "keep": leave the message in INBOX.
+if bounceinfo_kept {
+	stop;
+}
 
 if bounceinfo :kind "delayed" {
 	fileinto :create "Bounces/Delayed";

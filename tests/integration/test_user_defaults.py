@@ -62,12 +62,30 @@ USERS = {
     "stopper": ('if header :contains "subject" "failure" { stop; }\n', "",
                 {"quota": [QUOTA], "unknown": [UNKNOWN],
                  "ordinary": ["INBOX"]}),
-    # keep; stop: Pigeonhole hands an explicit keep on to the next script
-    # as its implicit keep, so the defaults still sort (documented in
-    # doc/for-users.md: keep a bounce in INBOX with fileinto "INBOX")
+    # keep; stop ("leave my bounces in INBOX"): Pigeonhole runs the
+    # defaults after an explicit keep as after the implicit one, and the
+    # default script's bounceinfo_kept test makes them yield: INBOX, once
     "keeper": ('if header :contains "subject" "failure" { keep; stop; }\n',
-               "", {"quota": [QUOTA], "unknown": [UNKNOWN],
+               "", {"quota": ["INBOX"], "unknown": ["INBOX"],
                     "ordinary": ["INBOX"]}),
+    # keep for one class only, without stop: that class stays in INBOX,
+    # the other bounce is still sorted by the defaults
+    "quotakeeper": ('require ["bounceinfo"];\n'
+                    'if bounceinfo :class "quota" { keep; }\n', "",
+                    {"quota": ["INBOX"], "unknown": [UNKNOWN],
+                     "ordinary": ["INBOX"]}),
+    # keep with flags (imap4flags) is a keep as well
+    "flagkeeper": ('require ["imap4flags"];\n'
+                   'if header :contains "subject" "failure" '
+                   '{ keep :flags "\\\\Flagged"; }\n', "",
+                   {"quota": ["INBOX"], "unknown": ["INBOX"],
+                    "ordinary": ["INBOX"]}),
+    # a copy is not a keep: the user's copy plus the sorted original
+    "copier": ('require ["bounceinfo", "fileinto", "copy", "mailbox"];\n'
+               'if bounceinfo :class "quota" '
+               '{ fileinto :copy :create "Copies"; }\n', "",
+               {"quota": ["Copies", QUOTA], "unknown": [UNKNOWN],
+                "ordinary": ["INBOX"]}),
     # the documented opt-out as Roundcube's form writes it
     # ("X-Bounce-Class exists -> Move message to Inbox"): once, in INBOX
     "optout": ('require ["fileinto"];\n'
@@ -148,7 +166,8 @@ def main():
 
         for user, (_, _, want) in USERS.items():
             where, subscribed, classes = locations(env, user)
-            check(all(n == [1] for k, n in classes.items() if k != "ordinary")
+            check(all(n and set(n) == {1}
+                      for k, n in classes.items() if k != "ordinary")
                   and classes.get("ordinary") == [0],
                   "%s: each stored bounce has one X-Bounce-Class, ordinary "
                   "mail none (keep, fileinto, :create alike)" % user,

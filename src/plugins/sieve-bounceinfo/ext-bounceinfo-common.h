@@ -98,6 +98,15 @@ struct ext_bounceinfo_context {
 extern const struct sieve_extension_def bounceinfo_extension;
 extern const struct sieve_command_def bounceinfo_test;
 extern const struct sieve_operation_def bounceinfo_operation;
+/* tst-bounceinfo-kept.c */
+extern const struct sieve_command_def bounceinfo_kept_test;
+extern const struct sieve_operation_def bounceinfo_kept_operation;
+
+/* Operation codes are stored in compiled scripts: only ever append. */
+enum ext_bounceinfo_operation {
+	EXT_BOUNCEINFO_OPERATION_BOUNCEINFO = 0,
+	EXT_BOUNCEINFO_OPERATION_KEPT,
+};
 extern const struct sieve_operand_def bounceinfo_namespace_operand;
 
 bool ext_bounceinfo_load(const struct sieve_extension *ext, void **context);

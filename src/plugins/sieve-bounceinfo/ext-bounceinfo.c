@@ -28,13 +28,19 @@ static bool
 ext_bounceinfo_generator_load(const struct sieve_extension *ext,
 			      const struct sieve_codegen_env *cgenv);
 
+/* In the order of enum ext_bounceinfo_operation */
+static const struct sieve_operation_def *const ext_bounceinfo_operations[] = {
+	&bounceinfo_operation,
+	&bounceinfo_kept_operation,
+};
+
 const struct sieve_extension_def bounceinfo_extension = {
 	.name = "bounceinfo",
 	.load = ext_bounceinfo_load,
 	.unload = ext_bounceinfo_unload,
 	.validator_load = ext_bounceinfo_validator_load,
 	.generator_load = ext_bounceinfo_generator_load,
-	SIEVE_EXT_DEFINE_OPERATION(bounceinfo_operation),
+	SIEVE_EXT_DEFINE_OPERATIONS(ext_bounceinfo_operations),
 	SIEVE_EXT_DEFINE_OPERAND(bounceinfo_namespace_operand),
 };
 
@@ -43,6 +49,7 @@ ext_bounceinfo_validator_load(const struct sieve_extension *ext,
 			      struct sieve_validator *valdtr)
 {
 	sieve_validator_register_command(valdtr, ext, &bounceinfo_test);
+	sieve_validator_register_command(valdtr, ext, &bounceinfo_kept_test);
 	/* The namespace only comes to life when the script also requires
 	   "variables": without it there is no ${...} substitution. */
 	ext_bounceinfo_variables_init(ext, valdtr);
