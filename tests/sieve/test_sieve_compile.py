@@ -153,6 +153,64 @@ def test_multiscript(tools, own):
           "two scripts, one classification (%d)" % n, p.stdout + p.stderr)
 
 
+def test_kept(tools, own):
+    """bounceinfo_kept: true only for an explicit keep of an earlier script
+    of the sequence (sieve-test -s runs those scripts first, as
+    sieve_before or a personal script before sieve_after)."""
+    bounce = os.path.join(own, "multi-recipient-dsn.eml")
+    probe = tools.write_script(
+        'require ["bounceinfo", "fileinto"];\n'
+        'if bounceinfo_kept { fileinto "kept"; } else { fileinto "not"; }\n')
+    for label, first, want in [
+            ("alone", None, ["not"]),
+            ("after keep", "keep;\n", ["kept"]),
+            ("after keep :flags", 'require "imap4flags";\n'
+             'keep :flags "\\\\Seen";\n', ["kept"]),
+            ("after implicit keep", 'if false { keep; }\n', ["not"]),
+            ("after stop", "stop;\n", ["not"]),
+            ("after fileinto :copy", 'require ["fileinto", "copy"];\n'
+             'fileinto :copy "copy";\n', ["copy", "not"])]:
+        args = ["-s", tools.write_script(first)] if first else []
+        p = tools.sieve_test(probe, bounce, *args)
+        check(p.returncode == 0 and folders(p.stdout) == want,
+              "bounceinfo_kept %s: %r" % (label, want),
+              p.stdout + p.stderr)
+    # the script's own keep is not an earlier script's
+    own_keep = tools.write_script(
+        'require ["bounceinfo", "fileinto"];\n'
+        'keep;\nif bounceinfo_kept { fileinto "kept"; }\n')
+    p = tools.sieve_test(own_keep, bounce)
+    check(p.returncode == 0 and folders(p.stdout) == ["INBOX"],
+          "bounceinfo_kept ignores the script's own keep",
+          p.stdout + p.stderr)
+
+    p = tools.sievec(tools.write_script(
+        'require "bounceinfo";\nif bounceinfo_kept "x" { stop; }\n'))
+    check(p.returncode != 0, "bounceinfo_kept takes no argument",
+          p.stdout + p.stderr)
+    p = tools.sievec(tools.write_script('if bounceinfo_kept { stop; }\n'))
+    check(p.returncode != 0, "bounceinfo_kept needs require \"bounceinfo\"",
+          p.stdout + p.stderr)
+    binary = os.path.join(tools.tmpdir, "kept.svbin")
+    p = tools.sievec(probe, binary)
+    d = tools.sieve_dump(binary)
+    check(p.returncode == 0 and "BOUNCEINFO_KEPT" in d.stdout,
+          "sieve-dump shows BOUNCEINFO_KEPT", d.stdout + p.stderr)
+
+    # the shipped default script after a user's keep files nothing
+    with open(os.path.join(tools.srcdir, "sieve-scripts",
+                           "bounceinfo-default.sieve")) as f:
+        default = tools.write_script(f.read())
+    for label, first, want in [
+            ("keep", "keep;\n", []),  # sieve-test prints a plain "keep"
+            ("implicit keep", "stop;\n", ["Bounces/Mailbox full"])]:
+        p = tools.sieve_test(default, bounce, "-s", tools.write_script(first))
+        check(p.returncode == 0 and folders(p.stdout) == want
+              and (want or "* keep" in p.stdout),
+              "default script after a user's %s: %r" % (label, want),
+              p.stdout + p.stderr)
+
+
 def test_scripts(tools, own):
     sdir = os.path.join(tools.srcdir, "sieve-scripts")
     scripts = [os.path.join(sdir, "bounceinfo-default.sieve")]
@@ -359,6 +417,7 @@ def main():
         test_scripts(tools, own)
         test_notify(tools, own)
         test_multiscript(tools, own)
+        test_kept(tools, own)
         test_message_values(tools, own)
     finally:
         tools.close()
