@@ -7,10 +7,12 @@ transaction (so the copies for further recipients are exercised too).
 
 For each user the test asserts where each of three messages (a quota
 bounce, a user-unknown bounce, ordinary mail) landed, that each is stored
-exactly once (or, for the user who discards bounces, not at all), and that
+exactly once (or, for the user who discards bounces, not at all; the user
+who asks for a copy gets exactly the copy and the sorted original), and that
 the folders the default script created are subscribed (IMAP LSUB).
 Execution order (doc/for-sysadmins.md): the user's script first; the
-default only for mail it left to the implicit keep.  The README's Sieve
+default only for mail it left to the implicit keep, and not for mail it
+kept with an explicit keep (bounceinfo_kept).  The README's Sieve
 cookbook scripts are two of the users: they must do what it says.
 Exit 0 pass, 1 fail, 77 skip."""
 
@@ -93,6 +95,11 @@ USERS = {
                'if exists "x-bounce-class"\n{\n\tfileinto "INBOX";\n}\n',
                "", {"quota": ["INBOX"], "unknown": ["INBOX"],
                     "ordinary": ["INBOX"]}),
+    # the same opt-out with Roundcube's "Keep message in Inbox" (README)
+    "optoutkeep": ('# rule:[keep bounces in Inbox]\n'
+                   'if exists "x-bounce-class"\n{\n\tkeep;\n}\n',
+                   "", {"quota": ["INBOX"], "unknown": ["INBOX"],
+                        "ordinary": ["INBOX"]}),
     # the administrator's opt-out for one user: empty sieve_after
     "adminoff": (None, "userdb_sieve_after=",
                  {"quota": ["INBOX"], "unknown": ["INBOX"],

@@ -169,7 +169,9 @@ def test_kept(tools, own):
             ("after implicit keep", 'if false { keep; }\n', ["not"]),
             ("after stop", "stop;\n", ["not"]),
             ("after fileinto :copy", 'require ["fileinto", "copy"];\n'
-             'fileinto :copy "copy";\n', ["copy", "not"])]:
+             'fileinto :copy "copy";\n', ["copy", "not"]),
+            ("after redirect :copy", 'require "copy";\n'
+             'redirect :copy "user@example.org";\n', ["not"])]:
         args = ["-s", tools.write_script(first)] if first else []
         p = tools.sieve_test(probe, bounce, *args)
         check(p.returncode == 0 and folders(p.stdout) == want,
