@@ -21,18 +21,18 @@
 
 #include "ext-bounceinfo-common.h"
 
+/* In the order of enum ext_bounceinfo_operation */
+static const struct sieve_operation_def *const ext_bounceinfo_operations[] = {
+	&bounceinfo_operation,
+	&bounceinfo_kept_operation,
+};
+
 static bool
 ext_bounceinfo_validator_load(const struct sieve_extension *ext,
 			      struct sieve_validator *valdtr);
 static bool
 ext_bounceinfo_generator_load(const struct sieve_extension *ext,
 			      const struct sieve_codegen_env *cgenv);
-
-/* In the order of enum ext_bounceinfo_operation */
-static const struct sieve_operation_def *const ext_bounceinfo_operations[] = {
-	&bounceinfo_operation,
-	&bounceinfo_kept_operation,
-};
 
 const struct sieve_extension_def bounceinfo_extension = {
 	.name = "bounceinfo",
