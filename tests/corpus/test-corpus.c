@@ -384,6 +384,7 @@ static int run_corpus(struct bounceinfo *bi, const char *corpusdir)
 			print_part(i, &parts[i]);
 	}
 
+	hash_table_destroy(&holdout);
 	if (class_acc < MIN_CLASS_ACCURACY || status_acc < MIN_STATUS_AGREEMENT ||
 	    all->unrecognised > 0) {
 		printf("FAIL\n");
