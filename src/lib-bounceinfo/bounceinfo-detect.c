@@ -1,26 +1,27 @@
 /* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
 
-/* Recognising what a message is: the signs in the header and text that
-   tell a bounce, an auto-reply or a delay warning from ordinary mail.
-   These describe the structure of reports, not the reasons of failures
-   (those are the data in rules/), so they are compiled in. */
+/* Recognising what a message is: a bounce, an auto-reply, a delay warning
+   or ordinary mail.
+
+   The structure of reports (header fields, MIME types, DSN fields) is
+   compiled in; the words mail systems use in each language are data,
+   signs/<name>.signs, so adding a language touches no C. Words alone
+   never make a bounce: see bounceinfo_detect_is_bounce(). */
 
 #include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "istream.h"
 #include "bounceinfo-private.h"
 
-/* Header signs that a message may be a bounce, auto-reply or report.
-   Generous on purpose: a false positive only costs reading the body. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+/* Header signs that a message may be a bounce, auto-reply or report,
+   whatever its language. Generous on purpose: a false positive only
+   costs reading the body (bounded by max_scan_bytes). */
 static const char *const hint_patterns[] = {
-	/* From */
-	"^From:.*(mailer[-_ ]?daemon|post_?master|mail ?delivery|"
-		"delivery ?(status|subsystem|system|notification)|"
-		"mail ?administrator|mail ?system|mdaemon|bounce|"
-		"returned|nondelivery|non-delivery|daemon@|"
-		"notes ?mail ?router|autoreply|auto-reply|"
-		"microsoft ?outlook|postmeister|mail ?server|"
-		"system ?administrator|administrateur|administrador|"
-		"administrator systemu|системный администратор|"
-		"spr.vce syst.mu|@sns\\.amazonaws\\.com|@amazonses\\.com)",
 	"^Return-Path:\\s*<\\s*>",
 	"^Content-Type:\\s*multipart/report",
 	"^Content-Type:.*report-type",
@@ -35,84 +36,7 @@ static const char *const hint_patterns[] = {
 		"x-amz-sns-message-id):",
 	"^From:.*\\bscomp@aol\\.net",
 	"^Precedence:\\s*auto[_-]?reply",
-	"^X-Autoreply|^X-Auto-Response-Suppress:.*\\bAll\\b.*\\n(?s:.*)^Auto",
-	/* Subject in the languages of the rules */
-	"^Subject:.*(undeliver|undelivered|deliver(y|ies) (status|fail|"
-		"notification|report|problem|delayed|has failed)|"
-		"returned mail|failure notice|mail delivery|"
-		"non[- ]?delivery|nondeliverable|not delivered|"
-		"could not be delivered|delivery failure|bounce|"
-		"warning: could not|message not delivered|rejected|"
-		"returned to sender|mail system error|"
-		"delivery report|delivery notification|"
-		"out of (the )?office|auto(matic)? ?(reply|response)|"
-		"autoreply|auto:|vacation|abwesen|absence|"
-		"abuse report|complaint|feedback report|"
-		"unzustellbar|nicht zustellbar|"
-		"non remis|non distribu|"
-		"no entregado|no se pud(?:o|e) entregar|no se puede entregar|"
-		"niedostarcz|nie dostarczono|nie mo.na dostarczy|"
-		"nedoru|nedoruč|"
-		"не доставлен|недостав|возвращ|"
-		"automatische antwort|r.ponse automatique|"
-		"respuesta autom|odpowied. automatyczna|"
-		"nepřítomnost|mailbox (is )?full|over quota|"
-		"not (a )?member|loop alert)",
 };
-
-/* Signs of a bounce (rather than an auto-reply) in From or Subject */
-static const char *const bounce_sign_pattern =
-	"^From:.*(mailer[-_ ]?daemon|post_?master|mail ?delivery|"
-		"delivery ?(status|subsystem|system|notification)|"
-		"mail ?administrator|mail ?system|mdaemon|"
-		"nondelivery|non-delivery|daemon@|notes ?mail ?router)|"
-	"^Subject:\\s*(?:\\[[^\\]]{0,40}\\]\\s*|(?:re|fwd?|aw|wg|tr|odp|отв)"
-		":\\s*){0,2}\\W{0,2}(undeliver|deliver(y|ies) (status|fail|"
-		"notification|report|problem|delayed|has failed)|returned mail|"
-		"failure notice|mail delivery|non[- ]?delivery|"
-		"could not be delivered|delivery failure|not delivered|"
-		"returned to sender|mail system error|unzustellbar|"
-		"nicht zustellbar|non remis|no entregado|no se puede entregar|"
-		"niedostarcz|"
-		"nedoru|не доставлен|недостав)";
-
-/* What bounces say in their text, for messages whose header shows no
-   sign of one: without it the text is not searched for recipients */
-static const char *const bounce_text_pattern =
-	"could ?n.t be delivered|delivery (?:has |to the following "
-	"\\S+ )?(?:failed|failure)|permanent(?: fatal)? error|"
-	"address(?:\\(?es\\)?)? failed|technical details of|"
-	"(?:unable|not able) to deliver|was not delivered|"
-	"delivery status notification|mail delivery (?:failed|system|"
-	"subsystem)|this is the (?:qmail|postfix|mail system)|"
-	"remote host said|smtp error from|does not like recipient|"
-	"^(?:Diagnostic-Code|Final-Recipient|Reporting-MTA):|"
-	"^\\s*-+ ?(?:The following addresses had|Transcript of session)|"
-	"not a member of|loop alert|duplicated message-id|"
-	"\\bnotificationType\\b|"
-	"nie (?:zosta\\w+ )?dostarcz|nie mo.na dostarczy|"
-	"не (?:может быть |удалось )?доставить|не удалось доставить|"
-	"nebyl[ao]? doru.en|nelze doru.it|"
-	"nicht zugestellt|konnte nicht zugestellt|"
-	"n.a pas pu .tre (?:remis|distribu)|"
-	"no (?:se )?(?:ha )?(?:pudo|podido) (?:ser )?entregar";
-
-/* A text bounce that is only a warning (the text form of Action: delayed),
-   unless it also says something failed for good */
-static const char *const delay_warning_pattern =
-	"this is a warning message only|delivery attempts will continue|"
-	"will (?:continue to )?(?:be )?retr(?:y|ied)|still being retried|"
-	"no action is required on your part|do not need to re-?send|"
-	"could not send message for past|has been delayed|"
-	"delivery (?:is |has been )?delayed|temporary failure report|"
-	"message .{0,60}delayed|will keep trying|"
-	"jeszcze pr.b|будут продолжены|wird weiter versucht|"
-	"nouvelles tentatives|se seguir. intentando";
-static const char *const permanent_failure_pattern =
-	"permanent(?:ly)?(?: fatal)? (?:error|failure|failed)|"
-	"failed permanently|I.ve given up|not going to try again|"
-	"giving up|gave up|deleted from (?:the )?queue|"
-	"will not be (?:retried|delivered)|has expired|expired after";
 
 /* Abuse reports that are not message/feedback-report (RFC 5965): AOL's
    SCOMP, X-ARF, Hotmail's JMRP */
@@ -120,111 +44,406 @@ static const char *const complaint_header_pattern =
 	"^From:.*\\bscomp@aol\\.net|^X-ARF:\\s*yes|"
 	"^X-HmXmrOriginalRecipient:";
 
-static const char *const autoreply_subject_pattern =
-	"out of (the )?office|auto(matic)?[- ]?(reply|response|answer)|"
-	"^auto:|autoreply|vacation|abwesen|automatische antwort|"
-	"r.ponse automatique|absence|respuesta autom|fuera de la oficina|"
-	"odpowied. automatyczna|nieobecno|automatická odpověď|"
-	"nepřítomnost|автоответ|автоматический ответ|отпуск|"
-	"自動応答|自動返信|不在";
+/* RFC 3464 fields copied into a text bounce */
+static const char *const dsn_fields_pattern =
+	"^(?:Diagnostic-Code|Final-Recipient|Reporting-MTA):";
 
-static pcre2_code *compile_builtin(const char *pattern, uint32_t flags)
+/* How much of the bounce's own text the signs are searched in */
+#define DETECT_TEXT_LEN 8192
+
+enum detect_key {
+	DETECT_FROM,
+	DETECT_HINT_FROM,
+	DETECT_SUBJECT,
+	DETECT_HINT_SUBJECT,
+	DETECT_AUTOREPLY_SUBJECT,
+	DETECT_FORWARD_SUBJECT,
+	DETECT_FORWARD_TEXT,
+	DETECT_TEXT,
+	DETECT_LAYOUT,
+	DETECT_DELAY,
+	DETECT_PERMANENT,
+
+	DETECT_KEY_COUNT
+};
+
+static const char *const detect_key_names[DETECT_KEY_COUNT] = {
+	"from", "hint-from", "subject", "hint-subject", "autoreply-subject",
+	"forward-subject", "forward-text", "text", "layout", "delay",
+	"permanent",
+};
+
+struct bounceinfo_detect {
+	pcre2_code *hints[N_ELEMENTS(hint_patterns)];
+	pcre2_code *complaint_header, *dsn_fields;
+	/* one alternation per key of signs/, NULL when no file has it */
+	pcre2_code *signs[DETECT_KEY_COUNT];
+	/* header hints made of signs: From and Subject words */
+	pcre2_code *hint_from, *hint_subject;
+	/* From of a mail system, Subject of a bounce (header lines) */
+	pcre2_code *from_header, *subject_header;
+};
+
+static pcre2_code *detect_compile(const char *pattern, const char **error_r)
 {
 	pcre2_code *code;
 	int errcode;
 	PCRE2_SIZE erroffset;
+	PCRE2_UCHAR errbuf[256];
 
 	code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-			     PCRE2_UTF | PCRE2_CASELESS | flags,
-			     &errcode, &erroffset, NULL);
+			     PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS |
+			     PCRE2_MULTILINE, &errcode, &erroffset, NULL);
 	if (code == NULL) {
-		i_panic("bounceinfo: built-in pattern invalid at offset "
-			"%zu: %s", (size_t)erroffset, pattern);
+		pcre2_get_error_message(errcode, errbuf, sizeof(errbuf));
+		*error_r = t_strdup_printf("pcre2 error at offset %zu: %s",
+					   (size_t)erroffset, errbuf);
+		return NULL;
 	}
 	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
 	return code;
 }
 
+static pcre2_code *compile_builtin(const char *pattern)
+{
+	pcre2_code *code;
+	const char *error;
+
+	code = detect_compile(pattern, &error);
+	if (code == NULL)
+		i_panic("bounceinfo: built-in pattern invalid: %s: %s",
+			error, pattern);
+	return code;
+}
+
 void bounceinfo_detect_init(struct bounceinfo *bi)
 {
-	bi->hint_count = N_ELEMENTS(hint_patterns);
-	bi->hint_codes = p_new(bi->pool, pcre2_code *, bi->hint_count);
-	for (unsigned int i = 0; i < bi->hint_count; i++) {
-		bi->hint_codes[i] = compile_builtin(hint_patterns[i],
-						    PCRE2_MULTILINE);
-	}
-	bi->autoreply_subject = compile_builtin(autoreply_subject_pattern, 0);
-	bi->complaint_header = compile_builtin(complaint_header_pattern,
-					       PCRE2_MULTILINE);
-	bi->bounce_sign = compile_builtin(bounce_sign_pattern, PCRE2_MULTILINE);
-	bi->bounce_text = compile_builtin(bounce_text_pattern, PCRE2_MULTILINE);
-	bi->delay_warning = compile_builtin(delay_warning_pattern, 0);
-	bi->permanent_failure = compile_builtin(permanent_failure_pattern, 0);
+	struct bounceinfo_detect *d;
+
+	d = bi->detect = p_new(bi->pool, struct bounceinfo_detect, 1);
+	for (unsigned int i = 0; i < N_ELEMENTS(hint_patterns); i++)
+		d->hints[i] = compile_builtin(hint_patterns[i]);
+	d->complaint_header = compile_builtin(complaint_header_pattern);
+	d->dsn_fields = compile_builtin(dsn_fields_pattern);
+}
+
+static void code_free(pcre2_code **code)
+{
+	if (*code != NULL)
+		pcre2_code_free(*code);
+	*code = NULL;
 }
 
 void bounceinfo_detect_deinit(struct bounceinfo *bi)
 {
-	for (unsigned int i = 0; i < bi->hint_count; i++)
-		pcre2_code_free(bi->hint_codes[i]);
-	bi->hint_count = 0;
-	if (bi->autoreply_subject != NULL)
-		pcre2_code_free(bi->autoreply_subject);
-	bi->autoreply_subject = NULL;
-	if (bi->complaint_header != NULL)
-		pcre2_code_free(bi->complaint_header);
-	bi->complaint_header = NULL;
-	if (bi->bounce_sign != NULL)
-		pcre2_code_free(bi->bounce_sign);
-	bi->bounce_sign = NULL;
-	if (bi->bounce_text != NULL)
-		pcre2_code_free(bi->bounce_text);
-	bi->bounce_text = NULL;
-	if (bi->delay_warning != NULL)
-		pcre2_code_free(bi->delay_warning);
-	bi->delay_warning = NULL;
-	if (bi->permanent_failure != NULL)
-		pcre2_code_free(bi->permanent_failure);
-	bi->permanent_failure = NULL;
+	struct bounceinfo_detect *d = bi->detect;
+
+	if (d == NULL)
+		return;
+	for (unsigned int i = 0; i < N_ELEMENTS(hint_patterns); i++)
+		code_free(&d->hints[i]);
+	code_free(&d->complaint_header);
+	code_free(&d->dsn_fields);
+	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++)
+		code_free(&d->signs[i]);
+	code_free(&d->hint_from);
+	code_free(&d->hint_subject);
+	code_free(&d->from_header);
+	code_free(&d->subject_header);
+	bi->detect = NULL;
+}
+
+static int
+signs_load_file(struct bounceinfo *bi, const char *path,
+		string_t *alts[DETECT_KEY_COUNT], const char **error_r)
+{
+	struct istream *input;
+	const char *line, *error, *display = bounceinfo_display_path(bi, path);
+	unsigned int linenum = 0, key;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		return -1;
+	}
+	input = i_stream_create_fd_autoclose(&fd, 4096);
+	i_stream_set_max_buffer_size(input, 64 * 1024);
+	while ((line = i_stream_read_next_line(input)) != NULL) {
+		const char *p, *name;
+		pcre2_code *code;
+
+		linenum++;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line == '#' || *line == '\0' || *line == '\r')
+			continue;
+		p = strpbrk(line, " \t");
+		name = p == NULL ? line : t_strdup_until(line, p);
+		for (key = 0; key < DETECT_KEY_COUNT; key++) {
+			if (strcmp(name, detect_key_names[key]) == 0)
+				break;
+		}
+		if (key == DETECT_KEY_COUNT) {
+			*error_r = t_strdup_printf("%s:%u: unknown key '%s' "
+				"(valid: %s)", display, linenum, name,
+				t_strarray_join(detect_key_names, ", "));
+			ret = -1;
+			break;
+		}
+		if (p != NULL) {
+			while (*p == ' ' || *p == '\t')
+				p++;
+			p = t_str_trim(p, " \t\r");
+		}
+		if (p == NULL || *p == '\0') {
+			*error_r = t_strdup_printf("%s:%u: expected "
+				"'<key> <pattern>'", display, linenum);
+			ret = -1;
+			break;
+		}
+		/* each line on its own, for an error naming the line */
+		code = detect_compile(p, &error);
+		if (code == NULL) {
+			*error_r = t_strdup_printf("%s:%u: %s", display,
+						   linenum, error);
+			ret = -1;
+			break;
+		}
+		pcre2_code_free(code);
+		if (str_len(alts[key]) > 0)
+			str_append_c(alts[key], '|');
+		str_printfa(alts[key], "(?:%s)", p);
+	}
+	if (ret == 0 && input->stream_errno != 0) {
+		*error_r = t_strdup_printf("read(%s) failed: %s", path,
+					   i_stream_get_error(input));
+		ret = -1;
+	}
+	i_stream_unref(&input);
+	return ret;
+}
+
+static pcre2_code *
+signs_compile(const char *prefix, string_t *alt, string_t *alt2)
+{
+	string_t *pattern = t_str_new(256);
+	const char *error;
+	pcre2_code *code;
+
+	if (str_len(alt) == 0 && (alt2 == NULL || str_len(alt2) == 0))
+		return NULL;
+	str_printfa(pattern, "%s(?:%s", prefix, str_c(alt));
+	if (alt2 != NULL && str_len(alt2) > 0) {
+		if (str_len(alt) > 0)
+			str_append_c(pattern, '|');
+		str_append_str(pattern, alt2);
+	}
+	str_append_c(pattern, ')');
+	code = detect_compile(str_c(pattern), &error);
+	/* every line compiled alone */
+	i_assert(code != NULL);
+	return code;
+}
+
+static int name_cmp(const char *const *a, const char *const *b)
+{
+	return strcmp(*a, *b);
+}
+
+int bounceinfo_detect_load_dir(struct bounceinfo *bi, const char *dir,
+			       const char **error_r)
+{
+	struct bounceinfo_detect *d = bi->detect;
+	string_t *alts[DETECT_KEY_COUNT];
+	ARRAY_TYPE(const_string) names;
+	const char *const *namep;
+	struct dirent *dent;
+	DIR *dirp;
+	int ret = 0;
+
+	dirp = opendir(dir);
+	if (dirp == NULL) {
+		/* a data directory without signs/ recognises bounces by
+		   their structure only */
+		if (errno == ENOENT)
+			return 0;
+		*error_r = t_strdup_printf("opendir(%s) failed: %m", dir);
+		return -1;
+	}
+	t_array_init(&names, 16);
+	while ((dent = readdir(dirp)) != NULL) {
+		if (dent->d_name[0] != '.' &&
+		    bi_str_ends_with(dent->d_name, ".signs")) {
+			const char *name = t_strdup(dent->d_name);
+			array_push_back(&names, &name);
+		}
+	}
+	(void)closedir(dirp);
+	array_sort(&names, name_cmp);
+
+	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++)
+		alts[i] = t_str_new(1024);
+	array_foreach(&names, namep) {
+		ret = signs_load_file(bi, t_strconcat(dir, "/", *namep, NULL),
+				      alts, error_r);
+		if (ret < 0)
+			return -1;
+	}
+
+	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++) {
+		code_free(&d->signs[i]);
+		d->signs[i] = signs_compile("", alts[i], NULL);
+	}
+	/* a subject "from its start" may follow a [tag] */
+	code_free(&d->signs[DETECT_AUTOREPLY_SUBJECT]);
+	d->signs[DETECT_AUTOREPLY_SUBJECT] = signs_compile(
+		"^\\s*(?:\\[[^\\]]{0,40}\\]\\s*)?\\W{0,2}",
+		alts[DETECT_AUTOREPLY_SUBJECT], NULL);
+	code_free(&d->signs[DETECT_FORWARD_SUBJECT]);
+	d->signs[DETECT_FORWARD_SUBJECT] = signs_compile(
+		"^\\s*(?:\\[[^\\]]{0,40}\\]\\s*)?",
+		alts[DETECT_FORWARD_SUBJECT], NULL);
+	d->from_header = signs_compile("^From:.*",
+				       alts[DETECT_FROM], NULL);
+	d->subject_header = signs_compile(
+		"^Subject:\\s*(?:\\[[^\\]]{0,40}\\]\\s*|\\w{1,8}:\\s*){0,2}"
+		"\\W{0,2}", alts[DETECT_SUBJECT], NULL);
+	d->hint_from = signs_compile("^From:.*", alts[DETECT_FROM],
+				     alts[DETECT_HINT_FROM]);
+	str_append_c(alts[DETECT_HINT_SUBJECT], '|');
+	str_append_str(alts[DETECT_HINT_SUBJECT], alts[DETECT_AUTOREPLY_SUBJECT]);
+	d->hint_subject = signs_compile("^Subject:.*", alts[DETECT_SUBJECT],
+					alts[DETECT_HINT_SUBJECT]);
+	return 0;
+}
+
+static bool
+detect_match(struct bounceinfo *bi, pcre2_code *code, const char *text,
+	     size_t len)
+{
+	return code != NULL && text != NULL &&
+		bounceinfo_pcre_match(bi, code, text, len);
+}
+
+static bool
+sign_match(struct bounceinfo *bi, enum detect_key key, const char *text)
+{
+	return text != NULL &&
+		detect_match(bi, bi->detect->signs[key], text, strlen(text));
 }
 
 bool bounceinfo_detect_header_hint(struct bounceinfo *bi, const char *headers,
 				   size_t len)
 {
-	for (unsigned int i = 0; i < bi->hint_count; i++) {
-		if (bounceinfo_pcre_match(bi, bi->hint_codes[i], headers, len))
+	struct bounceinfo_detect *d = bi->detect;
+
+	for (unsigned int i = 0; i < N_ELEMENTS(hint_patterns); i++) {
+		if (bounceinfo_pcre_match(bi, d->hints[i], headers, len))
 			return TRUE;
 	}
-	return FALSE;
+	return detect_match(bi, d->hint_from, headers, len) ||
+		detect_match(bi, d->hint_subject, headers, len);
 }
 
 bool bounceinfo_detect_bounce_sign(struct bounceinfo *bi, const char *headers,
 				   size_t len)
 {
-	return bounceinfo_pcre_match(bi, bi->bounce_sign, headers, len);
+	struct bounceinfo_detect *d = bi->detect;
+
+	return detect_match(bi, d->from_header, headers, len) ||
+		detect_match(bi, d->subject_header, headers, len);
 }
 
 bool bounceinfo_detect_bounce_text(struct bounceinfo *bi, const char *text,
 				   size_t len)
 {
-	return bounceinfo_pcre_match(bi, bi->bounce_text, text, len);
-}
-
-bool bounceinfo_detect_autoreply_subject(struct bounceinfo *bi,
-					 const char *subject, size_t len)
-{
-	return bounceinfo_pcre_match(bi, bi->autoreply_subject, subject, len);
+	return detect_match(bi, bi->detect->signs[DETECT_TEXT], text, len) ||
+		detect_match(bi, bi->detect->dsn_fields, text, len);
 }
 
 bool bounceinfo_detect_delay_warning(struct bounceinfo *bi, const char *text)
 {
-	size_t len = strlen(text);
-
-	return bounceinfo_pcre_match(bi, bi->delay_warning, text, len) &&
-		!bounceinfo_pcre_match(bi, bi->permanent_failure, text, len);
+	return sign_match(bi, DETECT_DELAY, text) &&
+		!sign_match(bi, DETECT_PERMANENT, text);
 }
 
 bool bounceinfo_detect_complaint_header(struct bounceinfo *bi,
 					const char *headers, size_t len)
 {
-	return bounceinfo_pcre_match(bi, bi->complaint_header, headers, len);
+	return bounceinfo_pcre_match(bi, bi->detect->complaint_header,
+				     headers, len);
+}
+
+static bool null_sender(const struct bounceinfo_parse_ctx *ctx)
+{
+	return ctx->return_path != NULL &&
+		strstr(ctx->return_path, "<>") != NULL;
+}
+
+/* A person's forward or reply: the subject says so, or the text before
+   any quoted bounce does */
+static bool forwarded_by_person(struct bounceinfo_parse_ctx *ctx,
+				const char *head)
+{
+	return sign_match(ctx->bi, DETECT_FORWARD_SUBJECT, ctx->subject) ||
+		sign_match(ctx->bi, DETECT_FORWARD_TEXT, head);
+}
+
+bool bounceinfo_detect_is_autoreply(struct bounceinfo_parse_ctx *ctx)
+{
+	/* RFC 3834: auto-generated (tickets, CI, calendars, quota
+	   warnings) is not a reply; auto-replied and the responders'
+	   own header fields are */
+	if (ctx->autoreply_header || ctx->auto_replied)
+		return TRUE;
+	return sign_match(ctx->bi, DETECT_AUTOREPLY_SUBJECT, ctx->subject);
+}
+
+bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
+				 const char *text)
+{
+	struct bounceinfo *bi = ctx->bi;
+	const char *hdrs = str_c(ctx->headers);
+	size_t hlen = str_len(ctx->headers);
+	const char *head;
+	bool from_sign, subject_sign, layout, words, returned;
+
+	from_sign = detect_match(bi, bi->detect->from_header, hdrs, hlen);
+	/* a report attached to a message: a gateway's wrapping of a bounce
+	   if a mail system sent it, else a person's forward */
+	if (ctx->forwarded_report) {
+		return from_sign &&
+			!sign_match(bi, DETECT_FORWARD_SUBJECT, ctx->subject);
+	}
+	/* report structure, or a header only mail systems write */
+	if (ctx->failed_recipients != NULL || ctx->have_dsn ||
+	    (ctx->content_type != NULL &&
+	     strcmp(ctx->content_type, "multipart/report") == 0))
+		return TRUE;
+
+	/* the bounce's own words: not the returned message */
+	head = t_strndup(text, I_MIN(bounceinfo_original_text_end(ctx, text),
+				     DETECT_TEXT_LEN));
+	layout = sign_match(bi, DETECT_LAYOUT, head) ||
+		detect_match(bi, bi->detect->dsn_fields, head, strlen(head));
+	/* a person's forward or reply, unless a mail system wrote it in
+	   its template (some answer with "Re: <subject>") */
+	if (forwarded_by_person(ctx, head) && !(from_sign && layout))
+		return FALSE;
+	words = sign_match(bi, DETECT_TEXT, head);
+	subject_sign = detect_match(bi, bi->detect->subject_header, hdrs, hlen);
+	/* the returned message: attached, or its header copied inline */
+	returned = ctx->have_orig_part || ctx->have_returned_message ||
+		ctx->result->original.message_id != NULL ||
+		ctx->result->original.subject != NULL;
+
+	/* a mail system's sender with what a bounce carries */
+	if (from_sign)
+		return subject_sign || layout || words || returned;
+	/* a null sender alone is not enough: every DSN has one, but so
+	   can any message that reached the mailbox another way */
+	if (null_sender(ctx) || subject_sign)
+		return layout || (words && returned);
+	return layout && returned;
 }

@@ -26,19 +26,11 @@ bool bounceinfo_evidence_header(struct bounceinfo_parse_ctx *ctx)
 		bounceinfo_evidence_header_hint(ctx);
 }
 
-/* Header or text evidence that this is a bounce at all */
+/* Evidence that this is a bounce at all (bounceinfo-detect.c): words,
+   a bounce-like subject or a null sender alone are not */
 static bool bounce_evidence(struct bounceinfo_parse_ctx *ctx, const char *text)
 {
-	if (ctx->failed_recipients != NULL || ctx->have_dsn ||
-	    (ctx->content_type != NULL &&
-	     strcmp(ctx->content_type, "multipart/report") == 0) ||
-	    (ctx->return_path != NULL && strstr(ctx->return_path, "<>") != NULL))
-		return TRUE;
-	if (bounceinfo_detect_bounce_sign(ctx->bi, str_c(ctx->headers),
-					  str_len(ctx->headers)))
-		return TRUE;
-	return bounceinfo_detect_bounce_text(ctx->bi, text,
-					     I_MIN(strlen(text), 8192));
+	return bounceinfo_detect_is_bounce(ctx, text);
 }
 
 static enum bounceinfo_format_result
@@ -54,4 +46,19 @@ format_no_evidence_parse(struct bounceinfo_parse_ctx *ctx)
 const struct bounceinfo_format bounceinfo_format_no_evidence = {
 	.name = "no-evidence",
 	.parse = format_no_evidence_parse,
+};
+
+/* A report attached to a person's message (a forwarded bounce or
+   complaint): that person's mail, not a report of our own */
+static enum bounceinfo_format_result
+format_person_forward_parse(struct bounceinfo_parse_ctx *ctx)
+{
+	if (!ctx->forwarded_report || bounce_evidence(ctx, ctx->clean_text))
+		return BOUNCEINFO_FORMAT_NO;
+	return BOUNCEINFO_FORMAT_DONE;
+}
+
+const struct bounceinfo_format bounceinfo_format_person_forward = {
+	.name = "person-forward",
+	.parse = format_person_forward_parse,
 };

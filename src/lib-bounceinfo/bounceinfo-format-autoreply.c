@@ -2,8 +2,8 @@
 
 /* Format "autoreply": RFC 3834 auto-replies (vacation, out of office):
    Auto-Submitted: auto-replied, the X-Autoreply family of headers,
-   Precedence: auto_reply, an auto-reply Subject; an auto-generated
-   message from a real sender counts too. Never a message with a sign of
+   Precedence: auto_reply, an auto-reply Subject; not an auto-generated
+   notice (RFC 3834: tickets, CI, calendars). Never a message with a sign of
    a bounce (X-Failed-Recipients, a MAILER-DAEMON From, a bounce
    Subject). */
 
@@ -15,15 +15,8 @@
 
 bool bounceinfo_autoreply_detect(struct bounceinfo_parse_ctx *ctx)
 {
-	if (ctx->autoreply_header || ctx->auto_replied)
-		return TRUE;
-	if (ctx->subject != NULL &&
-	    bounceinfo_detect_autoreply_subject(ctx->bi, ctx->subject,
-						strlen(ctx->subject)))
-		return TRUE;
-	return ctx->auto_submitted &&
-		(ctx->return_path == NULL ||
-		 strstr(ctx->return_path, "<>") == NULL);
+	/* RFC 3834: auto-generated is no reply (bounceinfo-detect.c) */
+	return bounceinfo_detect_is_autoreply(ctx);
 }
 
 static enum bounceinfo_format_result

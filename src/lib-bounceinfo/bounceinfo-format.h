@@ -27,6 +27,7 @@ struct bounceinfo_format {
 		(*parse)(struct bounceinfo_parse_ctx *ctx);
 };
 
+extern const struct bounceinfo_format bounceinfo_format_person_forward;
 extern const struct bounceinfo_format bounceinfo_format_arf;
 extern const struct bounceinfo_format bounceinfo_format_dsn;
 extern const struct bounceinfo_format bounceinfo_format_complaint_header;

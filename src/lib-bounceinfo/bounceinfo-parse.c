@@ -277,6 +277,8 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 				break;
 			}
 		}
+		if (info->is_original_root)
+			ctx->have_returned_message = TRUE;
 		if (block.hdr == NULL && block.size == 0 &&
 		    info->is_original_root && !info->forwarded_report &&
 		    (ctx->have_dsn || ctx->have_feedback ||
@@ -310,6 +312,7 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 				    !ctx->have_dsn) {
 					/* a forwarded bounce */
 					info->forwarded_report = TRUE;
+					ctx->forwarded_report = TRUE;
 					i_zero(&ctx->result->original);
 				}
 			}
@@ -520,6 +523,7 @@ static void detect_mta(struct bounceinfo_parse_ctx *ctx)
    first; "no-evidence" stops ordinary mail before any text format reads
    it; "fallback" always decides. */
 static const struct bounceinfo_format *const formats[] = {
+	&bounceinfo_format_person_forward,
 	&bounceinfo_format_arf,
 	&bounceinfo_format_dsn,
 	&bounceinfo_format_complaint_header,

@@ -172,11 +172,8 @@ struct bounceinfo {
 	/* built-in structural patterns (not classification rules) */
 	struct bounceinfo_ndr *ndr;
 	pcre2_code *copy_separator;
-	pcre2_code **hint_codes;
-	unsigned int hint_count;
-	pcre2_code *autoreply_subject;
-	pcre2_code *bounce_sign, *bounce_text, *complaint_header;
-	pcre2_code *delay_warning, *permanent_failure;
+	/* what a message is (bounceinfo-detect.c, signs/) */
+	struct bounceinfo_detect *detect;
 	pcre2_code *command_codes[5];
 	pcre2_code *implicit_rcpt_code;
 	pcre2_code *remote_host_code;
@@ -376,6 +373,10 @@ struct bounceinfo_parse_ctx {
 	bool autoreply_header:1;
 	bool auto_replied:1;
 	bool apple_unsubscribe:1;
+	/* a message/rfc822 part (the returned message) was seen */
+	bool have_returned_message:1;
+	/* a report attached inside a non-report message: a forward */
+	bool forwarded_report:1;
 	/* Hotmail JMRP: X-HmXmrOriginalRecipient */
 	const char *jmrp_recipient;
 	bool precedence_bulk:1;
@@ -448,8 +449,18 @@ bool bounceinfo_detect_bounce_sign(struct bounceinfo *bi, const char *headers,
 /* The text says what bounces say */
 bool bounceinfo_detect_bounce_text(struct bounceinfo *bi, const char *text,
 				   size_t len);
-bool bounceinfo_detect_autoreply_subject(struct bounceinfo *bi,
-					 const char *subject, size_t len);
+/* signs/<name>.signs: the words of bounces, auto-replies and person's
+   forwards in each language (a missing directory is no error) */
+int bounceinfo_detect_load_dir(struct bounceinfo *bi, const char *dir,
+			       const char **error_r);
+/* Structural evidence that the message is a bounce or delay warning (a
+   report part, X-Failed-Recipients, a mail system's sender or template
+   with what bounces carry), not a person's mail quoting or forwarding
+   one; text is the message's text (the returned message may follow) */
+bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
+				 const char *text);
+/* An RFC 3834 auto-reply (not merely auto-generated) */
+bool bounceinfo_detect_is_autoreply(struct bounceinfo_parse_ctx *ctx);
 /* An abuse report in a format of its own (SCOMP, X-ARF, JMRP) */
 bool bounceinfo_detect_complaint_header(struct bounceinfo *bi,
 					const char *headers, size_t len);

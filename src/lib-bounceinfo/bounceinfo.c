@@ -62,6 +62,9 @@ bounceinfo_load(struct bounceinfo *bi, const struct bounceinfo_settings *set,
 	if (bounceinfo_explanations_load_dir(bi, t_strconcat(bi->datadir,
 				"/explanations", NULL), error_r) < 0)
 		return -1;
+	if (bounceinfo_detect_load_dir(bi, t_strconcat(bi->datadir,
+				"/signs", NULL), error_r) < 0)
+		return -1;
 	return 0;
 }
 
