@@ -438,9 +438,13 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 		ctx->result->original.message_id != NULL ||
 		ctx->result->original.subject != NULL;
 
-	/* a mail system's sender with what a bounce carries */
-	if (from_sign)
-		return subject_sign || layout || words || returned;
+	/* a mail system's sender with what a bounce carries; its words
+	   alone in a notice marked auto-generated (not auto-replied, as
+	   bounces are) are a warning: "will not be delivered once full" */
+	if (from_sign) {
+		return subject_sign || layout || returned ||
+			(words && !(ctx->auto_submitted && !ctx->auto_replied));
+	}
 	/* a null sender alone is not enough: every DSN has one, but so
 	   can any message that reached the mailbox another way */
 	if (null_sender(ctx) || subject_sign)
