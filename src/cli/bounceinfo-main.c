@@ -56,6 +56,8 @@ struct cli_context {
 	bool with_rule;
 	bool list_classes;
 	const char *explanations[BOUNCEINFO_CLASS_COUNT];
+	/* for the recipients of a delay warning (kind delayed) */
+	const char *delayed_explanations[BOUNCEINFO_CLASS_COUNT];
 	struct bounceinfo_table *table;
 	string_t *line;
 	unsigned int messages;
@@ -143,9 +145,12 @@ cli_message(const char *label, struct istream *input, struct cli_context *ctx)
 		return;
 	}
 	ctx->messages++;
+	const char *const *explanations =
+		result->kind == BOUNCEINFO_KIND_DELAYED ?
+		ctx->delayed_explanations : ctx->explanations;
 	if (ctx->json) {
 		struct bounceinfo_json_settings set = {
-			.explanations = ctx->explanations,
+			.explanations = explanations,
 			.with_rule = ctx->with_rule,
 		};
 		str_truncate(ctx->line, 0);
@@ -154,7 +159,7 @@ cli_message(const char *label, struct istream *input, struct cli_context *ctx)
 		fwrite(str_data(ctx->line), 1, str_len(ctx->line), ctx->out);
 	} else {
 		bounceinfo_table_add_message(ctx->table, label, result,
-					     ctx->explanations);
+					     explanations);
 	}
 }
 
@@ -266,6 +271,8 @@ static int cli_run(int argc, char *argv[])
 	for (unsigned int i = 0; i < BOUNCEINFO_CLASS_COUNT; i++) {
 		ctx.explanations[i] =
 			t_strdup(bounceinfo_explain(ctx.bi, i, lang));
+		ctx.delayed_explanations[i] = t_strdup(bounceinfo_explain_kind(
+			ctx.bi, BOUNCEINFO_KIND_DELAYED, i, lang));
 	}
 
 	ctx.out = stdout;

@@ -1,7 +1,9 @@
 /* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
 
 /* explanations/<lang>.txt: "<class> = <sentence>" lines in UTF-8, '#'
-   comments. Every file in the directory is loaded at init. */
+   comments; "<kind> = ..." and "<kind>:<class> = ..." for texts that
+   depend on the kind of message (a delay warning has not failed yet).
+   Every file in the directory is loaded at init. */
 
 #include "lib.h"
 #include "array.h"
@@ -17,6 +19,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#define BOUNCEINFO_GENERIC_DELAYED_EXPLANATION \
+	"Delivery of the message is delayed; the server keeps trying and " \
+	"will report if it gives up. Nothing needs to be done yet."
 #define BOUNCEINFO_GENERIC_EXPLANATION \
 	"The message could not be delivered; read the diagnostic text " \
 	"and contact the recipient by other means if it persists."
@@ -84,7 +89,27 @@ int bounceinfo_explanations_load(struct bounceinfo *bi, const char *path,
 		name = t_strdup_until(line, eq);
 		name = t_str_trim(name, " \t");
 		text = t_str_trim(eq + 1, " \t\r");
-		if (!bounceinfo_class_parse(name, &class_)) {
+		const char *colon = strchr(name, ':');
+		enum bounceinfo_kind kind = BOUNCEINFO_KIND_NONE;
+		bool kind_only = FALSE;
+		if (colon != NULL) {
+			if (!bounceinfo_kind_parse(t_strdup_until(name, colon),
+						   &kind) ||
+			    kind == BOUNCEINFO_KIND_NONE) {
+				*error_r = t_strdup_printf("%s:%u: unknown "
+					"kind '%s' (valid: %s)", path, linenum,
+					t_strdup_until(name, colon),
+					bounceinfo_kind_names_list());
+				ret = -1;
+				break;
+			}
+			name = colon + 1;
+		} else if (!bounceinfo_class_parse(name, &class_) &&
+			   bounceinfo_kind_parse(name, &kind) &&
+			   kind != BOUNCEINFO_KIND_NONE) {
+			kind_only = TRUE;
+		}
+		if (!kind_only && !bounceinfo_class_parse(name, &class_)) {
 			*error_r = t_strdup_printf("%s:%u: unknown class '%s'",
 						   path, linenum, name);
 			ret = -1;
@@ -98,7 +123,13 @@ int bounceinfo_explanations_load(struct bounceinfo *bi, const char *path,
 		}
 		if (*text == '\0')
 			continue;
-		l->texts[class_] = p_strdup(bi->pool, text);
+		if (kind_only)
+			l->kind_texts[kind] = p_strdup(bi->pool, text);
+		else if (kind != BOUNCEINFO_KIND_NONE)
+			l->kind_class_texts[kind][class_] =
+				p_strdup(bi->pool, text);
+		else
+			l->texts[class_] = p_strdup(bi->pool, text);
 	}
 	if (ret == 0 && input->stream_errno != 0) {
 		*error_r = t_strdup_printf("read(%s) failed: %s", path,
@@ -203,6 +234,55 @@ const char *bounceinfo_explain(struct bounceinfo *bi,
 		explain_fallback_warn(bi, lang,
 				      "the built-in English sentence");
 	return BOUNCEINFO_GENERIC_EXPLANATION;
+}
+
+/* lang, its base language ("pt-BR" -> "pt"), then "en" */
+static unsigned int
+lang_chain(struct bounceinfo *bi, const char *lang,
+	   const struct bounceinfo_lang *chain[3])
+{
+	unsigned int n = 0;
+	const char *dash;
+
+	if (lang != NULL && *lang != '\0') {
+		chain[n] = lang_find(bi, lang, strlen(lang));
+		if (chain[n] != NULL)
+			n++;
+		dash = strpbrk(lang, "-_");
+		if (dash != NULL) {
+			chain[n] = lang_find(bi, lang, dash - lang);
+			if (chain[n] != NULL)
+				n++;
+		}
+	}
+	chain[n] = lang_find(bi, "en", 2);
+	if (chain[n] != NULL)
+		n++;
+	return n;
+}
+
+const char *bounceinfo_explain_kind(struct bounceinfo *bi,
+				    enum bounceinfo_kind kind,
+				    enum bounceinfo_class class_,
+				    const char *lang)
+{
+	const struct bounceinfo_lang *chain[3];
+	unsigned int i, n;
+
+	i_assert(kind < BOUNCEINFO_KIND_COUNT);
+	i_assert(class_ < BOUNCEINFO_CLASS_COUNT);
+	/* the user's language first, the most specific text in it */
+	n = lang_chain(bi, lang, chain);
+	for (i = 0; i < n; i++) {
+		if (chain[i]->kind_class_texts[kind][class_] != NULL)
+			return chain[i]->kind_class_texts[kind][class_];
+		if (chain[i]->kind_texts[kind] != NULL)
+			return chain[i]->kind_texts[kind];
+	}
+	/* a class' text says delivery failed: wrong for a warning */
+	if (kind == BOUNCEINFO_KIND_DELAYED)
+		return BOUNCEINFO_GENERIC_DELAYED_EXPLANATION;
+	return bounceinfo_explain(bi, class_, lang);
 }
 
 const char *const *bounceinfo_get_languages(struct bounceinfo *bi)

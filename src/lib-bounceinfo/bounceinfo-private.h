@@ -131,6 +131,11 @@ ARRAY_DEFINE_TYPE(bounceinfo_vocab, struct bounceinfo_vocab);
 struct bounceinfo_lang {
 	const char *lang;
 	const char *texts[BOUNCEINFO_CLASS_COUNT];
+	/* "<kind> = ..." (any class of that kind) and "<kind>:<class> =
+	   ...": texts right for a kind, e.g. a delay warning, which has
+	   not failed yet */
+	const char *kind_texts[BOUNCEINFO_KIND_COUNT];
+	const char *kind_class_texts[BOUNCEINFO_KIND_COUNT][BOUNCEINFO_CLASS_COUNT];
 };
 ARRAY_DEFINE_TYPE(bounceinfo_lang, struct bounceinfo_lang);
 

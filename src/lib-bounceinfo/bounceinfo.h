@@ -11,7 +11,7 @@
      struct bounceinfo *bi;
      if (bounceinfo_init(&set, &bi, &error) < 0) ...   (once per process)
      bounceinfo_parse(bi, input, pool, &result, &error); (per message)
-     bounceinfo_explain(bi, class, "pl");                (per recipient)
+     bounceinfo_explain_kind(bi, result->kind, class, "pl"); (per recipient)
      bounceinfo_deinit(&bi);
 */
 
@@ -257,6 +257,14 @@ const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
 const char *bounceinfo_explain(struct bounceinfo *bi,
 			       enum bounceinfo_class class_,
 			       const char *lang);
+/* The explanation right for a recipient of a message of this kind: a
+   delay warning's recipients (kind DELAYED) get "delayed:<class>" or
+   "delayed" texts, never a text saying delivery failed. Other kinds
+   without texts of their own get bounceinfo_explain(). Never NULL. */
+const char *bounceinfo_explain_kind(struct bounceinfo *bi,
+				    enum bounceinfo_kind kind,
+				    enum bounceinfo_class class_,
+				    const char *lang);
 /* Languages for which an explanations file was loaded. */
 const char *const *bounceinfo_get_languages(struct bounceinfo *bi);
 

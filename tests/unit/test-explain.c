@@ -81,6 +81,76 @@ static void test_explain_fallback(void **state)
 	test_rmtree(dir);
 }
 
+/* A delay warning is explained as one: "delayed:<class>", then
+   "delayed", in the user's language first, never a class' text saying
+   delivery failed */
+static void test_explain_kind(void **state)
+{
+	struct bounceinfo_settings set;
+	struct bounceinfo *bi;
+	const char *dir, *error, *text;
+
+	(void)state;
+	dir = test_mkdatadir("");
+	test_write_file(t_strconcat(dir, "/explanations/en.txt", NULL),
+			"quota = The mailbox is full.\n"
+			"expired = The server gave up.\n"
+			"network = Unreachable.\n"
+			"delayed = Delayed, still trying.\n"
+			"delayed:quota = Full for now, still trying.\n");
+	test_write_file(t_strconcat(dir, "/explanations/pl.txt", NULL),
+			"quota = Skrzynka pełna.\n"
+			"delayed = Opóźnione, serwer próbuje dalej.\n");
+	i_zero(&set);
+	set.datadir = dir;
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), 0);
+
+	assert_string_equal(bounceinfo_explain_kind(bi,
+		BOUNCEINFO_KIND_DELAYED, BOUNCEINFO_CLASS_QUOTA, "en"),
+		"Full for now, still trying.");
+	/* no text for the class: the kind's, not "gave up" */
+	assert_string_equal(bounceinfo_explain_kind(bi,
+		BOUNCEINFO_KIND_DELAYED, BOUNCEINFO_CLASS_EXPIRED, "en"),
+		"Delayed, still trying.");
+	/* the user's language before a more specific English text */
+	assert_string_equal(bounceinfo_explain_kind(bi,
+		BOUNCEINFO_KIND_DELAYED, BOUNCEINFO_CLASS_QUOTA, "pl-PL"),
+		"Opóźnione, serwer próbuje dalej.");
+	/* failures keep their class' text */
+	assert_string_equal(bounceinfo_explain_kind(bi,
+		BOUNCEINFO_KIND_DSN, BOUNCEINFO_CLASS_EXPIRED, "en"),
+		"The server gave up.");
+	assert_string_equal(bounceinfo_explain_kind(bi,
+		BOUNCEINFO_KIND_NDR, BOUNCEINFO_CLASS_QUOTA, "pl"),
+		"Skrzynka pełna.");
+	/* explain() is unchanged by kind texts */
+	assert_string_equal(bounceinfo_explain(bi, BOUNCEINFO_CLASS_EXPIRED,
+					       "en"), "The server gave up.");
+	bounceinfo_deinit(&bi);
+
+	/* no delay text at all: a built-in one, not the class' */
+	test_write_file(t_strconcat(dir, "/explanations/en.txt", NULL),
+			"expired = The server gave up.\n");
+	test_write_file(t_strconcat(dir, "/explanations/pl.txt", NULL),
+			"expired = Serwer zrezygnował.\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), 0);
+	text = bounceinfo_explain_kind(bi, BOUNCEINFO_KIND_DELAYED,
+				       BOUNCEINFO_CLASS_EXPIRED, "pl");
+	assert_non_null(strstr(text, "keeps trying"));
+	bounceinfo_deinit(&bi);
+
+	/* an unknown kind or class names file and line */
+	test_write_file(t_strconcat(dir, "/explanations/pl.txt", NULL),
+			"opozniony:quota = x.\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, "pl.txt:1: unknown kind 'opozniony'"));
+	test_write_file(t_strconcat(dir, "/explanations/pl.txt", NULL),
+			"delayed:kwota = x.\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, "pl.txt:1: unknown class 'kwota'"));
+	test_rmtree(dir);
+}
+
 static void test_names(void **state)
 {
 	enum bounceinfo_class class_;
@@ -109,6 +179,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_explain_shipped),
 		cmocka_unit_test(test_explain_fallback),
+		cmocka_unit_test(test_explain_kind),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup,

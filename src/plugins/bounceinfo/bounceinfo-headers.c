@@ -182,7 +182,8 @@ bounceinfo_headers_build(struct bounceinfo_user *buser,
 	}
 	bi = bounceinfo_user_get_bi(buser);
 	if (bi != NULL) {
-		explanation = bounceinfo_explain(bi, main_rcpt == NULL ?
+		explanation = bounceinfo_explain_kind(bi, result->kind,
+			main_rcpt == NULL ?
 			BOUNCEINFO_CLASS_UNKNOWN : main_rcpt->class_,
 			buser->set.language);
 	}

@@ -330,6 +330,7 @@ int bounceinfo_plugin_mail_get_info(struct mail *mail,
 }
 
 const char *bounceinfo_plugin_user_explain(struct mail_user *user,
+					   enum bounceinfo_kind kind,
 					   enum bounceinfo_class class_,
 					   const char *lang)
 {
@@ -340,13 +341,15 @@ const char *bounceinfo_plugin_user_explain(struct mail_user *user,
 	if (buser == NULL)
 		return NULL;
 	bi = bounceinfo_user_get_bi(buser);
-	return bi == NULL ? NULL : bounceinfo_explain(bi, class_, lang);
+	return bi == NULL ? NULL :
+		bounceinfo_explain_kind(bi, kind, class_, lang);
 }
 
 const char *bounceinfo_plugin_mail_explain(struct mail *mail,
+					   enum bounceinfo_kind kind,
 					   enum bounceinfo_class class_,
 					   const char *lang)
 {
 	return bounceinfo_plugin_user_explain(
-		bounceinfo_mail_target_user(mail), class_, lang);
+		bounceinfo_mail_target_user(mail), kind, class_, lang);
 }

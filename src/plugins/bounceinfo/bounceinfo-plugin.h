@@ -67,15 +67,19 @@ int bounceinfo_plugin_mail_get_info_user(struct mail *mail,
    error (logged). The change is part of the mail's transaction. */
 int bounceinfo_plugin_mail_set_keywords(struct mail *mail);
 
-/* The explanation of class_ in lang from the rules the mail plugin loaded
-   for this mail's user, so that other plugins need not load their own
-   (weak reference, like bounceinfo_plugin_mail_get_info()). NULL if the
-   plugin is not enabled for the user or its rules failed to load. */
+/* The explanation of class_ for a message of this kind in lang
+   (bounceinfo_explain_kind(): a delay warning gets a "delayed" text) from
+   the rules the mail plugin loaded for this mail's user, so that other
+   plugins need not load their own (weak reference, like
+   bounceinfo_plugin_mail_get_info()). NULL if the plugin is not enabled
+   for the user or its rules failed to load. */
 const char *bounceinfo_plugin_mail_explain(struct mail *mail,
+					   enum bounceinfo_kind kind,
 					   enum bounceinfo_class class_,
 					   const char *lang);
 /* The explanation from the rules loaded for user (see above). */
 const char *bounceinfo_plugin_user_explain(struct mail_user *user,
+					   enum bounceinfo_kind kind,
 					   enum bounceinfo_class class_,
 					   const char *lang);
 

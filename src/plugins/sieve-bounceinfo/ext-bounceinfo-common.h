@@ -16,6 +16,7 @@ bounceinfo_plugin_mail_get_info_user(struct mail *mail, struct mail_user *user,
 	__attribute__((weak));
 extern const char *
 bounceinfo_plugin_user_explain(struct mail_user *user,
+			       enum bounceinfo_kind kind,
 			       enum bounceinfo_class class_,
 			       const char *lang) __attribute__((weak));
 

@@ -259,14 +259,15 @@ ext_bounceinfo_variable_value(const struct sieve_runtime_env *renv,
 			/* the rules of the user the script runs for */
 			const char *text = bounceinfo_plugin_user_explain(
 				renv->exec_env->scriptenv->user,
-				rcpt->class_, lang);
+				msg->result->kind, rcpt->class_, lang);
 			if (text != NULL)
 				return text;
 		}
 		bi = ext_bounceinfo_get_classifier(ext, renv->event);
 		if (bi == NULL)
 			return "";
-		return bounceinfo_explain(bi, rcpt->class_, lang);
+		return bounceinfo_explain_kind(bi, msg->result->kind,
+					       rcpt->class_, lang);
 	}
 
 	if (!ext_bounceinfo_variable_field(name, &field))
