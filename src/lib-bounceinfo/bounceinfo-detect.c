@@ -48,6 +48,17 @@ static const char *const complaint_header_pattern =
 static const char *const dsn_fields_pattern =
 	"^(?:Diagnostic-Code|Final-Recipient|Reporting-MTA):";
 
+/* The server that answered, named in a text bounce (group 1 or 2):
+   qmail "192.0.2.1 does not like recipient." / "Connected to 192.0.2.1
+   but ...", Postfix "host mx.example.com[192.0.2.1] said:", Exim
+   "host mx.example.com [192.0.2.1]: 550 ..." or "... [192.0.2.1] SMTP
+   error from remote mail server" */
+static const char *const remote_mta_pattern =
+	"(?:^|\\s)(?:([A-Za-z0-9][A-Za-z0-9.:-]*[A-Za-z0-9]) does not like "
+		"(?:recipient|sender)\\b|Connected to ([0-9A-Fa-f.:]+) but)|"
+	"\\bhost ([A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9])\\s?"
+		"\\[[0-9A-Fa-f.:]+\\](?: said:|:\\s*[245]\\d\\d|\\s+SMTP error from)";
+
 /* How much of the bounce's own text the signs are searched in */
 #define DETECT_TEXT_LEN 8192
 
@@ -75,7 +86,7 @@ static const char *const detect_key_names[DETECT_KEY_COUNT] = {
 
 struct bounceinfo_detect {
 	pcre2_code *hints[N_ELEMENTS(hint_patterns)];
-	pcre2_code *complaint_header, *dsn_fields;
+	pcre2_code *complaint_header, *dsn_fields, *remote_mta;
 	/* one alternation per key of signs/, NULL when no file has it */
 	pcre2_code *signs[DETECT_KEY_COUNT];
 	/* header hints made of signs: From and Subject words */
@@ -125,6 +136,7 @@ void bounceinfo_detect_init(struct bounceinfo *bi)
 		d->hints[i] = compile_builtin(hint_patterns[i]);
 	d->complaint_header = compile_builtin(complaint_header_pattern);
 	d->dsn_fields = compile_builtin(dsn_fields_pattern);
+	d->remote_mta = compile_builtin(remote_mta_pattern);
 }
 
 static void code_free(pcre2_code **code)
@@ -144,6 +156,7 @@ void bounceinfo_detect_deinit(struct bounceinfo *bi)
 		code_free(&d->hints[i]);
 	code_free(&d->complaint_header);
 	code_free(&d->dsn_fields);
+	code_free(&d->remote_mta);
 	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++)
 		code_free(&d->signs[i]);
 	code_free(&d->hint_from);
@@ -450,4 +463,20 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 	if (null_sender(ctx) || subject_sign)
 		return layout || (words && returned);
 	return layout && returned;
+}
+
+const char *bounceinfo_detect_remote_mta(struct bounceinfo *bi, pool_t pool,
+					 const char *text)
+{
+	size_t start, end, len = strlen(text);
+
+	for (unsigned int group = 1; group <= 3; group++) {
+		if (!bounceinfo_pcre_match_group(bi, bi->detect->remote_mta,
+						 text, len, group, &start,
+						 &end))
+			return NULL;
+		if (end > start)
+			return p_strndup(pool, text + start, end - start);
+	}
+	return NULL;
 }

@@ -485,6 +485,11 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 		}
 		if (diag != NULL && (!whole_text || single))
 			codes_from_text(ctx, rcpt, diag);
+		if (rcpt->remote_mta == NULL && diag != NULL &&
+		    (!whole_text || single)) {
+			rcpt->remote_mta = bounceinfo_detect_remote_mta(
+				ctx->bi, ctx->pool, diag);
+		}
 
 		classify_one(ctx, rcpt, diag);
 		if (rcpt->class_ == BOUNCEINFO_CLASS_UNKNOWN && !whole_text &&

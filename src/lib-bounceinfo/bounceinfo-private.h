@@ -464,6 +464,10 @@ int bounceinfo_detect_load_dir(struct bounceinfo *bi, const char *dir,
    one; text is the message's text (the returned message may follow) */
 bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 				 const char *text);
+/* The answering server a text bounce names ("192.0.2.1 does not like
+   recipient.", "host mx.example.com[192.0.2.1] said:"), or NULL */
+const char *bounceinfo_detect_remote_mta(struct bounceinfo *bi, pool_t pool,
+					 const char *text);
 /* An RFC 3834 auto-reply (not merely auto-generated) */
 bool bounceinfo_detect_is_autoreply(struct bounceinfo_parse_ctx *ctx);
 /* An abuse report in a format of its own (SCOMP, X-ARF, JMRP) */

@@ -248,6 +248,56 @@ unsigned int bounceinfo_reply_code_find(const char *text)
 	return 0;
 }
 
+/* Does an enhanced status ("5.2.2") agree with what the SMTP reply code
+   means (RFC 5321 4.2.3)? Only reply codes with a narrow meaning count. */
+static bool status_agrees_with_reply(const char *reply, const char *status)
+{
+	const char *sub = status + 2;
+
+	switch ((reply[1] - '0') * 10 + (reply[2] - '0')) {
+	case 52:
+		/* 452/552: storage exceeded (mailbox full, message too big
+		   for the mailbox or the system) */
+		return str_begins(sub, "2.2") || str_begins(sub, "2.3") ||
+			str_begins(sub, "3.1") || str_begins(sub, "3.4");
+	case 51:
+		/* 551: user not local */
+		return str_begins(sub, "1.6");
+	case 50:
+	case 53:
+		/* 550/553: mailbox unavailable, name not allowed */
+		return sub[0] == '1' && sub[1] == '.';
+	default:
+		return FALSE;
+	}
+}
+
+/* After the reply code at reply, q points at its first status: when
+   several follow in a row ("552 5.1.1 5.2.2 ... (chkuser)"), the one that
+   agrees with the reply code, else the first */
+static const char *status_of_reply(const char *reply, const char *q,
+				   const char *first)
+{
+	const char *status = first, *next;
+	unsigned int n = 0;
+
+	q += strlen(first);
+	while (n++ < 4) {
+		if (status_agrees_with_reply(reply, status))
+			return status;
+		while (*q == ' ')
+			q++;
+		if (*q != reply[0] || q[1] != '.')
+			break;
+		next = bounceinfo_status_find(q);
+		if (next == NULL || strncmp(next, q, strlen(next)) != 0)
+			break;
+		status = next;
+		q += strlen(next);
+	}
+	return first;
+}
+
 const char *bounceinfo_status_find_reply(const char *text)
 {
 	const char *p, *status;
@@ -267,7 +317,7 @@ const char *bounceinfo_status_find_reply(const char *text)
 			continue;
 		status = bounceinfo_status_find(q);
 		if (status != NULL && strncmp(status, q, strlen(status)) == 0)
-			return status;
+			return status_of_reply(p, q, status);
 	}
 	return NULL;
 }

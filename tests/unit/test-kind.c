@@ -165,6 +165,10 @@ static void test_kind_ndr_qmail_polish(void **state)
 	assert_string_equal(rcpt->address, "jan.kowalski@example.pl");
 	assert_int_equal(rcpt->reply_code, 552);
 	assert_int_equal(rcpt->class_, BOUNCEINFO_CLASS_QUOTA);
+	/* 552 with "5.1.1 5.2.2": the mailbox is full */
+	assert_string_equal(rcpt->status, "5.2.2");
+	/* "192.0.2.5 does not like recipient." names the server */
+	assert_string_equal(rcpt->remote_mta, "192.0.2.5");
 	assert_string_equal(r->original.message_id, "<abc@example.com>");
 	assert_string_equal(r->original.subject, "Faktura");
 	pool_unref(&r->pool);

@@ -160,6 +160,35 @@ static void test_status_find(void **state)
 	assert_int_equal(bounceinfo_reply_code_find("in 2013 maybe"), 0);
 }
 
+/* Several statuses after one reply: the one that agrees with the reply
+   code, else the first */
+static void test_status_two_codes(void **state)
+{
+	(void)state;
+	/* chkuser: "552" is storage exceeded, so 5.2.2, not 5.1.1 */
+	assert_string_equal(bounceinfo_status_find_reply(
+		"said: 552 5.1.1 5.2.2 sorry, final recipient mailbox is "
+		"full (chkuser)"), "5.2.2");
+	assert_string_equal(bounceinfo_status_find_best(
+		"Remote host said: 552 5.1.1 5.2.2 mailbox is full"), "5.2.2");
+	assert_string_equal(bounceinfo_status_find_reply(
+		"452 4.1.1 4.2.2 over quota, try later"), "4.2.2");
+	/* 550 is "mailbox unavailable": its X.1.x agrees */
+	assert_string_equal(bounceinfo_status_find_reply(
+		"550 5.1.1 5.2.2 no such user"), "5.1.1");
+	/* no code agrees (554 says little): the first, as before */
+	assert_string_equal(bounceinfo_status_find_reply(
+		"554 5.7.1 5.2.2 rejected"), "5.7.1");
+	/* one status: itself, even when it does not agree */
+	assert_string_equal(bounceinfo_status_find_reply(
+		"552 5.1.1 sorry, no mailbox here"), "5.1.1");
+	assert_string_equal(bounceinfo_status_find_reply(
+		"552-5.2.2 The email account is over quota"), "5.2.2");
+	/* a second code further on is not part of the reply */
+	assert_string_equal(bounceinfo_status_find_reply(
+		"552 5.1.1 user unknown; see 5.2.2 elsewhere"), "5.1.1");
+}
+
 static void test_status_map_errors(void **state)
 {
 	struct bounceinfo_settings set;
@@ -196,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_status_command),
 		cmocka_unit_test(test_status_temporary),
 		cmocka_unit_test(test_status_find),
+		cmocka_unit_test(test_status_two_codes),
 		cmocka_unit_test(test_status_map_errors),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup,
