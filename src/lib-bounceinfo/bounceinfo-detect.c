@@ -111,7 +111,8 @@ static pcre2_code *detect_compile(const char *pattern, const char **error_r)
 					   (size_t)erroffset, errbuf);
 		return NULL;
 	}
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	/* JIT-compiled on first use (bounceinfo_pcre_match_group()), as
+	   the rules are: most processes never need most of them */
 	return code;
 }
 
