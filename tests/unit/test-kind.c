@@ -417,6 +417,104 @@ static void test_kind_none(void **state)
 	pool_unref(&r->pool);
 }
 
+static enum bounceinfo_kind kind_of(struct bounceinfo *bi, const char *msg)
+{
+	struct bounceinfo_result *r = test_parse(bi, msg);
+	enum bounceinfo_kind kind;
+
+	assert_non_null(r);
+	kind = r->kind;
+	pool_unref(&r->pool);
+	return kind;
+}
+
+#define ATTACHED_REPORT(from, subject) \
+	"From: " from "\n" \
+	"To: anna@example.org\n" \
+	"Subject: " subject "\n" \
+	"MIME-Version: 1.0\n" \
+	"Content-Type: multipart/mixed; boundary=\"outer\"\n\n" \
+	"--outer\nContent-Type: text/plain\n\nSee the attached message.\n" \
+	"--outer\nContent-Type: message/rfc822\n\n" \
+	"From: MAILER-DAEMON@mx.example.net\n" \
+	"Subject: Undelivered Mail Returned to Sender\n" \
+	"MIME-Version: 1.0\n" \
+	"Content-Type: multipart/report; report-type=delivery-status; " \
+	"boundary=\"inner\"\n\n" \
+	"--inner\nContent-Type: text/plain\n\nFailed.\n" \
+	"--inner\nContent-Type: message/delivery-status\n\n" \
+	"Reporting-MTA: dns; mx.example.net\n\n" \
+	"Final-Recipient: rfc822; bob@example.com\n" \
+	"Action: failed\nStatus: 5.1.1\n\n" \
+	"--inner--\n--outer--\n"
+
+/* Issue #9: a bounce needs structural evidence, not words or a null
+   sender alone; a person's forward is their own mail */
+static void test_kind_evidence(void **state)
+{
+	struct bounceinfo *bi = *state;
+
+	/* a null sender and bounce words, nothing a mail system writes */
+	assert_int_equal(kind_of(bi,
+		"Return-Path: <>\n"
+		"From: Tom <tom@example.net>\n"
+		"Subject: about yesterday\n\n"
+		"The message could not be delivered: 550 5.1.1 user unknown\n"),
+		BOUNCEINFO_KIND_NONE);
+	/* the same with a mail system's template: a bounce */
+	assert_int_equal(kind_of(bi,
+		"Return-Path: <>\n"
+		"From: Tom <tom@example.net>\n"
+		"Subject: about yesterday\n\n"
+		"This is the mail system at host mx.example.net.\n\n"
+		"<bob@example.com>: host mx.example.com[192.0.2.1] said: "
+		"550 5.1.1 user unknown (in reply to RCPT TO command)\n"),
+		BOUNCEINFO_KIND_NDR);
+	/* a person's inline forward of a real bounce */
+	assert_int_equal(kind_of(bi,
+		"From: Tom <tom@example.net>\n"
+		"Subject: WG: Unzustellbar: Angebot\n\n"
+		"-------- Weitergeleitete Nachricht --------\n"
+		"This is the mail system at host mx.example.net.\n\n"
+		"<bob@example.com>: host mx.example.com[192.0.2.1] said: "
+		"550 5.1.1 user unknown (in reply to RCPT TO command)\n"),
+		BOUNCEINFO_KIND_NONE);
+	/* a report attached by a person; wrapped by a mail system */
+	assert_int_equal(kind_of(bi, ATTACHED_REPORT("Tom <tom@example.net>",
+		"FW: Undelivered Mail Returned to Sender")),
+		BOUNCEINFO_KIND_NONE);
+	assert_int_equal(kind_of(bi, ATTACHED_REPORT(
+		"Mail Delivery System <MAILER-DAEMON@gw.example.org>",
+		"Returned mail: User unknown")), BOUNCEINFO_KIND_DSN);
+	/* RFC 3834: auto-generated is no auto-reply, auto-replied is */
+	assert_int_equal(kind_of(bi,
+		"From: CI <ci@example.org>\n"
+		"Auto-Submitted: auto-generated\n"
+		"Subject: Build 12 failed\n\nThe build failed.\n"),
+		BOUNCEINFO_KIND_NONE);
+	assert_int_equal(kind_of(bi,
+		"From: Eva <eva@example.org>\n"
+		"Auto-Submitted: auto-replied\n"
+		"Subject: Re: Build 12 failed\n\nI am away.\n"),
+		BOUNCEINFO_KIND_AUTOREPLY);
+	/* a person's subject mentioning a vacation */
+	assert_int_equal(kind_of(bi,
+		"From: Tom <tom@example.net>\n"
+		"Subject: Vacation photos\n\nHere they are.\n"),
+		BOUNCEINFO_KIND_NONE);
+	assert_int_equal(kind_of(bi,
+		"From: Tom <tom@example.net>\n"
+		"Subject: Automatische Antwort: Angebot\n\nIch bin weg.\n"),
+		BOUNCEINFO_KIND_AUTOREPLY);
+	/* a quota warning from the user's own server */
+	assert_int_equal(kind_of(bi,
+		"From: Mail System <postmaster@example.org>\n"
+		"Auto-Submitted: auto-generated\n"
+		"Subject: Ostrzezenie: skrzynka pelna w 92%\n\n"
+		"Gdy skrzynka sie zapelni, nowe wiadomosci nie zostana "
+		"dostarczone.\n"), BOUNCEINFO_KIND_NONE);
+}
+
 static void test_kind_header_fast_path(void **state)
 {
 	struct bounceinfo *bi = *state;
@@ -609,6 +707,7 @@ int main(void)
 		cmocka_unit_test(test_kind_ses_json),
 		cmocka_unit_test(test_kind_other_complaints),
 		cmocka_unit_test(test_kind_none),
+		cmocka_unit_test(test_kind_evidence),
 		cmocka_unit_test(test_kind_header_fast_path),
 		cmocka_unit_test(test_kind_recipient_cap),
 		cmocka_unit_test(test_kind_ndr_lone_cr),
