@@ -236,6 +236,15 @@ const char *bounceinfo_explain(struct bounceinfo *bi,
 	return BOUNCEINFO_GENERIC_EXPLANATION;
 }
 
+/* There is a file for lang or its base language ("pt-BR" -> "pt") */
+static bool lang_has_file(struct bounceinfo *bi, const char *lang)
+{
+	const char *dash = strpbrk(lang, "-_");
+
+	return lang_find(bi, lang, strlen(lang)) != NULL ||
+		(dash != NULL && lang_find(bi, lang, dash - lang) != NULL);
+}
+
 /* lang, its base language ("pt-BR" -> "pt"), then "en" */
 static unsigned int
 lang_chain(struct bounceinfo *bi, const char *lang,
@@ -274,10 +283,17 @@ const char *bounceinfo_explain_kind(struct bounceinfo *bi,
 	/* the user's language first, the most specific text in it */
 	n = lang_chain(bi, lang, chain);
 	for (i = 0; i < n; i++) {
-		if (chain[i]->kind_class_texts[kind][class_] != NULL)
-			return chain[i]->kind_class_texts[kind][class_];
-		if (chain[i]->kind_texts[kind] != NULL)
-			return chain[i]->kind_texts[kind];
+		const char *text = chain[i]->kind_class_texts[kind][class_];
+
+		if (text == NULL)
+			text = chain[i]->kind_texts[kind];
+		if (text == NULL)
+			continue;
+		if (lang != NULL && *lang != '\0' && !lang_has_file(bi, lang)) {
+			/* logged as bounceinfo_explain() does */
+			explain_fallback_warn(bi, lang, "English (en)");
+		}
+		return text;
 	}
 	/* a class' text says delivery failed: wrong for a warning */
 	if (kind == BOUNCEINFO_KIND_DELAYED)
