@@ -48,6 +48,7 @@ INSTALLED = [
     "/usr/bin/bounceinfo",
     "/usr/share/dovecot-bounceinfo/rules/status.map",
     "/usr/share/dovecot-bounceinfo/explanations/en.txt",
+    "/usr/share/dovecot-bounceinfo/signs/en.signs",
     "/usr/share/dovecot-bounceinfo/sieve/bounceinfo-default.sieve",
     SNIPPET,
 ]
