@@ -226,10 +226,11 @@ def main():
 
         for path in INSTALLED:
             check(os.path.exists(path), "installed: " + path)
-        for sub in ("rules", "explanations", "sieve-scripts"):
+        for sub in ("rules", "explanations", "signs", "sieve-scripts"):
             dest = "sieve" if sub == "sieve-scripts" else sub
             for f in sorted(os.listdir(os.path.join(SRCDIR, sub))):
-                if f.endswith((".rules", ".map", ".txt", ".sieve")):
+                if f.endswith((".rules", ".map", ".txt", ".signs",
+                               ".sieve")):
                     check(os.path.exists(os.path.join(
                         "/usr/share/dovecot-bounceinfo", dest, f)),
                         "installed: %s/%s" % (sub, f))
