@@ -44,6 +44,10 @@ static const char *const complaint_header_pattern =
 	"^From:.*\\bscomp@aol\\.net|^X-ARF:\\s*yes|"
 	"^X-HmXmrOriginalRecipient:";
 
+/* Header fields only a mail system's bounce has */
+static const char *const bounce_header_pattern =
+	"^X-MS-Exchange-Message-Is-Ndr:";
+
 /* RFC 3464 fields copied into a text bounce */
 static const char *const dsn_fields_pattern =
 	"^(?:Diagnostic-Code|Final-Recipient|Reporting-MTA):";
@@ -86,7 +90,7 @@ static const char *const detect_key_names[DETECT_KEY_COUNT] = {
 
 struct bounceinfo_detect {
 	pcre2_code *hints[N_ELEMENTS(hint_patterns)];
-	pcre2_code *complaint_header, *dsn_fields, *remote_mta;
+	pcre2_code *complaint_header, *bounce_header, *dsn_fields, *remote_mta;
 	/* one alternation per key of signs/, NULL when no file has it */
 	pcre2_code *signs[DETECT_KEY_COUNT];
 	/* header hints made of signs: From and Subject words */
@@ -136,6 +140,7 @@ void bounceinfo_detect_init(struct bounceinfo *bi)
 	for (unsigned int i = 0; i < N_ELEMENTS(hint_patterns); i++)
 		d->hints[i] = compile_builtin(hint_patterns[i]);
 	d->complaint_header = compile_builtin(complaint_header_pattern);
+	d->bounce_header = compile_builtin(bounce_header_pattern);
 	d->dsn_fields = compile_builtin(dsn_fields_pattern);
 	d->remote_mta = compile_builtin(remote_mta_pattern);
 }
@@ -156,6 +161,7 @@ void bounceinfo_detect_deinit(struct bounceinfo *bi)
 	for (unsigned int i = 0; i < N_ELEMENTS(hint_patterns); i++)
 		code_free(&d->hints[i]);
 	code_free(&d->complaint_header);
+	code_free(&d->bounce_header);
 	code_free(&d->dsn_fields);
 	code_free(&d->remote_mta);
 	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++)
@@ -395,13 +401,13 @@ static bool null_sender(const struct bounceinfo_parse_ctx *ctx)
 		strstr(ctx->return_path, "<>") != NULL;
 }
 
-/* A person's forward or reply: the subject says so, or the text before
-   any quoted bounce does */
+/* A person's forward or reply: the subject says so, or, when no mail
+   system sent it, the text before any quoted bounce does */
 static bool forwarded_by_person(struct bounceinfo_parse_ctx *ctx,
-				const char *head)
+				const char *head, bool from_sign)
 {
 	return sign_match(ctx->bi, DETECT_FORWARD_SUBJECT, ctx->subject) ||
-		sign_match(ctx->bi, DETECT_FORWARD_TEXT, head);
+		(!from_sign && sign_match(ctx->bi, DETECT_FORWARD_TEXT, head));
 }
 
 bool bounceinfo_detect_is_autoreply(struct bounceinfo_parse_ctx *ctx)
@@ -433,7 +439,8 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 	/* report structure, or a header only mail systems write */
 	if (ctx->failed_recipients != NULL || ctx->have_dsn ||
 	    (ctx->content_type != NULL &&
-	     strcmp(ctx->content_type, "multipart/report") == 0))
+	     strcmp(ctx->content_type, "multipart/report") == 0) ||
+	    detect_match(bi, bi->detect->bounce_header, hdrs, hlen))
 		return TRUE;
 
 	/* the bounce's own words: not the returned message */
@@ -443,7 +450,7 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 		detect_match(bi, bi->detect->dsn_fields, head, strlen(head));
 	/* a person's forward or reply, unless a mail system wrote it in
 	   its template (some answer with "Re: <subject>") */
-	if (forwarded_by_person(ctx, head) && !(from_sign && layout))
+	if (forwarded_by_person(ctx, head, from_sign) && !(from_sign && layout))
 		return FALSE;
 	words = sign_match(bi, DETECT_TEXT, head);
 	subject_sign = detect_match(bi, bi->detect->subject_header, hdrs, hlen);
