@@ -401,6 +401,20 @@ static bool null_sender(const struct bounceinfo_parse_ctx *ctx)
 		strstr(ctx->return_path, "<>") != NULL;
 }
 
+/* A top-level multipart/report of delivery status: not a read receipt
+   (RFC 8098 disposition-notification) or a TLS report (RFC 8460 tlsrpt),
+   which share the structure */
+static bool delivery_report_structure(const struct bounceinfo_parse_ctx *ctx)
+{
+	const char *rt = ctx->report_type;
+
+	if (ctx->content_type == NULL ||
+	    strcmp(ctx->content_type, "multipart/report") != 0)
+		return FALSE;
+	return rt == NULL || strcmp(rt, "delivery-status") == 0 ||
+		strcmp(rt, "global-delivery-status") == 0;
+}
+
 /* A person's forward or reply: the subject says so, or, when no mail
    system sent it, the text before any quoted bounce does */
 static bool forwarded_by_person(struct bounceinfo_parse_ctx *ctx,
@@ -438,8 +452,7 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 	}
 	/* report structure, or a header only mail systems write */
 	if (ctx->failed_recipients != NULL || ctx->have_dsn ||
-	    (ctx->content_type != NULL &&
-	     strcmp(ctx->content_type, "multipart/report") == 0) ||
+	    delivery_report_structure(ctx) ||
 	    detect_match(bi, bi->detect->bounce_header, hdrs, hlen))
 		return TRUE;
 
