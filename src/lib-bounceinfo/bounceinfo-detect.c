@@ -48,6 +48,10 @@ static const char *const complaint_header_pattern =
 static const char *const bounce_header_pattern =
 	"^X-MS-Exchange-Message-Is-Ndr:";
 
+/* A newsletter or list mail (RFC 2369, RFC 3834 "bulk") */
+static const char *const bulk_header_pattern =
+	"^(?:List-Unsubscribe:|Precedence:\\s*(?:bulk|list)\\b)";
+
 /* RFC 3464 fields copied into a text bounce */
 static const char *const dsn_fields_pattern =
 	"^(?:Diagnostic-Code|Final-Recipient|Reporting-MTA):";
@@ -90,7 +94,8 @@ static const char *const detect_key_names[DETECT_KEY_COUNT] = {
 
 struct bounceinfo_detect {
 	pcre2_code *hints[N_ELEMENTS(hint_patterns)];
-	pcre2_code *complaint_header, *bounce_header, *dsn_fields, *remote_mta;
+	pcre2_code *complaint_header, *bounce_header, *bulk_header;
+	pcre2_code *dsn_fields, *remote_mta;
 	/* one alternation per key of signs/, NULL when no file has it */
 	pcre2_code *signs[DETECT_KEY_COUNT];
 	/* header hints made of signs: From and Subject words */
@@ -141,6 +146,7 @@ void bounceinfo_detect_init(struct bounceinfo *bi)
 		d->hints[i] = compile_builtin(hint_patterns[i]);
 	d->complaint_header = compile_builtin(complaint_header_pattern);
 	d->bounce_header = compile_builtin(bounce_header_pattern);
+	d->bulk_header = compile_builtin(bulk_header_pattern);
 	d->dsn_fields = compile_builtin(dsn_fields_pattern);
 	d->remote_mta = compile_builtin(remote_mta_pattern);
 }
@@ -162,6 +168,7 @@ void bounceinfo_detect_deinit(struct bounceinfo *bi)
 		code_free(&d->hints[i]);
 	code_free(&d->complaint_header);
 	code_free(&d->bounce_header);
+	code_free(&d->bulk_header);
 	code_free(&d->dsn_fields);
 	code_free(&d->remote_mta);
 	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++)
@@ -473,11 +480,13 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 		ctx->result->original.subject != NULL;
 
 	/* a mail system's sender with what a bounce carries; its words
-	   alone in a notice marked auto-generated (not auto-replied, as
-	   bounces are) are a warning: "will not be delivered once full" */
+	   alone are not enough in a notice marked auto-generated (not
+	   auto-replied, as bounces are: "will not be delivered once full")
+	   or in a newsletter ("Mail System" announcing maintenance) */
 	if (from_sign) {
 		return subject_sign || layout || returned ||
-			(words && !(ctx->auto_submitted && !ctx->auto_replied));
+			(words && !(ctx->auto_submitted && !ctx->auto_replied) &&
+			 !detect_match(bi, bi->detect->bulk_header, hdrs, hlen));
 	}
 	/* a null sender alone is not enough: every DSN has one, but so
 	   can any message that reached the mailbox another way */
