@@ -547,6 +547,17 @@ static void test_kind_header_fast_path(void **state)
 	assert_int_equal(bounceinfo_parse(bi, input, pool, &result, &error), -1);
 	assert_non_null(strstr(error, "read error"));
 	i_stream_unref(&input);
+
+	/* a subject sign from signs/de.signs alone reads the body too */
+	hdr = "From: post@example.de\nTo: bob@example.org\n"
+		"Subject: Unzustellbar: Angebot\n\n";
+	inputs[0] = i_stream_create_from_data(hdr, strlen(hdr));
+	inputs[1] = i_stream_create_error_str(EIO, "read error");
+	input = i_stream_create_concat(inputs);
+	i_stream_unref(&inputs[0]);
+	i_stream_unref(&inputs[1]);
+	assert_int_equal(bounceinfo_parse(bi, input, pool, &result, &error), -1);
+	i_stream_unref(&input);
 	pool_unref(&pool);
 }
 
