@@ -515,6 +515,54 @@ static void test_kind_evidence(void **state)
 		"dostarczone.\n"), BOUNCEINFO_KIND_NONE);
 }
 
+/* signs/*.signs: a language is data; errors name file and line; without
+   signs/ bounces are known by structure alone */
+static void test_kind_signs_files(void **state)
+{
+	struct bounceinfo_settings set;
+	struct bounceinfo *bi;
+	const char *dir, *error;
+	const char *msg =
+		"From: Poczta <poczta@example.pl>\n"
+		"Subject: Automatyczna odpowiedz: faktura\n\nJestem na urlopie.\n";
+
+	(void)state;
+	dir = test_mkdatadir("");
+	i_zero(&set);
+	set.datadir = dir;
+	/* no signs/: the words mean nothing */
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), 0);
+	assert_int_equal(kind_of(bi, msg), BOUNCEINFO_KIND_NONE);
+	/* and structure still makes a bounce */
+	assert_int_equal(kind_of(bi, dsn_message("failed", "5.1.1",
+		"550 5.1.1 user unknown")), BOUNCEINFO_KIND_DSN);
+	bounceinfo_deinit(&bi);
+
+	/* a language added as a file, no C */
+	assert_int_equal(mkdir(t_strconcat(dir, "/signs", NULL), 0700), 0);
+	test_write_file(t_strconcat(dir, "/signs/xx.signs", NULL),
+			"# test language\n"
+			"autoreply-subject\tautomatyczna odpowied.\n"
+			"hint-subject automatyczna\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), 0);
+	assert_int_equal(kind_of(bi, msg), BOUNCEINFO_KIND_AUTOREPLY);
+	bounceinfo_deinit(&bi);
+
+	test_write_file(t_strconcat(dir, "/signs/xx.signs", NULL),
+			"\nsubjekt niedostarczalne\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, "signs/xx.signs:2: unknown key "
+			       "'subjekt'"));
+	test_write_file(t_strconcat(dir, "/signs/xx.signs", NULL),
+			"text (unclosed\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, "signs/xx.signs:1: pcre2 error"));
+	test_write_file(t_strconcat(dir, "/signs/xx.signs", NULL), "layout\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
+	assert_non_null(strstr(error, "signs/xx.signs:1: expected"));
+	test_rmtree(dir);
+}
+
 static void test_kind_header_fast_path(void **state)
 {
 	struct bounceinfo *bi = *state;
@@ -719,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_kind_other_complaints),
 		cmocka_unit_test(test_kind_none),
 		cmocka_unit_test(test_kind_evidence),
+		cmocka_unit_test(test_kind_signs_files),
 		cmocka_unit_test(test_kind_header_fast_path),
 		cmocka_unit_test(test_kind_recipient_cap),
 		cmocka_unit_test(test_kind_ndr_lone_cr),
