@@ -52,6 +52,13 @@ static const char *const bounce_header_pattern =
 static const char *const bulk_header_pattern =
 	"^(?:List-Unsubscribe:|Precedence:\\s*(?:bulk|list)\\b)";
 
+/* Written by a person in a mail program, or an answer to a message */
+static const char *const human_header_pattern =
+	"^(?:User-Agent:|In-Reply-To:|X-Mailer:\\s*(?:Microsoft Outlook|"
+	"Apple Mail|iPhone Mail|Mozilla|Thunderbird|Mutt|Roundcube|"
+	"SquirrelMail|Evolution|KMail|Claws Mail|Zimbra|Horde|RainLoop|"
+	"SnappyMail|eM Client|The Bat!))";
+
 /* RFC 3464 fields copied into a text bounce */
 static const char *const dsn_fields_pattern =
 	"^(?:Diagnostic-Code|Final-Recipient|Reporting-MTA):";
@@ -95,6 +102,7 @@ static const char *const detect_key_names[DETECT_KEY_COUNT] = {
 struct bounceinfo_detect {
 	pcre2_code *hints[N_ELEMENTS(hint_patterns)];
 	pcre2_code *complaint_header, *bounce_header, *bulk_header;
+	pcre2_code *human_header;
 	pcre2_code *dsn_fields, *remote_mta;
 	/* one alternation per key of signs/, NULL when no file has it */
 	pcre2_code *signs[DETECT_KEY_COUNT];
@@ -147,6 +155,7 @@ void bounceinfo_detect_init(struct bounceinfo *bi)
 	d->complaint_header = compile_builtin(complaint_header_pattern);
 	d->bounce_header = compile_builtin(bounce_header_pattern);
 	d->bulk_header = compile_builtin(bulk_header_pattern);
+	d->human_header = compile_builtin(human_header_pattern);
 	d->dsn_fields = compile_builtin(dsn_fields_pattern);
 	d->remote_mta = compile_builtin(remote_mta_pattern);
 }
@@ -169,6 +178,7 @@ void bounceinfo_detect_deinit(struct bounceinfo *bi)
 	code_free(&d->complaint_header);
 	code_free(&d->bounce_header);
 	code_free(&d->bulk_header);
+	code_free(&d->human_header);
 	code_free(&d->dsn_fields);
 	code_free(&d->remote_mta);
 	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++)
@@ -481,12 +491,14 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 
 	/* a mail system's sender with what a bounce carries; its words
 	   alone are not enough in a notice marked auto-generated (not
-	   auto-replied, as bounces are: "will not be delivered once full")
-	   or in a newsletter ("Mail System" announcing maintenance) */
+	   auto-replied, as bounces are: "will not be delivered once full"),
+	   in a newsletter ("Mail System" announcing maintenance) or in what
+	   a person wrote (a human postmaster's answer) */
 	if (from_sign) {
 		return subject_sign || layout || returned ||
 			(words && !(ctx->auto_submitted && !ctx->auto_replied) &&
-			 !detect_match(bi, bi->detect->bulk_header, hdrs, hlen));
+			 !detect_match(bi, bi->detect->bulk_header, hdrs, hlen) &&
+			 !detect_match(bi, bi->detect->human_header, hdrs, hlen));
 	}
 	/* a null sender alone is not enough: every DSN has one, but so
 	   can any message that reached the mailbox another way */
