@@ -63,16 +63,18 @@ static const char *const human_header_pattern =
 static const char *const dsn_fields_pattern =
 	"^(?:Diagnostic-Code|Final-Recipient|Reporting-MTA):";
 
-/* The server that answered, named in a text bounce (group 1 or 2):
+/* The server that answered, named in a text bounce (groups 1-4):
    qmail "192.0.2.1 does not like recipient." / "Connected to 192.0.2.1
    but ...", Postfix "host mx.example.com[192.0.2.1] said:", Exim
    "host mx.example.com [192.0.2.1]: 550 ..." or "... [192.0.2.1] SMTP
-   error from remote mail server" */
+   error from remote mail server", Sendmail "... while talking to
+   mx.example.com.:" */
 static const char *const remote_mta_pattern =
 	"(?:^|\\s)(?:([A-Za-z0-9][A-Za-z0-9.:-]*[A-Za-z0-9]) does not like "
 		"(?:recipient|sender)\\b|Connected to ([0-9A-Fa-f.:]+) but)|"
 	"\\bhost ([A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9])\\s?"
-		"\\[[0-9A-Fa-f.:]+\\](?: said:|:\\s*[245]\\d\\d|\\s+SMTP error from)";
+		"\\[[0-9A-Fa-f.:]+\\](?: said:|:\\s*[245]\\d\\d|\\s+SMTP error from)|"
+	"\\bwhile talking to ([A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9])\\.?:";
 
 /* How much of the bounce's own text the signs are searched in */
 #define DETECT_TEXT_LEN 8192
@@ -512,7 +514,7 @@ const char *bounceinfo_detect_remote_mta(struct bounceinfo *bi, pool_t pool,
 {
 	size_t start, end, len = strlen(text);
 
-	for (unsigned int group = 1; group <= 3; group++) {
+	for (unsigned int group = 1; group <= 4; group++) {
 		if (!bounceinfo_pcre_match_group(bi, bi->detect->remote_mta,
 						 text, len, group, &start,
 						 &end))

@@ -487,8 +487,16 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 			codes_from_text(ctx, rcpt, diag);
 		if (rcpt->remote_mta == NULL && diag != NULL &&
 		    (!whole_text || single)) {
+			/* with one recipient, the server named anywhere in
+			   the bounce is its own */
 			rcpt->remote_mta = bounceinfo_detect_remote_mta(
 				ctx->bi, ctx->pool, diag);
+			if (rcpt->remote_mta == NULL && single &&
+			    ctx->bounce_text_long != NULL) {
+				rcpt->remote_mta = bounceinfo_detect_remote_mta(
+					ctx->bi, ctx->pool,
+					ctx->bounce_text_long);
+			}
 		}
 
 		classify_one(ctx, rcpt, diag);

@@ -515,6 +515,47 @@ static void test_kind_evidence(void **state)
 		"dostarczone.\n"), BOUNCEINFO_KIND_NONE);
 }
 
+/* A text bounce names the server that answered: remote_mta */
+static void test_kind_remote_mta(void **state)
+{
+	struct bounceinfo *bi = *state;
+	static const struct {
+		const char *line, *remote_mta;
+	} tests[] = {
+		{ "<bob@example.com>: host mx.example.com[192.0.2.1] said: 550 "
+		  "5.1.1 user unknown (in reply to RCPT TO command)",
+		  "mx.example.com" },
+		{ "... while talking to mx.example.com.:\n>>> RCPT "
+		  "To:<bob@example.com>\n<<< 550 5.1.1 user unknown",
+		  "mx.example.com" },
+		{ "<bob@example.com>:\n192.0.2.9 does not like recipient.\n"
+		  "Remote host said: 550 5.1.1 no such user", "192.0.2.9" },
+		{ "<bob@example.com>: 550 5.1.1 user unknown", NULL },
+	};
+
+	for (unsigned int i = 0; i < N_ELEMENTS(tests); i++) {
+		struct bounceinfo_result *r = test_parse(bi, t_strdup_printf(
+			"Return-Path: <>\n"
+			"From: MAILER-DAEMON@mx.example.org\n"
+			"Subject: Undelivered Mail Returned to Sender\n\n"
+			"This is the mail system at host mx.example.org.\n\n"
+			"%s\n", tests[i].line));
+		const struct bounceinfo_recipient *rcpt;
+
+		assert_non_null(r);
+		assert_int_equal(array_count(&r->recipients), 1);
+		rcpt = test_rcpt(r, 0);
+		if (tests[i].remote_mta == NULL)
+			assert_null(rcpt->remote_mta);
+		else {
+			assert_non_null(rcpt->remote_mta);
+			assert_string_equal(rcpt->remote_mta,
+					    tests[i].remote_mta);
+		}
+		pool_unref(&r->pool);
+	}
+}
+
 /* signs/*.signs: a language is data; errors name file and line; without
    signs/ bounces are known by structure alone */
 static void test_kind_signs_files(void **state)
@@ -768,6 +809,7 @@ int main(void)
 		cmocka_unit_test(test_kind_none),
 		cmocka_unit_test(test_kind_evidence),
 		cmocka_unit_test(test_kind_signs_files),
+		cmocka_unit_test(test_kind_remote_mta),
 		cmocka_unit_test(test_kind_header_fast_path),
 		cmocka_unit_test(test_kind_recipient_cap),
 		cmocka_unit_test(test_kind_ndr_lone_cr),
