@@ -556,7 +556,7 @@ static void test_kind_remote_mta(void **state)
 	}
 }
 
-/* signs/*.signs: a language is data; errors name file and line; without
+/* signs/<name>.signs: a language is data; errors name file and line; without
    signs/ bounces are known by structure alone */
 static void test_kind_signs_files(void **state)
 {
@@ -604,6 +604,26 @@ static void test_kind_signs_files(void **state)
 	test_rmtree(dir);
 }
 
+/* Parsing hdr followed by a body that fails to read fails: the body was
+   read */
+static bool body_is_read(struct bounceinfo *bi, pool_t pool, const char *hdr)
+{
+	struct istream *inputs[3], *input;
+	struct bounceinfo_result *result;
+	const char *error;
+	int ret;
+
+	inputs[0] = i_stream_create_from_data(hdr, strlen(hdr));
+	inputs[1] = i_stream_create_error_str(EIO, "read error");
+	inputs[2] = NULL;
+	input = i_stream_create_concat(inputs);
+	i_stream_unref(&inputs[0]);
+	i_stream_unref(&inputs[1]);
+	ret = bounceinfo_parse(bi, input, pool, &result, &error);
+	i_stream_unref(&input);
+	return ret < 0 && strstr(error, "read error") != NULL;
+}
+
 static void test_kind_header_fast_path(void **state)
 {
 	struct bounceinfo *bi = *state;
@@ -626,27 +646,13 @@ static void test_kind_header_fast_path(void **state)
 	i_stream_unref(&input);
 
 	/* the same with a bounce header does read the body */
-	hdr = "From: MAILER-DAEMON@example.org\nTo: bob@example.org\n"
-		"Subject: Undelivered Mail\n\n";
-	inputs[0] = i_stream_create_from_data(hdr, strlen(hdr));
-	inputs[1] = i_stream_create_error_str(EIO, "read error");
-	input = i_stream_create_concat(inputs);
-	i_stream_unref(&inputs[0]);
-	i_stream_unref(&inputs[1]);
-	assert_int_equal(bounceinfo_parse(bi, input, pool, &result, &error), -1);
-	assert_non_null(strstr(error, "read error"));
-	i_stream_unref(&input);
-
+	assert_true(body_is_read(bi, pool,
+		"From: MAILER-DAEMON@example.org\nTo: bob@example.org\n"
+		"Subject: Undelivered Mail\n\n"));
 	/* a subject sign from signs/de.signs alone reads the body too */
-	hdr = "From: post@example.de\nTo: bob@example.org\n"
-		"Subject: Unzustellbar: Angebot\n\n";
-	inputs[0] = i_stream_create_from_data(hdr, strlen(hdr));
-	inputs[1] = i_stream_create_error_str(EIO, "read error");
-	input = i_stream_create_concat(inputs);
-	i_stream_unref(&inputs[0]);
-	i_stream_unref(&inputs[1]);
-	assert_int_equal(bounceinfo_parse(bi, input, pool, &result, &error), -1);
-	i_stream_unref(&input);
+	assert_true(body_is_read(bi, pool,
+		"From: post@example.de\nTo: bob@example.org\n"
+		"Subject: Unzustellbar: Angebot\n\n"));
 	pool_unref(&pool);
 }
 
