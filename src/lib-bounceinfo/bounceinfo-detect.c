@@ -394,13 +394,6 @@ bool bounceinfo_detect_bounce_sign(struct bounceinfo *bi, const char *headers,
 		detect_match(bi, d->subject_header, headers, len);
 }
 
-bool bounceinfo_detect_bounce_text(struct bounceinfo *bi, const char *text,
-				   size_t len)
-{
-	return detect_match(bi, bi->detect->signs[DETECT_TEXT], text, len) ||
-		detect_match(bi, bi->detect->dsn_fields, text, len);
-}
-
 bool bounceinfo_detect_delay_warning(struct bounceinfo *bi, const char *text)
 {
 	return sign_match(bi, DETECT_DELAY, text) &&
@@ -512,14 +505,17 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 const char *bounceinfo_detect_remote_mta(struct bounceinfo *bi, pool_t pool,
 					 const char *text)
 {
-	size_t start, end, len = strlen(text);
+	const PCRE2_SIZE *ovector;
 
+	if (!bounceinfo_pcre_match(bi, bi->detect->remote_mta, text,
+				   strlen(text)))
+		return NULL;
+	/* one of the alternatives' groups is set */
+	ovector = pcre2_get_ovector_pointer(bi->match_data);
 	for (unsigned int group = 1; group <= 4; group++) {
-		if (!bounceinfo_pcre_match_group(bi, bi->detect->remote_mta,
-						 text, len, group, &start,
-						 &end))
-			return NULL;
-		if (end > start)
+		PCRE2_SIZE start = ovector[2*group], end = ovector[2*group+1];
+
+		if (start != PCRE2_UNSET && end > start)
 			return p_strndup(pool, text + start, end - start);
 	}
 	return NULL;

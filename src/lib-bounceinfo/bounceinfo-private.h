@@ -451,9 +451,6 @@ bool bounceinfo_detect_header_hint(struct bounceinfo *bi, const char *headers,
 /* From or Subject of a bounce rather than of an auto-reply */
 bool bounceinfo_detect_bounce_sign(struct bounceinfo *bi, const char *headers,
 				   size_t len);
-/* The text says what bounces say */
-bool bounceinfo_detect_bounce_text(struct bounceinfo *bi, const char *text,
-				   size_t len);
 /* signs/<name>.signs: the words of bounces, auto-replies and person's
    forwards in each language (a missing directory is no error) */
 int bounceinfo_detect_load_dir(struct bounceinfo *bi, const char *dir,
