@@ -453,6 +453,7 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 	const char *hdrs = str_c(ctx->headers);
 	size_t hlen = str_len(ctx->headers);
 	const char *head;
+	size_t head_len;
 	bool from_sign, subject_sign, layout, words, returned;
 
 	from_sign = detect_match(bi, bi->detect->from_header, hdrs, hlen);
@@ -468,9 +469,12 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 	    detect_match(bi, bi->detect->bounce_header, hdrs, hlen))
 		return TRUE;
 
-	/* the bounce's own words: not the returned message */
-	head = t_strndup(text, I_MIN(bounceinfo_original_text_end(ctx, text),
-				     DETECT_TEXT_LEN));
+	/* the bounce's own words: not the returned message; cut at a
+	   character boundary (pcre2 is told the text is valid UTF-8) */
+	head_len = I_MIN(bounceinfo_original_text_end(ctx, text), DETECT_TEXT_LEN);
+	while (head_len > 0 && (text[head_len] & 0xc0) == 0x80)
+		head_len--;
+	head = t_strndup(text, head_len);
 	layout = sign_match(bi, DETECT_LAYOUT, head) ||
 		detect_match(bi, bi->detect->dsn_fields, head, strlen(head));
 	/* a person's forward or reply, unless a mail system wrote it in
