@@ -5,7 +5,7 @@
 
    The structure of reports (header fields, MIME types, DSN fields) is
    compiled in; the words mail systems use in each language are data,
-   signs/<name>.signs, so adding a language touches no C. Words alone
+   rules/signs/<name>.signs, so adding a language touches no C. Words alone
    never make a bounce: see bounceinfo_detect_is_bounce(). */
 
 #include "lib.h"
@@ -106,7 +106,7 @@ struct bounceinfo_detect {
 	pcre2_code *complaint_header, *bounce_header, *bulk_header;
 	pcre2_code *human_header;
 	pcre2_code *dsn_fields, *remote_mta;
-	/* one alternation per key of signs/, NULL when no file has it */
+	/* one alternation per key of rules/signs/, NULL when no file has it */
 	pcre2_code *signs[DETECT_KEY_COUNT];
 	/* header hints made of signs: From and Subject words */
 	pcre2_code *hint_from, *hint_subject;
@@ -303,7 +303,7 @@ int bounceinfo_detect_load_dir(struct bounceinfo *bi, const char *dir,
 
 	dirp = opendir(dir);
 	if (dirp == NULL) {
-		/* a data directory without signs/ recognises bounces by
+		/* a data directory without rules/signs/ recognises bounces by
 		   their structure only */
 		if (errno == ENOENT)
 			return 0;

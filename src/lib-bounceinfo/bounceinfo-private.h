@@ -177,7 +177,7 @@ struct bounceinfo {
 	/* built-in structural patterns (not classification rules) */
 	struct bounceinfo_ndr *ndr;
 	pcre2_code *copy_separator;
-	/* what a message is (bounceinfo-detect.c, signs/) */
+	/* what a message is (bounceinfo-detect.c, rules/signs/) */
 	struct bounceinfo_detect *detect;
 	pcre2_code *command_codes[5];
 	pcre2_code *implicit_rcpt_code;
@@ -451,7 +451,7 @@ bool bounceinfo_detect_header_hint(struct bounceinfo *bi, const char *headers,
 /* From or Subject of a bounce rather than of an auto-reply */
 bool bounceinfo_detect_bounce_sign(struct bounceinfo *bi, const char *headers,
 				   size_t len);
-/* signs/<name>.signs: the words of bounces, auto-replies and person's
+/* rules/signs/<name>.signs: the words of bounces, auto-replies and person's
    forwards in each language (a missing directory is no error) */
 int bounceinfo_detect_load_dir(struct bounceinfo *bi, const char *dir,
 			       const char **error_r);

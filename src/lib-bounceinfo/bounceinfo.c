@@ -63,7 +63,7 @@ bounceinfo_load(struct bounceinfo *bi, const struct bounceinfo_settings *set,
 				"/explanations", NULL), error_r) < 0)
 		return -1;
 	if (bounceinfo_detect_load_dir(bi, t_strconcat(bi->datadir,
-				"/signs", NULL), error_r) < 0)
+				"/rules/signs", NULL), error_r) < 0)
 		return -1;
 	return 0;
 }

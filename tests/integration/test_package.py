@@ -48,7 +48,7 @@ INSTALLED = [
     "/usr/bin/bounceinfo",
     "/usr/share/dovecot-bounceinfo/rules/status.map",
     "/usr/share/dovecot-bounceinfo/explanations/en.txt",
-    "/usr/share/dovecot-bounceinfo/signs/en.signs",
+    "/usr/share/dovecot-bounceinfo/rules/signs/en.signs",
     "/usr/share/dovecot-bounceinfo/sieve/bounceinfo-default.sieve",
     SNIPPET,
 ]
@@ -226,7 +226,7 @@ def main():
 
         for path in INSTALLED:
             check(os.path.exists(path), "installed: " + path)
-        for sub in ("rules", "explanations", "signs", "sieve-scripts"):
+        for sub in ("rules", "explanations", "rules/signs", "sieve-scripts"):
             dest = "sieve" if sub == "sieve-scripts" else sub
             for f in sorted(os.listdir(os.path.join(SRCDIR, sub))):
                 if f.endswith((".rules", ".map", ".txt", ".signs",

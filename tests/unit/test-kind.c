@@ -556,8 +556,8 @@ static void test_kind_remote_mta(void **state)
 	}
 }
 
-/* signs/<name>.signs: a language is data; errors name file and line; without
-   signs/ bounces are known by structure alone */
+/* rules/signs/<name>.signs: a language is data; errors name file and
+   line; without rules/signs/ bounces are known by structure alone */
 static void test_kind_signs_files(void **state)
 {
 	struct bounceinfo_settings set;
@@ -571,7 +571,7 @@ static void test_kind_signs_files(void **state)
 	dir = test_mkdatadir("");
 	i_zero(&set);
 	set.datadir = dir;
-	/* no signs/: the words mean nothing */
+	/* no rules/signs/: the words mean nothing */
 	assert_int_equal(bounceinfo_init(&set, &bi, &error), 0);
 	assert_int_equal(kind_of(bi, msg), BOUNCEINFO_KIND_NONE);
 	/* and structure still makes a bounce */
@@ -580,8 +580,9 @@ static void test_kind_signs_files(void **state)
 	bounceinfo_deinit(&bi);
 
 	/* a language added as a file, no C */
-	assert_int_equal(mkdir(t_strconcat(dir, "/signs", NULL), 0700), 0);
-	test_write_file(t_strconcat(dir, "/signs/xx.signs", NULL),
+	assert_int_equal(mkdir(t_strconcat(dir, "/rules/signs", NULL), 0700),
+			 0);
+	test_write_file(t_strconcat(dir, "/rules/signs/xx.signs", NULL),
 			"# test language\n"
 			"autoreply-subject\tautomatyczna odpowied.\n"
 			"hint-subject automatyczna\n");
@@ -589,18 +590,19 @@ static void test_kind_signs_files(void **state)
 	assert_int_equal(kind_of(bi, msg), BOUNCEINFO_KIND_AUTOREPLY);
 	bounceinfo_deinit(&bi);
 
-	test_write_file(t_strconcat(dir, "/signs/xx.signs", NULL),
+	test_write_file(t_strconcat(dir, "/rules/signs/xx.signs", NULL),
 			"\nsubjekt niedostarczalne\n");
 	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
-	assert_non_null(strstr(error, "signs/xx.signs:2: unknown key "
+	assert_non_null(strstr(error, "rules/signs/xx.signs:2: unknown key "
 			       "'subjekt'"));
-	test_write_file(t_strconcat(dir, "/signs/xx.signs", NULL),
+	test_write_file(t_strconcat(dir, "/rules/signs/xx.signs", NULL),
 			"text (unclosed\n");
 	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
-	assert_non_null(strstr(error, "signs/xx.signs:1: pcre2 error"));
-	test_write_file(t_strconcat(dir, "/signs/xx.signs", NULL), "layout\n");
+	assert_non_null(strstr(error, "rules/signs/xx.signs:1: pcre2 error"));
+	test_write_file(t_strconcat(dir, "/rules/signs/xx.signs", NULL),
+			"layout\n");
 	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
-	assert_non_null(strstr(error, "signs/xx.signs:1: expected"));
+	assert_non_null(strstr(error, "rules/signs/xx.signs:1: expected"));
 	test_rmtree(dir);
 }
 
@@ -649,7 +651,7 @@ static void test_kind_header_fast_path(void **state)
 	assert_true(body_is_read(bi, pool,
 		"From: MAILER-DAEMON@example.org\nTo: bob@example.org\n"
 		"Subject: Undelivered Mail\n\n"));
-	/* a subject sign from signs/de.signs alone reads the body too */
+	/* a subject sign from rules/signs/de.signs alone reads the body too */
 	assert_true(body_is_read(bi, pool,
 		"From: post@example.de\nTo: bob@example.org\n"
 		"Subject: Unzustellbar: Angebot\n\n"));
