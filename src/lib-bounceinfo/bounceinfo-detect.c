@@ -18,6 +18,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+/* A mail system's sender whatever the language (rules/signs/ adds the
+   display names of each language) */
+#define SENDER_MAIL_SYSTEM "(?:mailer[-_ ]?daemon|post_?master)"
+
 /* Header signs that a message may be a bounce, auto-reply or report,
    whatever its language. Generous on purpose: a false positive only
    costs reading the body (bounded by max_scan_bytes). */
@@ -35,6 +39,9 @@ static const char *const hint_patterns[] = {
 		"X-Report-Abuse|X-ARF|X-Loop|X-MLServer|X-Apple-Unsubscribe|"
 		"x-amz-sns-message-id):",
 	"^From:.*\\bscomp@aol\\.net",
+	/* the mailboxes of RFC 5321 (postmaster) and of every MTA's
+	   bounces: names in the protocol, not words of a language */
+	"^From:.*" SENDER_MAIL_SYSTEM,
 	"^Precedence:\\s*auto[_-]?reply",
 };
 
@@ -160,6 +167,7 @@ void bounceinfo_detect_init(struct bounceinfo *bi)
 	d->human_header = compile_builtin(human_header_pattern);
 	d->dsn_fields = compile_builtin(dsn_fields_pattern);
 	d->remote_mta = compile_builtin(remote_mta_pattern);
+	d->from_header = compile_builtin("^From:.*" SENDER_MAIL_SYSTEM);
 }
 
 static void code_free(pcre2_code **code)
@@ -343,6 +351,9 @@ int bounceinfo_detect_load_dir(struct bounceinfo *bi, const char *dir,
 	d->signs[DETECT_FORWARD_SUBJECT] = signs_compile(
 		"^\\s*(?:\\[[^\\]]{0,40}\\]\\s*)?",
 		alts[DETECT_FORWARD_SUBJECT], NULL);
+	code_free(&d->from_header);
+	str_insert(alts[DETECT_FROM], 0, str_len(alts[DETECT_FROM]) > 0 ?
+		   "(?:" SENDER_MAIL_SYSTEM ")|" : "(?:" SENDER_MAIL_SYSTEM ")");
 	d->from_header = signs_compile("^From:.*",
 				       alts[DETECT_FROM], NULL);
 	d->subject_header = signs_compile(
