@@ -482,7 +482,8 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 
 	/* the bounce's own words: not the returned message; cut at a
 	   character boundary (pcre2 is told the text is valid UTF-8) */
-	head_len = I_MIN(bounceinfo_original_text_end(ctx, text), DETECT_TEXT_LEN);
+	head_len = I_MIN(bounceinfo_original_text_end(ctx, text),
+			 DETECT_TEXT_LEN);
 	while (head_len > 0 && (text[head_len] & 0xc0) == 0x80)
 		head_len--;
 	head = t_strndup(text, head_len);
