@@ -19,6 +19,7 @@
 #include <pcre2.h>
 
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,13 +147,35 @@ int pcre2_jit_compile_8(pcre2_code *code, uint32_t options)
 	return real(code, options);
 }
 
-static int count_match(struct pattern *p, int ret, PCRE2_SIZE length,
-		       PCRE2_SIZE startoffset)
+typedef int match_func_t(const pcre2_code *, PCRE2_SPTR, PCRE2_SIZE,
+			 PCRE2_SIZE, uint32_t, pcre2_match_data *,
+			 pcre2_match_context *);
+
+/* Call the real function and count the call, unless it is
+   pcre2_match's own call of pcre2_jit_match. */
+static int count_match(match_func_t *real, const pcre2_code *code,
+		       PCRE2_SPTR subject, PCRE2_SIZE length,
+		       PCRE2_SIZE startoffset, uint32_t options,
+		       pcre2_match_data *match_data,
+		       pcre2_match_context *mcontext)
 {
+	bool inner = in_match > 0;
+	struct pattern *p;
+	int ret;
+
+	if (length == PCRE2_ZERO_TERMINATED)
+		length = strlen((const char *)subject);
+	in_match++;
+	ret = real(code, subject, length, startoffset, options, match_data,
+		   mcontext);
+	in_match--;
+	if (inner)
+		return ret;
+	p = lookup(code);
 	p->calls++;
 	if (ret >= 0)
 		p->matches++;
-	if (length != PCRE2_ZERO_TERMINATED && length > startoffset)
+	if (length > startoffset)
 		p->bytes += length - startoffset;
 	return ret;
 }
@@ -162,20 +185,12 @@ int pcre2_match_8(const pcre2_code *code, PCRE2_SPTR subject,
 		  uint32_t options, pcre2_match_data *match_data,
 		  pcre2_match_context *mcontext)
 {
-	static int (*real)(const pcre2_code *, PCRE2_SPTR, PCRE2_SIZE,
-			   PCRE2_SIZE, uint32_t, pcre2_match_data *,
-			   pcre2_match_context *);
-	int ret;
+	static match_func_t *real;
 
 	if (real == NULL)
-		real = next("pcre2_match_8");
-	if (length == PCRE2_ZERO_TERMINATED)
-		length = strlen((const char *)subject);
-	in_match++;
-	ret = real(code, subject, length, startoffset, options, match_data,
-		   mcontext);
-	in_match--;
-	return count_match(lookup(code), ret, length, startoffset);
+		real = (match_func_t *)next("pcre2_match_8");
+	return count_match(real, code, subject, length, startoffset, options,
+			   match_data, mcontext);
 }
 
 int pcre2_jit_match_8(const pcre2_code *code, PCRE2_SPTR subject,
@@ -183,18 +198,12 @@ int pcre2_jit_match_8(const pcre2_code *code, PCRE2_SPTR subject,
 		      uint32_t options, pcre2_match_data *match_data,
 		      pcre2_match_context *mcontext)
 {
-	static int (*real)(const pcre2_code *, PCRE2_SPTR, PCRE2_SIZE,
-			   PCRE2_SIZE, uint32_t, pcre2_match_data *,
-			   pcre2_match_context *);
-	int ret;
+	static match_func_t *real;
 
 	if (real == NULL)
-		real = next("pcre2_jit_match_8");
-	ret = real(code, subject, length, startoffset, options, match_data,
-		   mcontext);
-	if (in_match > 0)
-		return ret;
-	return count_match(lookup(code), ret, length, startoffset);
+		real = (match_func_t *)next("pcre2_jit_match_8");
+	return count_match(real, code, subject, length, startoffset, options,
+			   match_data, mcontext);
 }
 
 static void print_pattern(FILE *f, const struct pattern *p)
