@@ -3,7 +3,8 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
-#include "json-parser.h"
+#include "bounceinfo-compat.h"
+#include BOUNCEINFO_JSON_HEADER
 #include "bounceinfo-json.h"
 
 void bounceinfo_json_append_string(string_t *dest, const char *value)

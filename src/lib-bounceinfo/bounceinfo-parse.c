@@ -175,7 +175,7 @@ static bool part_wanted(const struct part_info *info, bool header)
 		return header && info->is_original_root;
 	if (header || ct == NULL)
 		return TRUE;
-	return str_begins(ct, "text/") || str_begins(ct, "multipart/") ||
+	return str_begins_with(ct, "text/") || str_begins_with(ct, "multipart/") ||
 		strcmp(ct, "message/delivery-status") == 0 ||
 		strcmp(ct, "message/global-delivery-status") == 0 ||
 		strcmp(ct, "message/feedback-report") == 0 ||
@@ -205,14 +205,14 @@ body_block(struct bounceinfo_parse_ctx *ctx, struct part_info *info,
 
 	if (info->in_original)
 		return TRUE;
-	if (ct != NULL && str_begins(ct, "multipart/")) {
+	if (ct != NULL && str_begins_with(ct, "multipart/")) {
 		if (str_len(ctx->preamble) > 64 * 1024)
 			return TRUE;
 		return scan_append(ctx, ctx->preamble, block->data,
 				   block->size);
 	}
 	if (ct == NULL || strcmp(ct, "text/plain") == 0 ||
-	    (str_begins(ct, "text/") && strcmp(ct, "text/html") != 0 &&
+	    (str_begins_with(ct, "text/") && strcmp(ct, "text/html") != 0 &&
 	     strcmp(ct, "text/rfc822-headers") != 0)) {
 		return scan_append(ctx, ctx->text, block->data, block->size);
 	}

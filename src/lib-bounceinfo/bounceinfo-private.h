@@ -6,6 +6,7 @@
 
 #include "hash.h"
 #include "bounceinfo.h"
+#include "bounceinfo-compat.h"
 
 /* Longest diagnostic kept per recipient (bytes, cut at a UTF-8 boundary) */
 #define BOUNCEINFO_MAX_DIAGNOSTIC_LEN 1000

@@ -573,14 +573,14 @@ rule_parse(struct rules_file *rf, const char *line, const char **error_r)
 	/* "hard:"/"soft:" (the severity) and "certain:", in any order */
 	for (;;) {
 		if (rule.severity == BOUNCEINFO_SEVERITY_NONE &&
-		    str_begins(line, "hard:")) {
+		    str_begins_with(line, "hard:")) {
 			rule.severity = BOUNCEINFO_SEVERITY_HARD;
 			line += 5;
 		} else if (rule.severity == BOUNCEINFO_SEVERITY_NONE &&
-			   str_begins(line, "soft:")) {
+			   str_begins_with(line, "soft:")) {
 			rule.severity = BOUNCEINFO_SEVERITY_SOFT;
 			line += 5;
-		} else if (!rule.certain && str_begins(line, "certain:")) {
+		} else if (!rule.certain && str_begins_with(line, "certain:")) {
 			rule.certain = TRUE;
 			line += 8;
 		} else {

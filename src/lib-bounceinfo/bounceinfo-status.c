@@ -27,7 +27,7 @@ static bool status_pattern_is_valid(const char *pattern)
 	const char *const *parts;
 	unsigned int i, count;
 
-	if (str_begins(pattern, "code:")) {
+	if (str_begins_with(pattern, "code:")) {
 		pattern += 5;
 		return strlen(pattern) == 3 && i_isdigit(pattern[0]) &&
 			i_isdigit(pattern[1]) && i_isdigit(pattern[2]);
@@ -129,12 +129,12 @@ status_pattern_match(const char *pattern, const char *status)
 {
 	unsigned int score = 0;
 
-	if (str_begins(pattern, "code:")) {
-		if (!str_begins(status, "code:"))
+	if (str_begins_with(pattern, "code:")) {
+		if (!str_begins_with(status, "code:"))
 			return 0;
 		return strcmp(pattern, status) == 0 ? 10 : 0;
 	}
-	if (str_begins(status, "code:"))
+	if (str_begins_with(status, "code:"))
 		return 0;
 	for (;;) {
 		const char *pend = strchr(pattern, '.');

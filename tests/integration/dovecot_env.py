@@ -174,6 +174,117 @@ def _find_plugin(builddir, subdir, pattern, what):
     return found[0]
 
 
+_dovecot_version = None
+
+
+def dovecot_version():
+    """(major, minor) of the installed Dovecot, from dovecot --version."""
+    global _dovecot_version
+    if _dovecot_version is None:
+        try:
+            out = subprocess.run([DOVECOT, "--version"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True).stdout
+        except OSError:
+            out = ""
+        m = re.match(r"(\d+)\.(\d+)", out.strip())
+        _dovecot_version = (int(m.group(1)), int(m.group(2))) if m else (2, 3)
+    return _dovecot_version
+
+
+def is_dovecot24():
+    return dovecot_version() >= (2, 4)
+
+
+# Dovecot 2.4 configuration syntax (doc/dovecot-2.4.md): the tests give
+# settings in 2.3 terms (plugin_settings, a few extra_conf idioms) and these
+# helpers write them the 2.4 way, so every test runs on both versions.
+CONFIG_VERSION_24 = "2.4.1"
+
+
+def _boollist24(name, value, indent=""):
+    """2.3 list value ("a b", "+a -b") as a 2.4 boollist block that adds
+    to (+/-) or replaces (plain list) the default."""
+    words = value.split()
+    if words and all(w[0] in "+-" for w in words):
+        out = "%s%s {\n" % (indent, name)
+        for w in words:
+            out += "%s  %s = %s\n" % (indent, w[1:], "yes" if w[0] == "+"
+                                       else "no")
+        return out + indent + "}\n"
+    return "%s%s = %s\n" % (indent, name, value)
+
+
+def _sieve_location24(location):
+    """A 2.3 Sieve location "file:PATH;bindir=DIR" as 2.4 settings."""
+    if location.startswith("file:"):
+        location = location[len("file:"):]
+    parts = location.split(";")
+    lines = ["driver = file", "path = %s" % parts[0]]
+    for opt in parts[1:]:
+        key, _, val = opt.partition("=")
+        if key == "bindir":
+            lines.append("bin_path = %s" % val)
+        elif key == "active":
+            lines.append("active_path = %s" % val)
+    return lines
+
+
+def plugin_settings24(settings):
+    """Translate 2.3 plugin { } settings (dict) into 2.4 configuration."""
+    out = ""
+    imapsieve = {}
+    n = 0
+    for key, value in settings.items():
+        value = str(value)
+        if key in ("sieve_plugins", "sieve_extensions",
+                   "sieve_global_extensions"):
+            if key == "sieve_plugins":
+                value = " ".join("+" + w for w in value.split())
+            out += _boollist24(key, value)
+        elif key in ("sieve_before", "sieve_after") or re.match(
+                r"sieve_(before|after)\d+$", key):
+            n += 1
+            out += "sieve_script %s_%d {\n  type = %s\n" % (
+                key, n, "before" if "before" in key else "after")
+            out += "".join("  %s\n" % l for l in _sieve_location24(value))
+            out += "}\n"
+        elif key == "sieve":
+            out += "sieve_script personal {\n"
+            out += "".join("  %s\n" % l for l in _sieve_location24(value))
+            out += "}\n"
+        elif re.match(r"imapsieve_mailbox\d+_", key):
+            num, _, field = key[len("imapsieve_mailbox"):].partition("_")
+            imapsieve.setdefault(num, {})[field] = value
+        else:
+            out += "%s = %s\n" % (key, value)
+    for num, mb in sorted(imapsieve.items()):
+        # 2.4: a sieve_script of type before inside the mailbox
+        out += "namespace inbox {\n  mailbox %s {\n" % mb["name"]
+        out += "    sieve_script imapsieve_%s {\n      type = before\n" % num
+        if "causes" in mb:
+            out += "      cause = %s\n" % mb["causes"].lower()
+        out += "".join("      %s\n" % l
+                       for l in _sieve_location24(mb.get("before", "")))
+        out += "    }\n  }\n}\n"
+    return out
+
+
+def config_text24(text):
+    """2.3 idioms of raw configuration text in 2.4 syntax: list appends
+    "x = $x a b" become { a = yes } blocks, inet_listener address becomes
+    listen."""
+    def list_append(m):
+        indent, name, words = m.group(1), m.group(2), m.group(3).split()
+        out = "%s%s {\n" % (indent, name)
+        for w in words:
+            out += "%s  %s = yes\n" % (indent, w)
+        return out + indent + "}"
+    text = re.sub(r"(?m)^([ \t]*)(mail_plugins|sieve_plugins)[ \t]*=[ \t]*"
+                  r"\$\2\b[ \t]*(.*)$", list_append, text)
+    text = re.sub(r"(?m)^([ \t]*)address[ \t]*=", r"\1listen =", text)
+    return text
+
+
 class DovecotEnv:
     def __init__(self, builddir=None, srcdir=None, mail_plugins=True,
                  sieve=True, extra_conf="", sieve_before=None,
@@ -407,6 +518,8 @@ class DovecotEnv:
             f.write(self._config())
 
     def _config(self):
+        if is_dovecot24():
+            return self._config24()
         uid = self.pw.pw_uid
         protocols = "imap lmtp" + (" sieve" if self.sieve else "")
         mail_plugins = "bounceinfo" if self.mail_plugins else ""
@@ -547,6 +660,130 @@ service managesieve-login {{
         conf += "}\n"
         if self.extra_conf:
             conf += "\n# extra_conf\n" + self.extra_conf + "\n"
+        return conf
+
+    def _config24(self):
+        """The same throwaway Dovecot in 2.4 syntax."""
+        moduledir = SYSTEM_MODULEDIR if self.installed else self.moduledir
+        protocols = "imap lmtp" + (" sieve" if self.sieve else "")
+
+        def plugins_block(names, indent="  "):
+            if not names:
+                return ""
+            return "%smail_plugins {\n%s%s}\n" % (
+                indent, "".join("%s  %s = yes\n" % (indent, n) for n in names),
+                indent)
+        base = ["bounceinfo"] if self.mail_plugins else []
+        delivery = base + (["sieve"] if (self.sieve or self.installed) else [])
+        debug = "yes" if self.debug else "no"
+        conf = """\
+# Generated by tests/integration/dovecot_env.py: a throwaway Dovecot (2.4).
+dovecot_config_version = {cv}
+dovecot_storage_version = {cv}
+instance_name = bounceinfo-test-{port}
+base_dir = {base_dir}
+state_dir = {state_dir}
+log_path = {log_path}
+protocols = {protocols}
+listen = 127.0.0.1
+ssl = no
+auth_allow_cleartext = yes
+auth_mechanisms = plain login
+auth_username_format = %{{user}}
+hostname = localhost
+postmaster_address = postmaster@localhost
+first_valid_uid = {uid}
+last_valid_uid = 0
+mail_uid = {uid}
+mail_gid = {gid}
+mail_driver = maildir
+mail_path = ~/Maildir
+mail_plugin_dir = {moduledir}
+mail_debug = {debug}
+auth_debug = {debug}
+""".format(cv=CONFIG_VERSION_24, port=self.lmtp_port, base_dir=self.base_dir,
+           state_dir=self.state_dir, log_path=self.log_path,
+           protocols=protocols, uid=self.pw.pw_uid, gid=self.pw.pw_gid,
+           moduledir=moduledir, debug=debug)
+        conf += plugins_block(base, "")
+        conf += """
+passdb passwd-file {{
+  passwd_file_path = {passwd}
+}}
+userdb passwd-file {{
+  passwd_file_path = {passwd}
+}}
+
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Drafts {{
+    special_use = \\Drafts
+    auto = create
+  }}
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = create
+  }}
+  mailbox Junk {{
+    special_use = \\Junk
+  }}
+  mailbox Trash {{
+    special_use = \\Trash
+  }}
+}}
+
+service imap-login {{
+  inet_listener imap {{
+    listen = 127.0.0.1
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    listen = 127.0.0.1
+    port = {lmtp_port}
+  }}
+}}
+service stats {{
+  inet_listener http {{
+    listen = 127.0.0.1
+    port = {metrics_port}
+  }}
+}}
+""".format(passwd=self.passwd_path, imap_port=self.imap_port,
+           lmtp_port=self.lmtp_port, metrics_port=self.metrics_port)
+        for proto in ("lmtp", "lda"):
+            conf += "protocol %s {\n%s}\n" % (proto,
+                                              plugins_block(delivery))
+        if self.sieve:
+            conf += """\
+service managesieve-login {{
+  inet_listener sieve {{
+    listen = 127.0.0.1
+    port = {port}
+  }}
+}}
+""".format(port=self.managesieve_port)
+
+        plugin = {} if self.installed else {"bounceinfo_datadir": self.srcdir}
+        if self.sieve:
+            plugin["sieve"] = "file:~/sieve;active=~/.dovecot.sieve"
+            plugin["sieve_plugin_dir"] = self.sieve_plugindir
+            plugin["sieve_plugins"] = "sieve_bounceinfo"
+            if self.sieve_before_path:
+                plugin["sieve_before"] = self.sieve_before_path
+            if self.sieve_extensions is None:
+                plugin["sieve_extensions"] = "+bounceinfo"
+            elif self.sieve_extensions != "":
+                plugin["sieve_extensions"] = self.sieve_extensions
+        plugin.update(self.plugin_settings)
+        conf += plugin_settings24(plugin)
+        if self.extra_conf:
+            conf += "\n# extra_conf\n" + config_text24(self.extra_conf) + "\n"
         return conf
 
     def _start_daemon(self):

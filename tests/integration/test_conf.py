@@ -14,9 +14,12 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bounceinfo_testlib import check, srcdir  # noqa: E402
+from dovecot_env import is_dovecot24  # noqa: E402
 
 SRCDIR = srcdir()
 SNIPPET = os.path.join(SRCDIR, "conf.d", "90-bounceinfo.conf")
+# the Dovecot 2.4 syntax (installed instead of the above on 2.4)
+SNIPPET24 = os.path.join(SRCDIR, "conf.d", "2.4", "90-bounceinfo.conf")
 DOVECONF = "/usr/bin/doveconf"
 
 # plugin { } settings of the mail plugin and the Sieve extension (bounceinfo(7))
@@ -25,6 +28,28 @@ KNOWN_SETTINGS = {
     "bounceinfo_verify", "bounceinfo_datadir", "bounceinfo_max_scan_bytes",
     "bounceinfo_max_recipients", "bounceinfo_headers",
 }
+
+MINIMAL24 = """\
+dovecot_config_version = 2.4.1
+dovecot_storage_version = 2.4.1
+protocols = imap lmtp
+ssl = no
+base_dir = {tmp}/run
+state_dir = {tmp}/state
+mail_driver = maildir
+mail_path = ~/Maildir
+passdb static {{
+  password = x
+}}
+userdb static {{
+  fields {{
+    uid = nobody
+    gid = nogroup
+    home = {tmp}/home
+  }}
+}}
+!include {snippet}
+"""
 
 MINIMAL = """\
 protocols = imap lmtp
@@ -47,16 +72,86 @@ userdb {{
 def doveconf(tmp, snippet, *args):
     conf = os.path.join(tmp, "dovecot.conf")
     with open(conf, "w") as f:
-        f.write(MINIMAL.format(tmp=tmp, snippet=snippet))
+        f.write((MINIMAL24 if is_dovecot24() else MINIMAL).format(
+            tmp=tmp, snippet=snippet))
     return subprocess.run([DOVECONF, "-c", conf] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True)
+
+
+def main24():
+    """Dovecot 2.4: conf.d/2.4/90-bounceinfo.conf. doveconf knows the
+    bounceinfo_* settings from the installed settings module and rejects a
+    wrong value itself."""
+    check(os.path.exists(SNIPPET24), "snippet exists: %s" % SNIPPET24)
+    text = open(SNIPPET24).read()
+    tmp = tempfile.mkdtemp(prefix="bounceinfo-conf-")
+    try:
+        proc = doveconf(tmp, SNIPPET24, "-n")
+        check(proc.returncode == 0, "doveconf -n accepts the snippet%s"
+              % ("" if proc.returncode == 0 else ": " + proc.stderr))
+        out = proc.stdout
+        for proto, want in (("lmtp", ("bounceinfo", "sieve")),
+                            ("lda", ("bounceinfo", "sieve")),
+                            ("imap", ("bounceinfo",))):
+            proc = doveconf(tmp, SNIPPET24, "-f", "protocol=" + proto, "-h",
+                            "mail_plugins")
+            got = proc.stdout.split()
+            check(proc.returncode == 0 and all(w in got for w in want),
+                  "protocol %s: mail_plugins = %s" % (proto, " ".join(got)))
+        proc = doveconf(tmp, SNIPPET24, "-h", "sieve_plugins")
+        check(proc.returncode == 0 and "sieve_bounceinfo" in proc.stdout,
+              "doveconf -h sieve_plugins: %s" % proc.stdout.strip())
+        check(re.search(r"^sieve_script bounceinfo_default \{\n(.*\n)*?"
+                        r"\s+type = before", out, re.M)
+              and "bounceinfo-default.sieve" in out,
+              "sieve_script of type before is the default script")
+        proc = doveconf(tmp, SNIPPET24, "-h", "bounceinfo_keywords")
+        check(proc.stdout.strip() == "yes", "bounceinfo_keywords = yes")
+        proc = doveconf(tmp, SNIPPET24, "-h", "bounceinfo_max_scan_bytes")
+        check(proc.returncode == 0 and proc.stdout.strip() == "256 k",
+              "default bounceinfo_max_scan_bytes shown by doveconf: %r"
+              % proc.stdout.strip())
+        check(re.search(r"^metric bounceinfo_classified \{", out, re.M)
+              and "filter = event=bounceinfo_classified" in out,
+              "metric block for the bounceinfo_classified event")
+
+        names = set(re.findall(r"\bbounceinfo_[a-z_]+(?=\s*=)", text))
+        unknown = names - KNOWN_SETTINGS
+        check(not unknown, "only known settings named (%s)"
+              % ", ".join(sorted(names)))
+
+        # typos in names and values are doveconf's own errors
+        for old, new, what in (
+                ("bounceinfo_keywords = yes", "bounceinfo_keyword = yes",
+                 "unknown setting"),
+                ("bounceinfo_keywords = yes", "bounceinfo_keywords = maybe",
+                 "bad boolean"),
+                ("#bounceinfo_max_scan_bytes = 256k",
+                 "bounceinfo_max_scan_bytes = lots", "bad size"),
+                ("#bounceinfo_datadir = /usr", "bounceinfo_datadir = usr",
+                 "relative datadir"),
+                ("bounceinfo_language = en", "bounceinfo_language = e/n",
+                 "bad language tag")):
+            broken = os.path.join(tmp, "broken.conf")
+            check(old in text, "snippet has %r" % old)
+            with open(broken, "w") as f:
+                f.write(text.replace(old, new))
+            proc = doveconf(tmp, broken, "-n")
+            check(proc.returncode != 0 and new.split()[0] in proc.stderr,
+                  "doveconf rejects %s (%s): %s" % (
+                      what, new, proc.stderr.strip().splitlines()[-1:]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
 
 
 def main():
     if not os.access(DOVECONF, os.X_OK):
         print("SKIP: %s not installed" % DOVECONF)
         return 77
+    if is_dovecot24():
+        return main24()
     check(os.path.exists(SNIPPET), "snippet exists: %s" % SNIPPET)
     text = open(SNIPPET).read()
     tmp = tempfile.mkdtemp(prefix="bounceinfo-conf-")

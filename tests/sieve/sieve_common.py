@@ -20,6 +20,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
 from bounceinfo_testlib import (SKIP, Checker, corpus_dir, eml_dir,  # noqa: E402,F401,E501
                                 srcdir_builddir)
+from dovecot_env import (CONFIG_VERSION_24, is_dovecot24,  # noqa: E402
+                         plugin_settings24)
 
 SIEVE_TEST = "/usr/bin/sieve-test"
 SIEVEC = "/usr/bin/sievec"
@@ -79,9 +81,17 @@ class SieveTools:
             "bounceinfo_language": "en",
         }
         plugin.update(extra_plugin_settings or {})
-        lines.append("plugin {")
-        lines += ["  %s = %s" % kv for kv in plugin.items()]
-        lines.append("}")
+        if is_dovecot24():
+            # the same settings in Dovecot 2.4 syntax
+            lines = ["dovecot_config_version = %s" % CONFIG_VERSION_24,
+                     "dovecot_storage_version = %s" % CONFIG_VERSION_24,
+                     "mail_driver = maildir",
+                     "mail_path = %s/mail" % self.tmpdir] + lines[1:]
+            lines.append(plugin_settings24(plugin))
+        else:
+            lines.append("plugin {")
+            lines += ["  %s = %s" % kv for kv in plugin.items()]
+            lines.append("}")
         self.conf = os.path.join(self.tmpdir, "dovecot.conf")
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")

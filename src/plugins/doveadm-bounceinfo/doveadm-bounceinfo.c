@@ -15,6 +15,7 @@
 #include "doveadm-mailbox-list-iter.h"
 #include "doveadm-print.h"
 #include "bounceinfo-plugin.h"
+#include "bounceinfo-compat.h"
 
 #include <dlfcn.h>
 
@@ -278,10 +279,19 @@ cmd_bounceinfo_run(struct doveadm_mail_cmd_context *_ctx,
 	return ret;
 }
 
+#if BOUNCEINFO_DOVECOT24
+/* 2.4: the positional query comes from the command's parameters */
+static void cmd_bounceinfo_init(struct doveadm_mail_cmd_context *_ctx)
+{
+	const char *const *args = NULL;
+
+	(void)doveadm_cmd_param_array(_ctx->cctx, "query", &args);
+#else
 static void
 cmd_bounceinfo_init(struct doveadm_mail_cmd_context *_ctx,
 		    const char *const args[])
 {
+#endif
 	struct bounceinfo_cmd_context *ctx =
 		container_of(_ctx, struct bounceinfo_cmd_context, ctx);
 	static const char *const all_args[] = { "ALL", NULL };

@@ -8,7 +8,6 @@
 #include "mail-storage.h"
 
 #include "sieve-common.h"
-#include "sieve-settings.h"
 #include "sieve-extensions.h"
 #include "sieve-message.h"
 #include "sieve-execute.h"
@@ -111,49 +110,9 @@ ext_bounceinfo_fields[EXT_BOUNCEINFO_FIELD_COUNT] = {
 };
 
 /*
- * Extension context: settings, read once per Sieve instance
+ * Extension context: settings (ext-bounceinfo-settings*.c), read once per
+ * Sieve instance
  */
-
-static void
-ext_bounceinfo_read_settings(struct sieve_instance *svinst, pool_t pool,
-			     struct ext_bounceinfo_settings *set_r)
-{
-	const char *value;
-	size_t size;
-	unsigned long long int number;
-
-	i_zero(set_r);
-
-	value = sieve_setting_get(svinst, "bounceinfo_datadir");
-	if (value != NULL && *value != '\0')
-		set_r->datadir = p_strdup(pool, value);
-
-	value = sieve_setting_get(svinst, "bounceinfo_rules");
-	if (value != NULL && *value != '\0') {
-		set_r->extra_rules = (const char *const *)
-			p_strsplit_spaces(pool, value, " ");
-	}
-
-	value = sieve_setting_get(svinst, "bounceinfo_language");
-	set_r->language = p_strdup(pool, (value != NULL && *value != '\0') ?
-				   value : "en");
-
-	/* Invalid numbers are reported by the getters; the library
-	   default is used then. */
-	if (sieve_setting_get_size_value(svinst, "bounceinfo_max_scan_bytes",
-					 &size))
-		set_r->max_scan_bytes = size;
-	if (sieve_setting_get_uint_value(svinst, "bounceinfo_max_recipients",
-					 &number)) {
-		if (number > UINT_MAX) {
-			e_warning(svinst->event, "bounceinfo: "
-				  "bounceinfo_max_recipients=%llu is too large, "
-				  "using the default", number);
-		} else {
-			set_r->max_recipients = (unsigned int)number;
-		}
-	}
-}
 
 bool ext_bounceinfo_load(const struct sieve_extension *ext, void **context)
 {
@@ -169,8 +128,12 @@ bool ext_bounceinfo_load(const struct sieve_extension *ext, void **context)
 	pool = pool_alloconly_create("sieve bounceinfo", 1024);
 	ectx = p_new(pool, struct ext_bounceinfo_context, 1);
 	ectx->pool = pool;
-	ectx->var_ext = sieve_ext_variables_get_extension(svinst);
-	ext_bounceinfo_read_settings(svinst, pool, &ectx->set);
+	if (sieve_ext_variables_get_extension_compat(svinst,
+						     &ectx->var_ext) < 0 ||
+	    !ext_bounceinfo_read_settings(svinst, pool, &ectx->set)) {
+		pool_unref(&pool);
+		return FALSE;
+	}
 
 	*context = ectx;
 	return TRUE;

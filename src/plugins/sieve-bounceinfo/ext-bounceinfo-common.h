@@ -5,6 +5,7 @@
 
 #include "bounceinfo.h"
 #include "bounceinfo-plugin.h"
+#include "sieve-bounceinfo-compat.h"
 
 /* The mail plugin's shared classification and explanations. They are only
    there when the mail plugin (lib20_bounceinfo_plugin.so) is loaded in this
@@ -112,6 +113,10 @@ extern const struct sieve_operand_def bounceinfo_namespace_operand;
 
 bool ext_bounceinfo_load(const struct sieve_extension *ext, void **context);
 void ext_bounceinfo_unload(const struct sieve_extension *ext);
+/* ext-bounceinfo-settings.c (2.3) or ext-bounceinfo-settings24.c (2.4):
+   FALSE (logged) when the settings cannot be used. */
+bool ext_bounceinfo_read_settings(struct sieve_instance *svinst, pool_t pool,
+				  struct ext_bounceinfo_settings *set_r);
 
 /* The classifier of this Sieve instance, NULL (logged once) if its rules
    could not be loaded. */

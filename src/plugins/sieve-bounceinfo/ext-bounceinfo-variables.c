@@ -241,7 +241,7 @@ ext_bounceinfo_variable_value(const struct sieve_runtime_env *renv,
 		return dec2str(array_count(&msg->result->recipients));
 
 	rcpt = bounceinfo_result_first_recipient(msg->result);
-	if (str_begins(name, VARIABLE_EXPLANATION)) {
+	if (str_begins_with(name, VARIABLE_EXPLANATION)) {
 		if (rcpt == NULL)
 			return "";
 		lang = name + strlen(VARIABLE_EXPLANATION);

@@ -34,9 +34,21 @@ static bool
 ext_bounceinfo_generator_load(const struct sieve_extension *ext,
 			      const struct sieve_codegen_env *cgenv);
 
+#if BOUNCEINFO_DOVECOT24
+/* 2.4's load callback returns 0 / -1 */
+static int
+ext_bounceinfo_load24(const struct sieve_extension *ext, void **context_r)
+{
+	return ext_bounceinfo_load(ext, context_r) ? 0 : -1;
+}
+#  define EXT_BOUNCEINFO_LOAD ext_bounceinfo_load24
+#else
+#  define EXT_BOUNCEINFO_LOAD ext_bounceinfo_load
+#endif
+
 const struct sieve_extension_def bounceinfo_extension = {
 	.name = "bounceinfo",
-	.load = ext_bounceinfo_load,
+	.load = EXT_BOUNCEINFO_LOAD,
 	.unload = ext_bounceinfo_unload,
 	.validator_load = ext_bounceinfo_validator_load,
 	.generator_load = ext_bounceinfo_generator_load,

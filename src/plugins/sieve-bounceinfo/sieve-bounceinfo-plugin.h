@@ -3,10 +3,12 @@
 
 /* Pigeonhole plugin interface (sieve_plugins = sieve_bounceinfo) */
 
+#include "sieve-bounceinfo-compat.h"
+
 extern const char *sieve_bounceinfo_plugin_version;
 
-void sieve_bounceinfo_plugin_load(struct sieve_instance *svinst,
-				  void **context);
+SIEVE_BOUNCEINFO_PLUGIN_LOAD_RET
+sieve_bounceinfo_plugin_load(struct sieve_instance *svinst, void **context);
 void sieve_bounceinfo_plugin_unload(struct sieve_instance *svinst,
 				    void *context);
 

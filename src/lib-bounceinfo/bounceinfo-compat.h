@@ -1,0 +1,27 @@
+#ifndef BOUNCEINFO_COMPAT_H
+#define BOUNCEINFO_COMPAT_H
+
+/* The few Dovecot API differences between 2.3 and 2.4 that the library,
+   the CLI and the plugins meet, in one place (doc/dovecot-2.4.md). The
+   version comes from Dovecot's own config.h, i.e. from the dovecot-config
+   configure was given. Settings differ more: each plugin has one settings
+   file per version instead of #ifdefs here. */
+
+#if DOVECOT_VERSION_MAJOR > 2 || \
+	(DOVECOT_VERSION_MAJOR == 2 && DOVECOT_VERSION_MINOR >= 4)
+#  define BOUNCEINFO_DOVECOT24 1
+#else
+#  define BOUNCEINFO_DOVECOT24 0
+#endif
+
+#if !BOUNCEINFO_DOVECOT24
+/* 2.4 renamed the two-argument str_begins() to str_begins_with() (2.4's
+   str_begins() also returns the suffix). */
+#  define str_begins_with(h, n) str_begins((h), (n))
+/* json_append_escaped() lives in json-parser.h on 2.3 */
+#  define BOUNCEINFO_JSON_HEADER "json-parser.h"
+#else
+#  define BOUNCEINFO_JSON_HEADER "json-generator.h"
+#endif
+
+#endif
