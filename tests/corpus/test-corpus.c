@@ -27,6 +27,7 @@
 #include "hash.h"
 #include "istream.h"
 #include "bounceinfo.h"
+#include "bounceinfo-compat.h"
 
 #include <stdio.h>
 #include <fcntl.h>
@@ -135,7 +136,7 @@ static bool status_agrees(const char *expected, const char *got)
 		return TRUE;
 	if (got != NULL && strcmp(expected, got) == 0)
 		return TRUE;
-	if (str_begins(expected + 1, ".0.9") ||
+	if (str_begins_with(expected + 1, ".0.9") ||
 	    strcmp(expected + 1, ".0.0") == 0) {
 		return got == NULL ||
 			(got[0] == expected[0] && strcmp(got + 1, ".0.0") == 0);

@@ -272,7 +272,7 @@ def plugin_settings24(settings):
 def config_text24(text):
     """2.3 idioms of raw configuration text in 2.4 syntax: list appends
     "x = $x a b" become { a = yes } blocks, inet_listener address becomes
-    listen."""
+    listen, metric group_by = a b becomes group_by a { } group_by b { }."""
     def list_append(m):
         indent, name, words = m.group(1), m.group(2), m.group(3).split()
         out = "%s%s {\n" % (indent, name)
@@ -282,6 +282,13 @@ def config_text24(text):
     text = re.sub(r"(?m)^([ \t]*)(mail_plugins|sieve_plugins)[ \t]*=[ \t]*"
                   r"\$\2\b[ \t]*(.*)$", list_append, text)
     text = re.sub(r"(?m)^([ \t]*)address[ \t]*=", r"\1listen =", text)
+
+    # metric { group_by = a b } is a list of named filters on 2.4
+    def group_by(m):
+        indent = m.group(1)
+        return "\n".join("%sgroup_by %s {\n%s}" % (indent, w, indent)
+                         for w in m.group(2).split())
+    text = re.sub(r"(?m)^([ \t]*)group_by[ \t]*=[ \t]*(.*)$", group_by, text)
     return text
 
 
@@ -517,6 +524,24 @@ class DovecotEnv:
         with open(self.conf_path, "w") as f:
             f.write(self._config())
 
+    def _plugin_settings(self):
+        """The plugin { } settings (2.3 terms; translated for 2.4)."""
+        plugin = {} if self.installed else {"bounceinfo_datadir": self.srcdir}
+        if self.sieve:
+            plugin["sieve"] = "file:~/sieve;active=~/.dovecot.sieve"
+            plugin["sieve_plugin_dir"] = self.sieve_plugindir
+            plugin["sieve_plugins"] = "sieve_bounceinfo"
+            if self.sieve_before_path:
+                plugin["sieve_before"] = self.sieve_before_path
+            # the plugin registers the extension without enabling it
+            # (like vnd.dovecot.pipe): enable it for every script
+            if self.sieve_extensions is None:
+                plugin["sieve_extensions"] = "+bounceinfo"
+            elif self.sieve_extensions != "":
+                plugin["sieve_extensions"] = self.sieve_extensions
+        plugin.update(self.plugin_settings)
+        return plugin
+
     def _config(self):
         if is_dovecot24():
             return self._config24()
@@ -640,20 +665,7 @@ service managesieve-login {{
 }}
 """.format(port=self.managesieve_port)
 
-        plugin = {} if self.installed else {"bounceinfo_datadir": self.srcdir}
-        if self.sieve:
-            plugin["sieve"] = "file:~/sieve;active=~/.dovecot.sieve"
-            plugin["sieve_plugin_dir"] = self.sieve_plugindir
-            plugin["sieve_plugins"] = "sieve_bounceinfo"
-            if self.sieve_before_path:
-                plugin["sieve_before"] = self.sieve_before_path
-            # the plugin registers the extension without enabling it
-            # (like vnd.dovecot.pipe): enable it for every script
-            if self.sieve_extensions is None:
-                plugin["sieve_extensions"] = "+bounceinfo"
-            elif self.sieve_extensions != "":
-                plugin["sieve_extensions"] = self.sieve_extensions
-        plugin.update(self.plugin_settings)
+        plugin = self._plugin_settings()
         conf += "plugin {\n"
         for k, v in plugin.items():
             conf += "  %s = %s\n" % (k, v)
@@ -769,19 +781,7 @@ service managesieve-login {{
 }}
 """.format(port=self.managesieve_port)
 
-        plugin = {} if self.installed else {"bounceinfo_datadir": self.srcdir}
-        if self.sieve:
-            plugin["sieve"] = "file:~/sieve;active=~/.dovecot.sieve"
-            plugin["sieve_plugin_dir"] = self.sieve_plugindir
-            plugin["sieve_plugins"] = "sieve_bounceinfo"
-            if self.sieve_before_path:
-                plugin["sieve_before"] = self.sieve_before_path
-            if self.sieve_extensions is None:
-                plugin["sieve_extensions"] = "+bounceinfo"
-            elif self.sieve_extensions != "":
-                plugin["sieve_extensions"] = self.sieve_extensions
-        plugin.update(self.plugin_settings)
-        conf += plugin_settings24(plugin)
+        conf += plugin_settings24(self._plugin_settings())
         if self.extra_conf:
             conf += "\n# extra_conf\n" + config_text24(self.extra_conf) + "\n"
         return conf

@@ -6,6 +6,8 @@
 - an invalid setting value (bounceinfo_keywords = maybe, a bad size) fails
   the user's initialization with an error naming the setting and the value:
   LMTP answers 4xx (the MTA keeps the mail and retries), doveadm fails.
+  On Dovecot 2.4 the settings parser refuses such a configuration, naming
+  the setting, and Dovecot does not start (doc/dovecot-2.4.md).
 Exit 0 pass, 1 fail, 77 skip."""
 
 import os
@@ -16,7 +18,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import (DovecotEnv, DovecotEnvError,  # noqa: E402
-                         DovecotEnvUnavailable)
+                         DovecotEnvUnavailable, is_dovecot24)
 from bounceinfo_testlib import check, corpus_missing, read_corpus  # noqa: E402
 
 BOUNCE = "lhost-amavis-01.eml"
@@ -75,7 +77,28 @@ def fail_open_case(what, rules_path, bounce):
         env.stop()
 
 
+def invalid_setting_case24(setting, value):
+    """Dovecot 2.4: the typed settings are checked when the configuration
+    is read, so Dovecot refuses to start, naming the setting (no user ever
+    runs with it, no mail is accepted)."""
+    env = DovecotEnv(sieve=False, plugin_settings={setting: value})
+    try:
+        env.start()
+        started, error = True, ""
+    except DovecotEnvError as e:
+        started, error = False, str(e).split("--- log ---")[0]
+    finally:
+        env.stop()
+    check(not started, "%s = %s: Dovecot refuses the configuration"
+          % (setting, value))
+    check(setting in error and "Fatal" in error,
+          "%s: the error names the setting: %s"
+          % (setting, error.strip().splitlines()[-1:]))
+
+
 def invalid_setting_case(setting, value):
+    if is_dovecot24():
+        return invalid_setting_case24(setting, value)
     env = DovecotEnv(sieve=False, plugin_settings={setting: value})
     env.start()
     try:

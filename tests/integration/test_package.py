@@ -35,7 +35,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True
-from dovecot_env import DovecotEnv, DovecotEnvUnavailable  # noqa: E402
+from dovecot_env import (DovecotEnv, DovecotEnvUnavailable,  # noqa: E402
+                         is_dovecot24)
 from bounceinfo_testlib import check, srcdir  # noqa: E402
 
 SRCDIR = srcdir()
@@ -52,6 +53,10 @@ INSTALLED = [
     "/usr/share/dovecot-bounceinfo/sieve/bounceinfo-default.sieve",
     SNIPPET,
 ]
+if is_dovecot24():
+    # the settings module that makes doveconf know bounceinfo_*
+    INSTALLED.append(
+        "/usr/lib/dovecot/modules/settings/libbounceinfo_settings.so")
 SVBIN = "/var/lib/dovecot-bounceinfo/sieve/bounceinfo-default.svbin"
 BOUNCE = os.path.join(SRCDIR, "samples", "sisimai", "lhost-exim-61.eml")
 ORDINARY = os.path.join(SRCDIR, "samples", "ordinary", "meeting.eml")

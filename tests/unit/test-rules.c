@@ -148,7 +148,7 @@ static void test_rules_examples(void **state)
 		want_src = t_strdup_printf("rules/%s.rules:",
 					   examples[i].class_name);
 		assert_non_null(rule);
-		assert_true(str_begins(rule, want_src));
+		assert_true(str_begins_with(rule, want_src));
 	}
 }
 

@@ -58,7 +58,7 @@ static void test_status_order(void **state)
 	/* a strong code wins over misleading text */
 	assert_int_equal(classify(bi, "5.2.2", 552, "550 user unknown", &sev,
 				  &rule), BOUNCEINFO_CLASS_QUOTA);
-	assert_true(str_begins(rule, "status.map:"));
+	assert_true(str_begins_with(rule, "status.map:"));
 	/* a generic code: the text decides */
 	assert_int_equal(classify(bi, "5.7.1", 550,
 		"550 5.7.1 Service unavailable; client [192.0.2.1] blocked "
@@ -71,7 +71,7 @@ static void test_status_order(void **state)
 	/* only a reply code */
 	assert_int_equal(classify(bi, NULL, 552, "552 nope", NULL, &rule),
 			 BOUNCEINFO_CLASS_QUOTA);
-	assert_true(str_begins(rule, "status.map:"));
+	assert_true(str_begins_with(rule, "status.map:"));
 	/* nothing at all */
 	assert_int_equal(classify(bi, NULL, 0, NULL, &sev, &rule),
 			 BOUNCEINFO_CLASS_UNKNOWN);
