@@ -272,7 +272,8 @@ def plugin_settings24(settings):
 def config_text24(text):
     """2.3 idioms of raw configuration text in 2.4 syntax: list appends
     "x = $x a b" become { a = yes } blocks, inet_listener address becomes
-    listen, metric group_by = a b becomes group_by a { } group_by b { }."""
+    listen, service_count restart_request_count, metric group_by = a b
+    becomes group_by a { } group_by b { }."""
     def list_append(m):
         indent, name, words = m.group(1), m.group(2), m.group(3).split()
         out = "%s%s {\n" % (indent, name)
@@ -283,6 +284,9 @@ def config_text24(text):
                   r"\$\2\b[ \t]*(.*)$", list_append, text)
     text = re.sub(r"(?m)^([ \t]*)address[ \t]*=", r"\1listen =", text)
 
+    # renamed in 2.4
+    text = re.sub(r"(?m)^([ \t]*)service_count[ \t]*=",
+                  r"\1restart_request_count =", text)
     # metric { group_by = a b } is a list of named filters on 2.4
     def group_by(m):
         indent = m.group(1)

@@ -145,10 +145,14 @@ def main():
                     "Message-ID: %s\n\nHello.\n" % original_message_id(genuine))
         env.doveadm("save", "-u", env.user, "-m", "Sent", input=original)
         env.lmtp_deliver(genuine, rcpt=[env.user, "user2"])
-        env.wait_for_log(r"rcpt user2: bounceinfo: Classified message")
+        # the recipient is "rcpt USER: " in 2.3's log prefix, the
+        # process's user "lmtp(USER)<pid><session>: Debug: " in 2.4's
+        rcpt_rx = r"(?:rcpt (%s)|lmtp\((%s)\)<[^>]*><[^>]*>: Debug)" \
+            r": bounceinfo: Classified message"
+        env.wait_for_log(rcpt_rx % ("user2", "user2"))
         log = env.log_text()
-        lines = re.findall(r"rcpt (\S+): bounceinfo: Classified message.*"
-                           r"verified=(\S+)", log)
+        lines = [(a or b, v) for a, b, v in re.findall(
+            rcpt_rx % (r"\S+", r"[^)]+") + r".*verified=(\S+)", log)]
         check(("testuser", "genuine") in lines and ("user2", "forged") in lines,
               "two recipients: genuine for the sender, forged for the other "
               "(%s)" % lines)
