@@ -16,6 +16,14 @@ Plugins come from the build tree (libtool's .libs/ directories):
 - mail plugin: a module directory of symlinks (all of Dovecot's modules plus
   ours) set as mail_plugin_dir;
 - Sieve plugin: a directory of symlinks set as sieve_plugin_dir;
+- Dovecot 2.4 settings module (libbounceinfo_settings.so, which tells
+  every 2.4 process the bounceinfo_* settings): Dovecot reads it only from
+  its compiled-in settings module directory.  On 2.4, importing this module
+  as root with BOUNCEINFO_BUILDDIR set re-runs the test script in a private
+  mount namespace (unshare --mount) where a copy of that directory plus the
+  build tree's module is bind-mounted over it; every process the test
+  starts inherits it, nothing outside sees it.  BOUNCEINFO_SYSTEM_SETTINGS=1
+  (test_package.py) keeps the system's own directory.
 - doveadm plugin: doveadm only loads plugins from its compiled-in
   DOVEADM_MODULEDIR (/usr/lib/dovecot/modules/doveadm, no setting or
   environment variable overrides it).  Rather than installing into that
@@ -54,6 +62,9 @@ SIEVE_TEST = "/usr/bin/sieve-test"
 SYSTEM_MODULEDIR = "/usr/lib/dovecot/modules"
 SYSTEM_SIEVE_PLUGINDIR = SYSTEM_MODULEDIR + "/sieve"
 SYSTEM_DOVEADM_MODULEDIR = SYSTEM_MODULEDIR + "/doveadm"
+SYSTEM_SETTINGS_MODULEDIR = SYSTEM_MODULEDIR + "/settings"
+SETTINGS_MODULE_DIR = "src/plugins/settings"
+SETTINGS_MODULE_SO = "libbounceinfo_settings.so"
 
 USER_NAME = "bounceinfo-test"  # system account owning the mail files
 LOGIN = "testuser"             # Dovecot's (virtual) user name
@@ -1052,3 +1063,38 @@ service managesieve-login {{
                                       "---\n%s" % (pattern, timeout,
                                                    self.log_tail()))
             time.sleep(0.1)
+
+
+def _settings_module_namespace():
+    """Dovecot 2.4 only: re-exec this test in a private mount namespace
+    with the build tree's settings module (see the module docstring)."""
+    if os.environ.get("BOUNCEINFO_SETTINGS_NS"):
+        if os.environ.get("BOUNCEINFO_SETTINGS_NS_PID") == str(os.getpid()):
+            atexit.register(shutil.rmtree, os.environ["BOUNCEINFO_SETTINGS_NS"],
+                            True)
+        return
+    if os.environ.get("BOUNCEINFO_SYSTEM_SETTINGS") == "1" or \
+            os.geteuid() != 0 or "BOUNCEINFO_BUILDDIR" not in os.environ or \
+            not shutil.which("unshare") or not is_dovecot24():
+        return
+    so = os.path.join(os.environ["BOUNCEINFO_BUILDDIR"], SETTINGS_MODULE_DIR,
+                      ".libs", SETTINGS_MODULE_SO)
+    if not os.path.exists(so):
+        return  # DovecotEnv reports the missing build output
+    tmp = tempfile.mkdtemp(prefix="bounceinfo-settings-")
+    os.chmod(tmp, 0o755)
+    for f in _system_modules(SYSTEM_SETTINGS_MODULEDIR):
+        shutil.copy2(f, tmp)
+    shutil.copy2(so, os.path.join(tmp, SETTINGS_MODULE_SO))
+    os.environ["BOUNCEINFO_SETTINGS_NS"] = tmp
+    os.environ["BOUNCEINFO_SETTINGS_NS_PID"] = str(os.getpid())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # unshare and sh exec in place: the pid stays this test's
+    os.execvp("unshare", [
+        "unshare", "--mount", "--propagation", "private", "sh", "-c",
+        'mount --bind "$0" "$1" && shift && exec "$@"', tmp,
+        SYSTEM_SETTINGS_MODULEDIR, sys.executable] + sys.argv)
+
+
+_settings_module_namespace()

@@ -38,6 +38,8 @@ base_dir = {tmp}/run
 state_dir = {tmp}/state
 mail_driver = maildir
 mail_path = ~/Maildir
+# doveconf loads every sieve_plugins entry: the build tree's
+sieve_plugin_dir = {sieve_plugin_dir}
 passdb static {{
   password = x
 }}
@@ -73,7 +75,9 @@ def doveconf(tmp, snippet, *args):
     conf = os.path.join(tmp, "dovecot.conf")
     with open(conf, "w") as f:
         f.write((MINIMAL24 if is_dovecot24() else MINIMAL).format(
-            tmp=tmp, snippet=snippet))
+            tmp=tmp, snippet=snippet, sieve_plugin_dir=os.path.join(
+                os.environ.get("BOUNCEINFO_BUILDDIR", "."), "src", "plugins",
+                "sieve-bounceinfo", ".libs")))
     return subprocess.run([DOVECONF, "-c", conf] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True)
@@ -151,6 +155,11 @@ def main():
         print("SKIP: %s not installed" % DOVECONF)
         return 77
     if is_dovecot24():
+        if os.geteuid() != 0:
+            # the settings module comes in through a private mount
+            # namespace (dovecot_env.py)
+            print("SKIP: on Dovecot 2.4 this test needs root")
+            return 77
         return main24()
     check(os.path.exists(SNIPPET), "snippet exists: %s" % SNIPPET)
     text = open(SNIPPET).read()

@@ -35,6 +35,9 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True
+# the installed package's own settings module, not the build tree's
+# (dovecot_env.py, Dovecot 2.4)
+os.environ["BOUNCEINFO_SYSTEM_SETTINGS"] = "1"
 from dovecot_env import (DovecotEnv, DovecotEnvUnavailable,  # noqa: E402
                          is_dovecot24)
 from bounceinfo_testlib import check, srcdir  # noqa: E402
@@ -117,6 +120,9 @@ def system_config_delivery():
     created_user = False
     home = tempfile.mkdtemp(prefix="bounceinfo-pkgtest-home-")
     os.rmdir(home)
+    if is_dovecot24() and not os.path.exists("/home/" + SYS_USER):
+        # Debian 13's default 10-mail.conf: mail_home = /home/%{user}
+        home = "/home/" + SYS_USER
     try:
         try:
             pw = pwd.getpwnam(SYS_USER)
