@@ -62,7 +62,7 @@ static void test_rule_ids(void **state)
 	assert_int_equal(d.class_, BOUNCEINFO_CLASS_QUOTA);
 	assert_string_equal(d.matched_rule, "rules/quota.rules:2");
 	/* <class>/<8 hex digits> */
-	assert_true(str_begins(d.rule_id, "quota/"));
+	assert_true(str_begins_with(d.rule_id, "quota/"));
 	assert_int_equal(strlen(d.rule_id), strlen("quota/") + 8);
 	assert_string_equal(d.rule_id, bounceinfo_rule_hash_id(
 		pool_datastack_create(), BOUNCEINFO_CLASS_QUOTA, NULL,
@@ -241,7 +241,7 @@ static void test_provider_scope(void **state)
 	classify_facts(bi, &facts, &d);
 	assert_int_equal(d.class_, BOUNCEINFO_CLASS_QUOTA);
 	assert_string_equal(d.matched_rule, "rules/providers/other.rules:7");
-	assert_true(str_begins(d.rule_id, "quota/"));
+	assert_true(str_begins_with(d.rule_id, "quota/"));
 	/* scoped and unscoped ids of the same pattern differ */
 	assert_string_not_equal(d.rule_id, bounceinfo_rule_hash_id(
 		pool_datastack_create(), BOUNCEINFO_CLASS_QUOTA, NULL,
