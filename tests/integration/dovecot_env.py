@@ -307,6 +307,28 @@ def config_text24(text):
     return text
 
 
+# The test user's mailboxes, the same in 2.3 and 2.4 syntax.
+NAMESPACE_CONF = """\
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = create
+  }
+  mailbox Sent {
+    special_use = \\Sent
+    auto = create
+  }
+  mailbox Junk {
+    special_use = \\Junk
+  }
+  mailbox Trash {
+    special_use = \\Trash
+  }
+}"""
+
+
 class DovecotEnv:
     def __init__(self, builddir=None, srcdir=None, mail_plugins=True,
                  sieve=True, extra_conf="", sieve_before=None,
@@ -539,6 +561,33 @@ class DovecotEnv:
         with open(self.conf_path, "w") as f:
             f.write(self._config())
 
+    def _listeners(self, key):
+        """imap, lmtp and the metrics endpoint on 127.0.0.1 (key: 2.3's
+        address, 2.4's listen)"""
+        return """\
+service imap-login {{
+  inet_listener imap {{
+    {key} = 127.0.0.1
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    {key} = 127.0.0.1
+    port = {lmtp_port}
+  }}
+}}
+service stats {{
+  inet_listener http {{
+    {key} = 127.0.0.1
+    port = {metrics_port}
+  }}
+}}""".format(key=key, imap_port=self.imap_port, lmtp_port=self.lmtp_port,
+             metrics_port=self.metrics_port)
+
     def _plugin_settings(self):
         """The plugin { } settings (2.3 terms; translated for 2.4)."""
         plugin = {} if self.installed else {"bounceinfo_datadir": self.srcdir}
@@ -600,34 +649,9 @@ userdb {{
   args = username_format=%u {passwd}
 }}
 
-namespace inbox {{
-  inbox = yes
-  separator = /
-  mailbox Drafts {{
-    special_use = \\Drafts
-    auto = create
-  }}
-  mailbox Sent {{
-    special_use = \\Sent
-    auto = create
-  }}
-  mailbox Junk {{
-    special_use = \\Junk
-  }}
-  mailbox Trash {{
-    special_use = \\Trash
-  }}
-}}
+{namespace}
 
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {imap_port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
+{listeners}
 service pop3-login {{
   inet_listener pop3 {{
     port = 0
@@ -641,18 +665,6 @@ service submission-login {{
     port = 0
   }}
 }}
-service lmtp {{
-  inet_listener lmtp {{
-    address = 127.0.0.1
-    port = {lmtp_port}
-  }}
-}}
-service stats {{
-  inet_listener http {{
-    address = 127.0.0.1
-    port = {metrics_port}
-  }}
-}}
 
 protocol lmtp {{
   mail_plugins = {delivery_plugins}
@@ -660,7 +672,9 @@ protocol lmtp {{
 protocol lda {{
   mail_plugins = {delivery_plugins}
 }}
-""".format(port=self.lmtp_port, base_dir=self.base_dir,
+""".format(namespace=NAMESPACE_CONF, listeners=self._listeners("address"),
+           port=self.lmtp_port,
+           base_dir=self.base_dir,
            state_dir=self.state_dir, log_path=self.log_path,
            protocols=protocols, uid=uid, gid=self.pw.pw_gid,
            moduledir=moduledir, mail_plugins=mail_plugins,
@@ -741,47 +755,12 @@ userdb passwd-file {{
   passwd_file_path = {passwd}
 }}
 
-namespace inbox {{
-  inbox = yes
-  separator = /
-  mailbox Drafts {{
-    special_use = \\Drafts
-    auto = create
-  }}
-  mailbox Sent {{
-    special_use = \\Sent
-    auto = create
-  }}
-  mailbox Junk {{
-    special_use = \\Junk
-  }}
-  mailbox Trash {{
-    special_use = \\Trash
-  }}
-}}
+{namespace}
 
-service imap-login {{
-  inet_listener imap {{
-    listen = 127.0.0.1
-    port = {imap_port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service lmtp {{
-  inet_listener lmtp {{
-    listen = 127.0.0.1
-    port = {lmtp_port}
-  }}
-}}
-service stats {{
-  inet_listener http {{
-    listen = 127.0.0.1
-    port = {metrics_port}
-  }}
-}}
-""".format(passwd=self.passwd_path, imap_port=self.imap_port,
+{listeners}
+""".format(namespace=NAMESPACE_CONF, listeners=self._listeners("listen"),
+           passwd=self.passwd_path,
+           imap_port=self.imap_port,
            lmtp_port=self.lmtp_port, metrics_port=self.metrics_port)
         for proto in ("lmtp", "lda"):
             conf += "protocol %s {\n%s}\n" % (proto,

@@ -83,18 +83,27 @@ def doveconf(tmp, snippet, *args):
                           text=True)
 
 
+def read_snippet(path):
+    check(os.path.exists(path), "snippet exists: %s" % path)
+    return open(path).read()
+
+
+def accepted(tmp, snippet):
+    """doveconf -n output of the minimal configuration with snippet"""
+    proc = doveconf(tmp, snippet, "-n")
+    check(proc.returncode == 0, "doveconf -n accepts the snippet%s"
+          % ("" if proc.returncode == 0 else ": " + proc.stderr))
+    return proc.stdout
+
+
 def main24():
     """Dovecot 2.4: conf.d/2.4/90-bounceinfo.conf. doveconf knows the
     bounceinfo_* settings from the installed settings module and rejects a
     wrong value itself."""
-    check(os.path.exists(SNIPPET24), "snippet exists: %s" % SNIPPET24)
-    text = open(SNIPPET24).read()
+    text = read_snippet(SNIPPET24)
     tmp = tempfile.mkdtemp(prefix="bounceinfo-conf-")
     try:
-        proc = doveconf(tmp, SNIPPET24, "-n")
-        check(proc.returncode == 0, "doveconf -n accepts the snippet%s"
-              % ("" if proc.returncode == 0 else ": " + proc.stderr))
-        out = proc.stdout
+        out = accepted(tmp, SNIPPET24)
         for proto, want in (("lmtp", ("bounceinfo", "sieve")),
                             ("lda", ("bounceinfo", "sieve")),
                             ("imap", ("bounceinfo",))):
@@ -161,14 +170,10 @@ def main():
             print("SKIP: on Dovecot 2.4 this test needs root")
             return 77
         return main24()
-    check(os.path.exists(SNIPPET), "snippet exists: %s" % SNIPPET)
-    text = open(SNIPPET).read()
+    text = read_snippet(SNIPPET)
     tmp = tempfile.mkdtemp(prefix="bounceinfo-conf-")
     try:
-        proc = doveconf(tmp, SNIPPET, "-n")
-        check(proc.returncode == 0, "doveconf -n accepts the snippet%s"
-              % ("" if proc.returncode == 0 else ": " + proc.stderr))
-        out = proc.stdout
+        out = accepted(tmp, SNIPPET)
         check(re.search(r"^mail_plugins = .*\bbounceinfo\b", out, re.M),
               "global mail_plugins has bounceinfo")
         lmtp = re.search(r"^protocol lmtp \{\n(.*?)^\}", out, re.M | re.S)
