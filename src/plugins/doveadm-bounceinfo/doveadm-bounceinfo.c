@@ -279,19 +279,10 @@ cmd_bounceinfo_run(struct doveadm_mail_cmd_context *_ctx,
 	return ret;
 }
 
-#if BOUNCEINFO_DOVECOT24
-/* 2.4: the positional query comes from the command's parameters */
-static void cmd_bounceinfo_init(struct doveadm_mail_cmd_context *_ctx)
-{
-	const char *const *args = NULL;
-
-	(void)doveadm_cmd_param_array(_ctx->cctx, "query", &args);
-#else
 static void
-cmd_bounceinfo_init(struct doveadm_mail_cmd_context *_ctx,
-		    const char *const args[])
+cmd_bounceinfo_init_args(struct doveadm_mail_cmd_context *_ctx,
+			 const char *const args[])
 {
-#endif
 	struct bounceinfo_cmd_context *ctx =
 		container_of(_ctx, struct bounceinfo_cmd_context, ctx);
 	static const char *const all_args[] = { "ALL", NULL };
@@ -330,6 +321,19 @@ cmd_bounceinfo_init(struct doveadm_mail_cmd_context *_ctx,
 		break;
 	}
 }
+
+#if BOUNCEINFO_DOVECOT24
+/* 2.4: the positional query comes from the command's parameters */
+static void cmd_bounceinfo_init(struct doveadm_mail_cmd_context *_ctx)
+{
+	const char *const *args = NULL;
+
+	(void)doveadm_cmd_param_array(_ctx->cctx, "query", &args);
+	cmd_bounceinfo_init_args(_ctx, args);
+}
+#else
+#  define cmd_bounceinfo_init cmd_bounceinfo_init_args
+#endif
 
 static struct doveadm_mail_cmd_context *
 cmd_bounceinfo_alloc(enum bounceinfo_cmd cmd)
