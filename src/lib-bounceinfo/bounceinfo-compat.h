@@ -24,4 +24,17 @@
 #  define BOUNCEINFO_JSON_HEADER "json-generator.h"
 #endif
 
+/* A raw storage user set up like user (for a filtered copy of the mail
+   being delivered); needs mail-storage-service.h and raw-storage.h. */
+#if BOUNCEINFO_DOVECOT24
+#  define bounceinfo_raw_storage_create(user) \
+	raw_storage_create_from_set( \
+		mail_storage_service_user_get_service_ctx((user)->service_user), \
+		mail_storage_service_user_get_settings_instance( \
+			(user)->service_user))
+#else
+#  define bounceinfo_raw_storage_create(user) \
+	raw_storage_create_from_set((user)->set_info, (user)->unexpanded_set)
+#endif
+
 #endif

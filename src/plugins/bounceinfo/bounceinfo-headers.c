@@ -10,8 +10,10 @@
 #include "message-header-parser.h"
 #include "mail-storage-private.h"
 #include "raw-storage.h"
+#include "mail-storage-service.h"
 #include "mail-deliver.h"
 #include "bounceinfo-plugin-private.h"
+#include "bounceinfo-compat.h"
 
 /* Trusted bounce headers (bounceinfo_headers = yes).
 
@@ -290,8 +292,7 @@ bounceinfo_headers_open(struct mail_deliver_context *ctx,
 	i_stream_add_destroy_callback(filtered, bounceinfo_header_filter_free,
 				      fctx);
 
-	del->raw_user = raw_storage_create_from_set(ctx->rcpt_user->set_info,
-		ctx->rcpt_user->unexpanded_set);
+	del->raw_user = bounceinfo_raw_storage_create(ctx->rcpt_user);
 	if (raw_mailbox_alloc_stream(del->raw_user, filtered, received,
 				     envelope_sender, &del->box) < 0) {
 		e_error(buser->event, "Delivering the mail without bounce "

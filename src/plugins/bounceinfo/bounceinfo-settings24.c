@@ -26,6 +26,7 @@ int bounceinfo_settings_read(struct mail_user *user,
 		return -1;
 	}
 	set_r->keywords = set->keywords;
+	set_r->headers = set->headers;
 	set_r->verify = set->verify;
 	set_r->language = p_strdup(user->pool, set->language);
 	set_r->datadir = p_strdup(user->pool, set->datadir);
