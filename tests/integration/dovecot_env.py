@@ -283,7 +283,8 @@ def plugin_settings24(settings):
 def config_text24(text):
     """2.3 idioms of raw configuration text in 2.4 syntax: list appends
     "x = $x a b" become { a = yes } blocks, inet_listener address becomes
-    listen, service_count restart_request_count, metric group_by = a b
+    listen, mail_location is split into mail_driver, mail_path, ...,
+    service_count is restart_request_count, metric group_by = a b
     becomes group_by a { } group_by b { }."""
     def list_append(m):
         indent, name, words = m.group(1), m.group(2), m.group(3).split()
@@ -295,6 +296,20 @@ def config_text24(text):
                   r"\$\2\b[ \t]*(.*)$", list_append, text)
     text = re.sub(r"(?m)^([ \t]*)address[ \t]*=", r"\1listen =", text)
 
+    # mail_location = driver:path[:KEY=value...] is split up in 2.4
+    def mail_location(m):
+        indent, parts = m.group(1), m.group(2).strip().split(":")
+        keys = {"INDEX": "mail_index_path", "CONTROL": "mail_control_path",
+                "INBOX": "mail_inbox_path", "LAYOUT": "mailbox_list_layout"}
+        out = ["%smail_driver = %s" % (indent, parts[0])]
+        if len(parts) > 1:
+            out.append("%smail_path = %s" % (indent, parts[1]))
+        for opt in parts[2:]:
+            key, _, val = opt.partition("=")
+            out.append("%s%s = %s" % (indent, keys[key], val))
+        return "\n".join(out)
+    text = re.sub(r"(?m)^([ \t]*)mail_location[ \t]*=(.*)$", mail_location,
+                  text)
     # renamed in 2.4
     text = re.sub(r"(?m)^([ \t]*)service_count[ \t]*=",
                   r"\1restart_request_count =", text)
