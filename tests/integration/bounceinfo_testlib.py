@@ -168,6 +168,9 @@ def add_user(env, name, password, extra_fields="", user_sieve=None):
     for p in paths:
         os.chown(p, env.pw.pw_uid, env.pw.pw_gid)
     os.chmod(home, 0o700)
+    from dovecot_env import is_dovecot24, userdb_fields24
+    if is_dovecot24():
+        extra_fields = userdb_fields24(extra_fields)
     with open(env.passwd_path, "a") as f:
         f.write("%s:{PLAIN}%s:%d:%d::%s::%s\n"
                 % (name, password, env.pw.pw_uid, env.pw.pw_gid, home,

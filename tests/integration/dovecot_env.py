@@ -280,6 +280,17 @@ def plugin_settings24(settings):
     return out
 
 
+def userdb_fields24(fields):
+    """userdb extra fields (passwd-file, "a=b c=d") in 2.4 terms: a global
+    script set to nothing for one user (sieve_after=) empties the path of
+    the sieve_script block plugin_settings24() made of it."""
+    def script(m):
+        return "%ssieve_script/%s_1/path=%s" % (m.group(1), m.group(2),
+                                               m.group(3))
+    return re.sub(r"(\buserdb_)(sieve_before|sieve_after)=(\S*)", script,
+                  fields)
+
+
 def config_text24(text):
     """2.3 idioms of raw configuration text in 2.4 syntax: list appends
     "x = $x a b" become { a = yes } blocks, inet_listener address becomes
@@ -973,10 +984,21 @@ service managesieve-login {{
         """The argv that runs doveadm with this config (and our doveadm
         plugin, in a private mount namespace, when it is loaded)."""
         cmd = [DOVEADM, "-c", self.conf_path] + [str(a) for a in args]
+        binds = []
         if self.doveadm_plugin_loaded:
+            binds.append((self.doveadm_moduledir, SYSTEM_DOVEADM_MODULEDIR))
+        if os.environ.get("BOUNCEINFO_SETTINGS_NS"):
+            # 2.4: also the settings module, so that the command works
+            # when run outside this test's namespace (the demo prints it)
+            binds.append((os.environ["BOUNCEINFO_SETTINGS_NS"],
+                          SYSTEM_SETTINGS_MODULEDIR))
+        if binds:
+            script = " && ".join('mount --bind "$%d" "$%d"' % (2 * i, 2 * i + 1)
+                                 for i in range(len(binds)))
             cmd = ["unshare", "--mount", "--propagation", "private", "sh",
-                   "-c", 'mount --bind "$0" "$1" && shift && exec "$@"',
-                   self.doveadm_moduledir, SYSTEM_DOVEADM_MODULEDIR] + cmd
+                   "-c", '%s && shift %d && exec "$@"' % (
+                       script, 2 * len(binds) - 1)] + \
+                [d for pair in binds for d in pair] + cmd
         return cmd
 
     def doveadm(self, *args, check=True, input=None):
