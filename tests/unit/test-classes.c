@@ -70,11 +70,11 @@ static void test_classes_md(void **state)
 		const char *line = *lines, *name, *sev, *end;
 		enum bounceinfo_class class_;
 
-		if (!str_begins(line, "| `"))
+		if (!str_begins_with(line, "| `"))
 			continue;
 		name = line + 3;
 		end = strchr(name, '`');
-		if (end == NULL || !str_begins(end, "` | "))
+		if (end == NULL || !str_begins_with(end, "` | "))
 			continue;
 		name = t_strdup_until(name, end);
 		sev = t_strcut(end + 4, ' ');
