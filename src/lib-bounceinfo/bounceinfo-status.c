@@ -258,11 +258,11 @@ static bool status_agrees_with_reply(const char *reply, const char *status)
 	case 52:
 		/* 452/552: storage exceeded (mailbox full, message too big
 		   for the mailbox or the system) */
-		return str_begins(sub, "2.2") || str_begins(sub, "2.3") ||
-			str_begins(sub, "3.1") || str_begins(sub, "3.4");
+		return str_begins_with(sub, "2.2") || str_begins_with(sub, "2.3") ||
+			str_begins_with(sub, "3.1") || str_begins_with(sub, "3.4");
 	case 51:
 		/* 551: user not local */
-		return str_begins(sub, "1.6");
+		return str_begins_with(sub, "1.6");
 	case 50:
 	case 53:
 		/* 550/553: mailbox unavailable, name not allowed */
