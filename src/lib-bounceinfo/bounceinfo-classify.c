@@ -118,6 +118,8 @@ void bounceinfo_classify_deinit(struct bounceinfo *bi)
 	if (bi->remote_host_code != NULL)
 		pcre2_code_free(bi->remote_host_code);
 	bi->remote_host_code = NULL;
+	if (bi->smtp_command_text != NULL)
+		str_free(&bi->smtp_command_text);
 	for (unsigned int i = 0; i < N_ELEMENTS(bi->command_codes); i++) {
 		if (bi->command_codes[i] != NULL)
 			pcre2_code_free(bi->command_codes[i]);
@@ -134,6 +136,12 @@ const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
 	if (text == NULL)
 		return NULL;
 	len = strlen(text);
+	/* the parser and the classifier ask about the same diagnostic in
+	   turn: the answer depends on the text alone */
+	if (bi->smtp_command_text != NULL &&
+	    str_len(bi->smtp_command_text) == len &&
+	    memcmp(str_data(bi->smtp_command_text), text, len) == 0)
+		return bi->smtp_command_found;
 	for (unsigned int i = 0; i < N_ELEMENTS(command_patterns); i++) {
 		if (bounceinfo_pcre_match_group(bi, bi->command_codes[i],
 						text, len, 0, &start, &end) &&
@@ -145,6 +153,11 @@ const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
 	if (found == NULL &&
 	    bounceinfo_pcre_match(bi, bi->implicit_rcpt_code, text, len))
 		found = "RCPT";
+	if (bi->smtp_command_text == NULL)
+		bi->smtp_command_text = str_new(default_pool, 256);
+	str_truncate(bi->smtp_command_text, 0);
+	str_append_data(bi->smtp_command_text, text, len);
+	bi->smtp_command_found = found;
 	return found;
 }
 

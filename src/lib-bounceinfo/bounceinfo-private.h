@@ -181,6 +181,11 @@ struct bounceinfo {
 	/* what a message is (bounceinfo-detect.c, rules/signs/) */
 	struct bounceinfo_detect *detect;
 	pcre2_code *command_codes[5];
+	/* the last text bounceinfo_smtp_command_find() searched and its
+	   answer (a static name or NULL): the same diagnostic is asked
+	   about by the parser and again by the classifier */
+	string_t *smtp_command_text;
+	const char *smtp_command_found;
 	pcre2_code *implicit_rcpt_code;
 	pcre2_code *remote_host_code;
 
