@@ -171,6 +171,8 @@ struct bounceinfo {
 	ARRAY_TYPE(bounceinfo_rule) rules;
 	ARRAY_TYPE(bounceinfo_rule) rules_tier2;
 	ARRAY_TYPE(bounceinfo_status_entry) status_map;
+	/* pattern ('x' as 'X') -> index + 1 of its first status_map line */
+	HASH_TABLE(const char *, void *) status_index;
 	ARRAY_TYPE(bounceinfo_mta_sig) mta_sigs;
 	/* words of the text bounce layout (rules/ndr-layout.map) */
 	ARRAY_TYPE(bounceinfo_vocab) vocab;

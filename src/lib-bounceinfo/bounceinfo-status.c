@@ -51,6 +51,39 @@ static bool status_pattern_is_valid(const char *pattern)
 	return TRUE;
 }
 
+/* The index key of a pattern: 'x' written 'X' (both mean any digit) */
+static const char *status_pattern_key(pool_t pool, const char *pattern)
+{
+	char *key = p_strdup(pool, pattern);
+
+	if (str_begins(key, "code:"))
+		return key;
+	for (char *p = key; *p != '\0'; p++) {
+		if (*p == 'x')
+			*p = 'X';
+	}
+	return key;
+}
+
+/* status.map by pattern: a lookup tries the few patterns that can match
+   a status instead of every line. The first line of a pattern is the
+   one a linear scan would keep (later ones only tie). */
+static void status_map_index(struct bounceinfo *bi)
+{
+	const struct bounceinfo_status_entry *entry;
+
+	hash_table_create(&bi->status_index, bi->pool,
+			  array_count(&bi->status_map) * 2, str_hash, strcmp);
+	array_foreach(&bi->status_map, entry) {
+		const char *key = status_pattern_key(bi->pool, entry->pattern);
+		unsigned int idx = array_foreach_idx(&bi->status_map, entry);
+
+		if (hash_table_lookup(bi->status_index, key) == NULL)
+			hash_table_insert(bi->status_index, key,
+					  POINTER_CAST(idx + 1));
+	}
+}
+
 int bounceinfo_status_map_load(struct bounceinfo *bi, const char *path,
 			       const char **error_r)
 {
@@ -120,7 +153,10 @@ int bounceinfo_status_map_load(struct bounceinfo *bi, const char *path,
 		entry.id = p_strconcat(bi->pool, "status/", entry.pattern, NULL);
 		array_push_back(&bi->status_map, &entry);
 	}
-	return bounceinfo_datafile_close(&file, ret, error_r);
+	ret = bounceinfo_datafile_close(&file, ret, error_r);
+	if (ret == 0)
+		status_map_index(bi);
+	return ret;
 }
 
 /* Returns specificity (>0) if pattern matches status, 0 if not. */
@@ -165,11 +201,70 @@ bounceinfo_status_lookup(struct bounceinfo *bi, const char *status)
 
 	if (status == NULL)
 		return NULL;
-	array_foreach(&bi->status_map, entry) {
-		score = status_pattern_match(entry->pattern, status);
-		if (score > best_score) {
-			best = entry;
-			best_score = score;
+	if (!hash_table_is_created(bi->status_index)) {
+		array_foreach(&bi->status_map, entry) {
+			score = status_pattern_match(entry->pattern, status);
+			if (score > best_score) {
+				best = entry;
+				best_score = score;
+			}
+		}
+		return best;
+	}
+	if (str_begins(status, "code:")) {
+		void *value = hash_table_lookup(bi->status_index, status);
+
+		return value == NULL ? NULL :
+			array_idx(&bi->status_map, POINTER_CAST_TO(value,
+						unsigned int) - 1);
+	}
+
+	/* A pattern of k components matches when each is 'X' or the
+	   status' own: try those keys for k = 1..3, keep the best score,
+	   the earliest line on a tie (as the linear scan did). */
+	const char *comps[3];
+	size_t comp_lens[3];
+	unsigned int n = 0, best_idx = UINT_MAX;
+	const char *p = status;
+
+	for (;;) {
+		const char *dot = strchr(p, '.');
+
+		comps[n] = p;
+		comp_lens[n] = dot == NULL ? strlen(p) : (size_t)(dot - p);
+		n++;
+		if (dot == NULL || n == N_ELEMENTS(comps))
+			break;
+		p = dot + 1;
+	}
+	string_t *key = t_str_new(64);
+	for (unsigned int k = 1; k <= n; k++) {
+		for (unsigned int mask = 0; mask < (1U << k); mask++) {
+			str_truncate(key, 0);
+			for (unsigned int i = 0; i < k; i++) {
+				if (i > 0)
+					str_append_c(key, '.');
+				if ((mask & (1U << i)) != 0)
+					str_append_c(key, 'X');
+				else
+					str_append_data(key, comps[i],
+							comp_lens[i]);
+			}
+			void *value = hash_table_lookup(bi->status_index,
+							str_c(key));
+			if (value == NULL)
+				continue;
+			unsigned int idx = POINTER_CAST_TO(value,
+							   unsigned int) - 1;
+			entry = array_idx(&bi->status_map, idx);
+			score = status_pattern_match(entry->pattern, status);
+			if (score > best_score ||
+			    (score == best_score && score > 0 &&
+			     idx < best_idx)) {
+				best = entry;
+				best_score = score;
+				best_idx = idx;
+			}
 		}
 	}
 	return best;
