@@ -74,8 +74,9 @@ dsn_field(struct dsn_ctx *dctx, const char *name,
 	struct bounceinfo_result *result = ctx->result;
 	struct bounceinfo_recipient *rcpt;
 	const char *value;
+	size_t name_len = strlen(name);
 
-	if (strcasecmp(name, "Reporting-MTA") == 0) {
+	if (BI_NAME_IS(name, name_len, "Reporting-MTA")) {
 		if (result->reporting_mta == NULL) {
 			value = dsn_value(ctx, data, size,
 					  BOUNCEINFO_MAX_FIELD_LEN);
@@ -83,15 +84,15 @@ dsn_field(struct dsn_ctx *dctx, const char *name,
 		}
 		return;
 	}
-	if (strcasecmp(name, "Arrival-Date") == 0) {
+	if (BI_NAME_IS(name, name_len, "Arrival-Date")) {
 		if (result->arrival_date == NULL) {
 			result->arrival_date = dsn_value(ctx, data, size,
 				BOUNCEINFO_MAX_FIELD_LEN);
 		}
 		return;
 	}
-	if (strcasecmp(name, "Final-Recipient") == 0 ||
-	    strcasecmp(name, "Original-Rcpt-To") == 0) {
+	if (BI_NAME_IS(name, name_len, "Final-Recipient") ||
+	    BI_NAME_IS(name, name_len, "Original-Rcpt-To")) {
 		/* a second Final-Recipient without an empty line between:
 		   broken, but it is a new recipient */
 		if (dctx->rcpt != NULL && dctx->rcpt_has_final)
@@ -106,7 +107,7 @@ dsn_field(struct dsn_ctx *dctx, const char *name,
 		dctx->rcpt_has_final = TRUE;
 		return;
 	}
-	if (strcasecmp(name, "Original-Recipient") == 0) {
+	if (BI_NAME_IS(name, name_len, "Original-Recipient")) {
 		rcpt = dsn_rcpt(dctx);
 		if (rcpt == NULL)
 			return;
@@ -115,7 +116,7 @@ dsn_field(struct dsn_ctx *dctx, const char *name,
 			bounceinfo_address_clean(ctx->pool, value);
 		return;
 	}
-	if (strcasecmp(name, "Action") == 0) {
+	if (BI_NAME_IS(name, name_len, "Action")) {
 		rcpt = dsn_rcpt(dctx);
 		if (rcpt == NULL)
 			return;
@@ -123,7 +124,7 @@ dsn_field(struct dsn_ctx *dctx, const char *name,
 		rcpt->action = bounceinfo_action_canonical(value);
 		return;
 	}
-	if (strcasecmp(name, "Status") == 0) {
+	if (BI_NAME_IS(name, name_len, "Status")) {
 		rcpt = dsn_rcpt(dctx);
 		if (rcpt == NULL)
 			return;
@@ -149,7 +150,7 @@ dsn_field(struct dsn_ctx *dctx, const char *name,
 			rcpt->status = p_strdup(ctx->pool, value);
 		return;
 	}
-	if (strcasecmp(name, "Remote-MTA") == 0) {
+	if (BI_NAME_IS(name, name_len, "Remote-MTA")) {
 		rcpt = dsn_rcpt(dctx);
 		if (rcpt == NULL)
 			return;
@@ -157,7 +158,7 @@ dsn_field(struct dsn_ctx *dctx, const char *name,
 		rcpt->remote_mta = strip_type(value);
 		return;
 	}
-	if (strcasecmp(name, "Diagnostic-Code") == 0) {
+	if (BI_NAME_IS(name, name_len, "Diagnostic-Code")) {
 		rcpt = dsn_rcpt(dctx);
 		if (rcpt == NULL)
 			return;
@@ -169,7 +170,7 @@ dsn_field(struct dsn_ctx *dctx, const char *name,
 		dctx->diag_from_status = FALSE;
 		return;
 	}
-	if (strcasecmp(name, "Feedback-Type") == 0) {
+	if (BI_NAME_IS(name, name_len, "Feedback-Type")) {
 		rcpt = dsn_rcpt(dctx);
 		if (rcpt != NULL && rcpt->diagnostic == NULL) {
 			rcpt->diagnostic = dsn_value(ctx, data, size,

@@ -59,6 +59,7 @@ static void
 root_header(struct bounceinfo_parse_ctx *ctx, const struct message_header_line *hdr)
 {
 	const char *value;
+	size_t name_len = strlen(hdr->name);
 
 	if (str_len(ctx->headers) < BOUNCEINFO_MAX_HEADER_BYTES) {
 		str_append(ctx->headers, hdr->name);
@@ -70,14 +71,14 @@ root_header(struct bounceinfo_parse_ctx *ctx, const struct message_header_line *
 			str_append(ctx->headers, value);
 		str_append_c(ctx->headers, '\n');
 	}
-	if (strcasecmp(hdr->name, "Content-Type") == 0) {
+	if (BI_NAME_IS(hdr->name, name_len, "Content-Type")) {
 		ctx->content_type = content_type_parse(hdr->full_value,
 			hdr->full_value_len, &ctx->report_type);
-	} else if (strcasecmp(hdr->name, "Subject") == 0) {
+	} else if (BI_NAME_IS(hdr->name, name_len, "Subject")) {
 		ctx->subject = bounceinfo_text_clean(pool_datastack_create(),
 			(const char *)hdr->full_value, hdr->full_value_len,
 			BOUNCEINFO_MAX_FIELD_LEN);
-	} else if (strcasecmp(hdr->name, "From") == 0) {
+	} else if (BI_NAME_IS(hdr->name, name_len, "From")) {
 		ctx->from = bounceinfo_text_clean(pool_datastack_create(),
 			(const char *)hdr->full_value, hdr->full_value_len,
 			BOUNCEINFO_MAX_FIELD_LEN);
@@ -87,7 +88,7 @@ root_header(struct bounceinfo_parse_ctx *ctx, const struct message_header_line *
 				pool_datastack_create(),
 				lt != NULL ? lt : ctx->from);
 		}
-	} else if (strcasecmp(hdr->name, "Auto-Submitted") == 0) {
+	} else if (BI_NAME_IS(hdr->name, name_len, "Auto-Submitted")) {
 		if (hdr->full_value_len >= 2 &&
 		    strncasecmp((const char *)hdr->full_value, "no", 2) != 0)
 			ctx->auto_submitted = TRUE;
@@ -97,28 +98,28 @@ root_header(struct bounceinfo_parse_ctx *ctx, const struct message_header_line *
 		    strncasecmp((const char *)hdr->full_value,
 				"auto-replied", 12) == 0)
 			ctx->auto_replied = TRUE;
-	} else if (strcasecmp(hdr->name, "X-Autoreply") == 0 ||
-		   strcasecmp(hdr->name, "X-Autorespond") == 0 ||
-		   strcasecmp(hdr->name, "X-Autoresponder") == 0 ||
-		   strcasecmp(hdr->name, "X-Auto-Reply") == 0 ||
-		   strcasecmp(hdr->name, "X-Mail-Autoreply") == 0 ||
-		   strcasecmp(hdr->name, "X-Vacation") == 0) {
+	} else if (BI_NAME_IS(hdr->name, name_len, "X-Autoreply") ||
+		   BI_NAME_IS(hdr->name, name_len, "X-Autorespond") ||
+		   BI_NAME_IS(hdr->name, name_len, "X-Autoresponder") ||
+		   BI_NAME_IS(hdr->name, name_len, "X-Auto-Reply") ||
+		   BI_NAME_IS(hdr->name, name_len, "X-Mail-Autoreply") ||
+		   BI_NAME_IS(hdr->name, name_len, "X-Vacation")) {
 		ctx->autoreply_header = TRUE;
-	} else if (strcasecmp(hdr->name, "Precedence") == 0) {
+	} else if (BI_NAME_IS(hdr->name, name_len, "Precedence")) {
 		if (hdr->full_value_len >= 4 &&
 		    strncasecmp((const char *)hdr->full_value, "auto", 4) == 0)
 			ctx->autoreply_header = TRUE;
-	} else if (strcasecmp(hdr->name, "X-HmXmrOriginalRecipient") == 0) {
+	} else if (BI_NAME_IS(hdr->name, name_len, "X-HmXmrOriginalRecipient")) {
 		ctx->jmrp_recipient = t_strndup(hdr->full_value,
 			I_MIN(hdr->full_value_len, BOUNCEINFO_MAX_FIELD_LEN));
-	} else if (strcasecmp(hdr->name, "X-Apple-Unsubscribe") == 0) {
+	} else if (BI_NAME_IS(hdr->name, name_len, "X-Apple-Unsubscribe")) {
 		ctx->apple_unsubscribe = TRUE;
-	} else if (strcasecmp(hdr->name, "X-Failed-Recipients") == 0) {
+	} else if (BI_NAME_IS(hdr->name, name_len, "X-Failed-Recipients")) {
 		if (ctx->failed_recipients == NULL) {
 			ctx->failed_recipients = t_strndup(hdr->full_value,
 				I_MIN(hdr->full_value_len, 65536));
 		}
-	} else if (strcasecmp(hdr->name, "Return-Path") == 0) {
+	} else if (BI_NAME_IS(hdr->name, name_len, "Return-Path")) {
 		ctx->return_path = t_strndup(hdr->full_value,
 					     hdr->full_value_len);
 	}

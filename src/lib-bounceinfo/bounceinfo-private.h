@@ -25,6 +25,11 @@ static inline bool bi_str_ends_with(const char *str, const char *suffix)
 	return len >= slen && strcmp(str + len - slen, suffix) == 0;
 }
 
+/* A header or field name compared with a literal: the length first, so
+   that a chain of names costs a strcasecmp() only on the likely one */
+#define BI_NAME_IS(name, name_len, lit) \
+	((name_len) == sizeof(lit) - 1 && strcasecmp((name), (lit)) == 0)
+
 /* Facts of a recipient a provider block's @scope lines are matched
    against (doc/rules.md "Provider scope") */
 enum bounceinfo_scope_field {

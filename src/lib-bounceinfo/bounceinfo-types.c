@@ -227,15 +227,17 @@ bounceinfo_result_first_recipient(const struct bounceinfo_result *result)
 const char **bounceinfo_original_field(struct bounceinfo_original *orig,
 				       const char *name)
 {
-	if (strcasecmp(name, "Message-ID") == 0)
+	size_t name_len = strlen(name);
+
+	if (BI_NAME_IS(name, name_len, "Message-ID"))
 		return &orig->message_id;
-	if (strcasecmp(name, "Subject") == 0)
+	if (BI_NAME_IS(name, name_len, "Subject"))
 		return &orig->subject;
-	if (strcasecmp(name, "From") == 0)
+	if (BI_NAME_IS(name, name_len, "From"))
 		return &orig->from;
-	if (strcasecmp(name, "To") == 0)
+	if (BI_NAME_IS(name, name_len, "To"))
 		return &orig->to;
-	if (strcasecmp(name, "Date") == 0)
+	if (BI_NAME_IS(name, name_len, "Date"))
 		return &orig->date;
 	return NULL;
 }
