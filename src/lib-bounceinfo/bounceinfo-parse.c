@@ -263,7 +263,16 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 
 	part_pool = pool_alloconly_create("bounceinfo parts", 4096);
 	parser = message_parser_init(part_pool, input, &pset);
-	decoder = message_decoder_init(NULL, 0);
+	if (ctx->bi->parse_decoder != NULL) {
+		/* the decoder of this bounceinfo_parse() call's earlier pass,
+		   which saw only the top-level header (no body bytes pending
+		   a charset translation): reset, it is as good as new and
+		   saves the two 8 KB buffers a new one allocates */
+		decoder = ctx->bi->parse_decoder;
+		message_decoder_decode_reset(decoder);
+	} else {
+		decoder = message_decoder_init(NULL, 0);
+	}
 	while (go_on &&
 	       (ret = message_parser_parse_next_block(parser, &block)) > 0) {
 		struct part_info *info = part_info_get(block.part);
@@ -342,7 +351,8 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 	} else {
 		ret = 0;
 	}
-	message_decoder_deinit(&decoder);
+	if (decoder != ctx->bi->parse_decoder)
+		message_decoder_deinit(&decoder);
 	message_parser_deinit(&parser, &parts);
 	pool_unref(&part_pool);
 
@@ -663,6 +673,10 @@ size_t bounceinfo_get_read_limit(struct bounceinfo *bi)
    bounded read (a bounce behind a 5 MB header line is still one). */
 #define BOUNCEINFO_MAX_HEADER_LINE (64 * 1024)
 
+/* A read buffer that grew past this is freed after the message, not
+   kept for the next one */
+#define BOUNCEINFO_PARSE_BUF_KEEP (64 * 1024)
+
 struct read_state {
 	size_t limit;
 	/* still in the top-level header; its line read so far */
@@ -772,7 +786,12 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 	i_zero(&st);
 	st.limit = bounceinfo_get_read_limit(bi);
 	st.in_header = TRUE;
-	buf = buffer_create_dynamic(default_pool, 16 * 1024);
+	/* the read buffer is kept from one message to the next (no 16 KB
+	   zeroed per message), unless a large message grew it */
+	if (bi->parse_buf == NULL)
+		bi->parse_buf = buffer_create_dynamic(default_pool, 16 * 1024);
+	buf = bi->parse_buf;
+	buffer_set_used_size(buf, 0);
 	/* the header first: mail whose header says it is no bounce is
 	   decided without reading its body, with the same answer the
 	   whole message would give (the body is never looked at then) */
@@ -782,6 +801,10 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 		pool_t tmp = pool_alloconly_create("bounceinfo header", 4096);
 		struct bounceinfo_result *tmp_result;
 
+		/* the passes over one message share a decoder: the header
+		   pass leaves no body data in it */
+		i_assert(bi->parse_decoder == NULL);
+		bi->parse_decoder = message_decoder_init(NULL, 0);
 		if (parse_buffer(bi, buf->data, st.hdr_size, tmp, &tmp_result,
 				 &not_bounce, error_r) == 0 && not_bounce) {
 			ret = parse_buffer(bi, buf->data, st.hdr_size, pool,
@@ -799,7 +822,10 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 		ret = parse_buffer(bi, buf->data, buf->used, pool, result_r,
 				   &not_bounce, error_r);
 	}
-	buffer_free(&buf);
+	if (bi->parse_decoder != NULL)
+		message_decoder_deinit(&bi->parse_decoder);
+	if (buf->used > BOUNCEINFO_PARSE_BUF_KEEP)
+		buffer_free(&bi->parse_buf);
 	return ret;
 }
 

@@ -196,6 +196,11 @@ struct bounceinfo {
 	pcre2_code *implicit_rcpt_code;
 	pcre2_code *remote_host_code;
 
+	/* bounceinfo_parse(): the read buffer, kept between messages, and
+	   the decoder its passes over one message share */
+	buffer_t *parse_buf;
+	struct message_decoder_context *parse_decoder;
+
 	ARRAY_TYPE(bounceinfo_lang) langs;
 	ARRAY_TYPE(const_string) lang_names;
 	/* languages whose fallback was already logged: once per process */

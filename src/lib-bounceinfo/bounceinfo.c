@@ -148,6 +148,8 @@ void bounceinfo_deinit(struct bounceinfo **_bi)
 	bounceinfo_detect_deinit(bi);
 	bounceinfo_classify_deinit(bi);
 	bounceinfo_mta_free(bi);
+	if (bi->parse_buf != NULL)
+		buffer_free(&bi->parse_buf);
 	if (hash_table_is_created(bi->status_index))
 		hash_table_destroy(&bi->status_index);
 	pcre2_match_data_free(bi->match_data);
