@@ -107,6 +107,10 @@ void bounceinfo_classify_init(struct bounceinfo *bi)
 			command_patterns[i].pattern, &error);
 		if (bi->command_codes[i] == NULL)
 			i_panic("bounceinfo: command pattern: %s", error);
+		T_BEGIN {
+			bi->command_literals[i] = bounceinfo_pcre_literals(
+				bi->pool, command_patterns[i].pattern);
+		} T_END;
 	}
 }
 
@@ -142,7 +146,11 @@ const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
 	    str_len(bi->smtp_command_text) == len &&
 	    memcmp(str_data(bi->smtp_command_text), text, len) == 0)
 		return bi->smtp_command_found;
+	const char *folded = bi->no_prefilter ? NULL :
+		bounceinfo_text_fold(text);
 	for (unsigned int i = 0; i < N_ELEMENTS(command_patterns); i++) {
+		if (!bounceinfo_literals_found(bi->command_literals[i], folded))
+			continue;
 		if (bounceinfo_pcre_match_group(bi, bi->command_codes[i],
 						text, len, 0, &start, &end) &&
 		    (found == NULL || start >= best)) {

@@ -61,7 +61,7 @@ int bounceinfo_mta_load(struct bounceinfo *bi, const char *path,
 			break;
 		}
 		sig.name = p_strdup(bi->pool, name);
-		sig.literal = bounceinfo_pcre_literal(bi->pool, p);
+		sig.literals = bounceinfo_pcre_literals(bi->pool, p);
 		array_push_back(&bi->mta_sigs, &sig);
 		continue;
 	syntax:
@@ -88,14 +88,17 @@ const char *bounceinfo_mta_detect(struct bounceinfo *bi,
 {
 	const struct bounceinfo_mta_sig *sig;
 	size_t hlen = strlen(headers), blen = strlen(body);
-	const char *fheaders = bounceinfo_text_fold(headers);
-	const char *fbody = bounceinfo_text_fold(body);
+	const char *fheaders = NULL, *fbody = NULL;
 
+	if (!bi->no_prefilter) {
+		fheaders = bounceinfo_text_fold(headers);
+		fbody = bounceinfo_text_fold(body);
+	}
 	array_foreach(&bi->mta_sigs, sig) {
 		bool header = sig->where == BOUNCEINFO_MTA_WHERE_HEADER;
 
-		if (sig->literal != NULL &&
-		    strstr(header ? fheaders : fbody, sig->literal) == NULL)
+		if (!bounceinfo_literals_found(sig->literals,
+					       header ? fheaders : fbody))
 			continue;
 		if (bounceinfo_pcre_match(bi, sig->code,
 					  header ? headers : body,

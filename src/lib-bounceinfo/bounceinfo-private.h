@@ -77,8 +77,9 @@ struct bounceinfo_rule {
 	const char *source;
 	/* user-unknown rules: source + " (not RCPT: filtered)" */
 	const char *source_not_rcpt;
-	/* lowercase literal every match contains, or NULL (prefilter) */
-	const char *literal;
+	/* prefilter: lowercase literals, one of which every match contains
+	   (NULL-terminated), or NULL (bounceinfo_pcre_literals()) */
+	const char *const *literals;
 	/* the @provider block the rule is in, NULL when unscoped */
 	const struct bounceinfo_provider *provider;
 };
@@ -122,8 +123,8 @@ struct bounceinfo_mta_sig {
 	const char *name;
 	enum bounceinfo_mta_where where;
 	pcre2_code *code;
-	/* prefilter, see bounceinfo_pcre_literal() */
-	const char *literal;
+	/* prefilter, see bounceinfo_pcre_literals() */
+	const char *const *literals;
 };
 ARRAY_DEFINE_TYPE(bounceinfo_mta_sig, struct bounceinfo_mta_sig);
 
@@ -188,6 +189,7 @@ struct bounceinfo {
 	/* what a message is (bounceinfo-detect.c, rules/signs/) */
 	struct bounceinfo_detect *detect;
 	pcre2_code *command_codes[5];
+	const char *const *command_literals[5];
 	/* the last text bounceinfo_smtp_command_find() searched and its
 	   answer (a static name or NULL): the same diagnostic is asked
 	   about by the parser and again by the classifier */
@@ -242,6 +244,15 @@ void bounceinfo_rules_free(struct bounceinfo *bi);
 const char *bounceinfo_display_path(struct bounceinfo *bi, const char *path);
 /* A lowercase literal every match of pattern contains, or NULL */
 const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern);
+/* Lowercase literals one of which every match of pattern contains (one
+   per top-level alternative), NULL-terminated; NULL when some
+   alternative has none */
+const char *const *
+bounceinfo_pcre_literals(pool_t pool, const char *pattern);
+/* Does folded contain one of literals? TRUE when literals or folded is
+   NULL (no prefilter) */
+bool bounceinfo_literals_found(const char *const *literals,
+			       const char *folded);
 /* Compile a pattern with the library's options; NULL + error on failure */
 pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r);
 /* Compile a built-in structural pattern (caseless UTF-8, no Unicode

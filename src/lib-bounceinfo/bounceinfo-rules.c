@@ -189,6 +189,86 @@ const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern)
 	return p_strdup(pool, str_c(best));
 }
 
+/* p points at '[': the character after the class' closing ']' */
+static const char *class_skip(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p != '\0' && *p != ']') {
+		if (*p == '\\' && p[1] != '\0')
+			p += 2;
+		else if (*p == '[' && p[1] == ':') {
+			/* [:alpha:] */
+			const char *end = strstr(p + 2, ":]");
+			p = end == NULL ? p + 1 : end + 2;
+		} else {
+			p++;
+		}
+	}
+	return *p == '\0' ? p : p + 1;
+}
+
+const char *const *
+bounceinfo_pcre_literals(pool_t pool, const char *pattern)
+{
+	ARRAY_TYPE(const_string) alts;
+	const char *p, *start = pattern, *lit;
+	int depth = 0;
+
+	if (pattern_has_extended(pattern))
+		return NULL;
+	t_array_init(&alts, 8);
+	for (p = pattern;; ) {
+		if (*p == '\0' || (*p == '|' && depth == 0)) {
+			/* one top-level alternative: it needs its own
+			   literal, or the pattern gets no prefilter */
+			lit = bounceinfo_pcre_literal(pool,
+						      t_strdup_until(start, p));
+			if (lit == NULL)
+				return NULL;
+			array_push_back(&alts, &lit);
+			if (*p == '\0')
+				break;
+			start = ++p;
+			continue;
+		}
+		if (*p == '\\') {
+			if (p[1] == '\0' || p[1] == 'Q')
+				return NULL;
+			p += 2;
+		} else if (*p == '[') {
+			p = class_skip(p);
+		} else {
+			if (*p == '(')
+				depth++;
+			else if (*p == ')' && depth > 0)
+				depth--;
+			p++;
+		}
+	}
+	array_append_zero(&alts);
+	unsigned int count;
+	const char *const *src = array_get(&alts, &count);
+	const char **dest = p_new(pool, const char *, count);
+	memcpy(dest, src, sizeof(*dest) * count);
+	return dest;
+}
+
+bool bounceinfo_literals_found(const char *const *literals,
+			       const char *folded)
+{
+	if (literals == NULL || folded == NULL)
+		return TRUE;
+	for (; *literals != NULL; literals++) {
+		if (strstr(folded, *literals) != NULL)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 const char *bounceinfo_text_fold(const char *text)
 {
 	size_t len = strlen(text), i, o = 0;
@@ -367,8 +447,7 @@ bounceinfo_rules_match(struct bounceinfo *bi,
 	if (bi->no_prefilter)
 		folded = NULL;
 	array_foreach(rules, rule) {
-		if (rule->literal != NULL && folded != NULL &&
-		    strstr(folded, rule->literal) == NULL)
+		if (!bounceinfo_literals_found(rule->literals, folded))
 			continue;
 		if (scope != NULL && scope->rcpt &&
 		    rule->class_ == BOUNCEINFO_CLASS_FILTERED)
@@ -608,7 +687,7 @@ rule_parse(struct rules_file *rf, const char *line, const char **error_r)
 					   rf->linenum, error);
 		return -1;
 	}
-	rule.literal = bounceinfo_pcre_literal(bi->pool, line);
+	rule.literals = bounceinfo_pcre_literals(bi->pool, line);
 	rule.source = p_strdup_printf(bi->pool, "%s:%u", rf->display,
 				      rf->linenum);
 	rule.source_not_rcpt = p_strdup_printf(bi->pool,

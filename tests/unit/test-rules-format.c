@@ -432,6 +432,25 @@ static void test_literal_escapes(void **state)
 	assert_string_equal(bounceinfo_pcre_literal(pool, "mail\\.box"),
 			    "mail.box");
 
+	/* one literal per top-level alternative; none if one lacks it */
+	const char *const *lits = bounceinfo_pcre_literals(pool,
+		"mailbox (?:is )?full|over (?:the )?quota|[|]quota exceeded");
+	assert_non_null(lits);
+	assert_string_equal(lits[0], "mailbox ");
+	assert_string_equal(lits[1], "over ");
+	assert_string_equal(lits[2], "quota exceeded");
+	assert_null(lits[3]);
+	assert_null(bounceinfo_pcre_literals(pool, "mailbox full|\\bq\\b"));
+	assert_null(bounceinfo_pcre_literals(pool, "mailbox full|"));
+	/* '|' inside a group, a class or escaped is no alternative */
+	lits = bounceinfo_pcre_literals(pool, "(?:a|b) quota[|x]\\|full");
+	assert_non_null(lits);
+	assert_string_equal(lits[0], " quota");
+	assert_null(lits[1]);
+	assert_true(bounceinfo_literals_found(lits, "the quota"));
+	assert_false(bounceinfo_literals_found(lits, "the quot"));
+	assert_true(bounceinfo_literals_found(NULL, "anything"));
+
 	/* as doc/rules.md recommends for a significant blank at an end */
 	dir = datadir_with("quota.rules",
 			"\\x20full$\n");
@@ -511,11 +530,12 @@ rules_check_literal(struct bounceinfo *bi,
 						   strlen(t[i])))
 				continue;
 			any = TRUE;
-			if (rule->literal != NULL &&
-			    strstr(folded[i], rule->literal) == NULL) {
-				fprintf(stderr, "%s (%s): literal '%s' not in "
-					"matching text '%s'\n", rule->source,
-					rule->id, rule->literal, t[i]);
+			if (!bounceinfo_literals_found(rule->literals,
+						       folded[i])) {
+				fprintf(stderr, "%s (%s): none of the literals "
+					"('%s'...) in matching text '%s'\n",
+					rule->source, rule->id,
+					rule->literals[0], t[i]);
 				fail();
 			}
 		}
@@ -563,7 +583,99 @@ static void test_prefilter_equivalence(void **state)
 		assert_int_equal(d_on.class_, d_off.class_);
 		assert_int_equal(d_on.severity, d_off.severity);
 		assert_true(null_strcmp(d_on.rule_id, d_off.rule_id) == 0);
+		/* the refused SMTP command's patterns are prefiltered too */
+		assert_true(null_strcmp(
+			bounceinfo_smtp_command_find(bi, t[i]),
+			bounceinfo_smtp_command_find(bi_off, t[i])) == 0);
 	}
+	bounceinfo_deinit(&bi_off);
+}
+
+/* Every result field the literal prefilter can influence, for one
+   message parsed with it on and off */
+static const char *
+result_summary(struct bounceinfo *bi, const char *path)
+{
+	struct bounceinfo_result *result;
+	const struct bounceinfo_recipient *rcpt;
+	struct istream *input;
+	const char *error;
+	string_t *str = t_str_new(256);
+	pool_t pool = pool_alloconly_create("summary", 4096);
+
+	input = i_stream_create_file(path, 4096);
+	assert_int_equal(bounceinfo_parse(bi, input, pool, &result, &error), 0);
+	i_stream_unref(&input);
+	str_printfa(str, "%s kind=%d mta=%s format=%s", path, result->kind,
+		    result->mta == NULL ? "-" : result->mta,
+		    result->format == NULL ? "-" : result->format);
+	array_foreach(&result->recipients, rcpt) {
+		str_printfa(str, " [%s %d %d %s %s %s]",
+			    rcpt->address == NULL ? "-" : rcpt->address,
+			    rcpt->class_, rcpt->severity,
+			    rcpt->rule_id == NULL ? "-" : rcpt->rule_id,
+			    rcpt->matched_rule == NULL ? "-" :
+			    rcpt->matched_rule,
+			    rcpt->smtp_command == NULL ? "-" :
+			    rcpt->smtp_command);
+	}
+	pool_unref(&pool);
+	return str_c(str);
+}
+
+static void
+messages_compare_dir(struct bounceinfo *bi, struct bounceinfo *bi_off,
+		     const char *dir, unsigned int *count)
+{
+	struct dirent *d;
+	DIR *dirp = opendir(dir);
+
+	assert_non_null(dirp);
+	while ((d = readdir(dirp)) != NULL) {
+		if (d->d_type == DT_DIR && d->d_name[0] != '.') {
+			T_BEGIN {
+				messages_compare_dir(bi, bi_off,
+					t_strconcat(dir, "/", d->d_name, NULL),
+					count);
+			} T_END;
+			continue;
+		}
+		if (!bi_str_ends_with(d->d_name, ".eml"))
+			continue;
+		T_BEGIN {
+			const char *path = t_strconcat(dir, "/", d->d_name,
+						       NULL);
+			const char *on = result_summary(bi, path);
+			const char *off = result_summary(bi_off, path);
+
+			if (strcmp(on, off) != 0) {
+				fprintf(stderr, "prefilter on:  %s\n"
+					"prefilter off: %s\n", on, off);
+				fail();
+			}
+		} T_END;
+		(*count)++;
+	}
+	(void)closedir(dirp);
+}
+
+/* Whole messages: the same results (class, severity, rule, SMTP
+   command, mail system) with the literal prefilters (rules, mta.map
+   signatures, SMTP-command patterns) disabled and enabled */
+static void test_prefilter_messages(void **state)
+{
+	struct bounceinfo *bi = *state, *bi_off;
+	const char *error;
+	unsigned int count = 0;
+
+	bi_off = test_bi_datadir(BOUNCEINFO_TEST_DATADIR, NULL, TRUE, &error);
+	assert_non_null(bi_off);
+	messages_compare_dir(bi, bi_off,
+			     BOUNCEINFO_TEST_DATADIR "/tests/samples", &count);
+	messages_compare_dir(bi, bi_off,
+			     BOUNCEINFO_TEST_DATADIR "/tests/sieve/messages",
+			     &count);
+	assert_true(count > 50);
 	bounceinfo_deinit(&bi_off);
 }
 
@@ -578,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_certainty),
 		cmocka_unit_test(test_literal_escapes),
 		cmocka_unit_test(test_prefilter_equivalence),
+		cmocka_unit_test(test_prefilter_messages),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup,
 				      test_group_teardown);
