@@ -90,14 +90,38 @@ static bool pattern_has_extended(const char *pattern)
 	return FALSE;
 }
 
-const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern)
+static const char *const *literal_set(pool_t pool, const char *pattern);
+
+/* Is the atom before p (a group) mandatory: no '?', '*', '{0' or '{,'
+   quantifier follows */
+static bool atom_mandatory(const char *p)
+{
+	return *p != '?' && *p != '*' &&
+		!(*p == '{' && (p[1] == '0' || p[1] == ','));
+}
+
+static size_t literals_min_len(const char *const *set)
+{
+	size_t min = SIZE_MAX;
+
+	for (; *set != NULL; set++)
+		min = I_MIN(min, strlen(*set));
+	return min;
+}
+
+/* The longest top-level literal run of pattern (possibly empty; NULL if
+   the pattern has a top-level '|' or is not understood). With
+   group_set_r, also the literal set of the mandatory group whose
+   shortest literal is longest (NULL if none). */
+static const char *
+literal_scan(const char *pattern, const char *const **group_set_r)
 {
 	string_t *run = t_str_new(64), *best = t_str_new(64);
 	const char *p = pattern;
+	size_t group_min = 0;
 
-	if (pattern_has_extended(pattern))
-		return NULL;
-
+	if (group_set_r != NULL)
+		*group_set_r = NULL;
 	while (*p != '\0') {
 		char c = *p;
 		bool literal = FALSE;
@@ -147,6 +171,23 @@ const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern)
 			if (*next == '\0')
 				return NULL;
 			next++;
+			/* a mandatory plain or (?:) group: every match of
+			   the pattern holds one of its alternatives' literals */
+			if (c == '(' && group_set_r != NULL &&
+			    ((p[1] != '?' && p[1] != '*') || p[2] == ':') &&
+			    atom_mandatory(next)) {
+				const char *inner = t_strdup_until(
+					p + (p[1] == '?' ? 3 : 1), next - 1);
+				const char *const *set =
+					literal_set(pool_datastack_create(),
+						    inner);
+
+				if (set != NULL &&
+				    literals_min_len(set) > group_min) {
+					*group_set_r = set;
+					group_min = literals_min_len(set);
+				}
+			}
 		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			   (c >= '0' && c <= '9') || c == ' ' || c == ':' ||
 			   c == ',' || c == '\'' || c == '"' || c == '<' ||
@@ -184,9 +225,47 @@ const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern)
 	}
 	if (str_len(run) > str_len(best))
 		str_truncate(best, 0), str_append_str(best, run);
-	if (str_len(best) < 3)
+	return str_c(best);
+}
+
+const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern)
+{
+	const char *best;
+
+	if (pattern_has_extended(pattern))
 		return NULL;
-	return p_strdup(pool, str_c(best));
+	best = literal_scan(pattern, NULL);
+	if (best == NULL || strlen(best) < 3)
+		return NULL;
+	return p_strdup(pool, best);
+}
+
+/* The literals of one alternative (no top-level '|'): its longest run,
+   or a mandatory group's set when that set's shortest literal is
+   longer; NULL if neither reaches 3 characters */
+static const char *const *alt_literals(pool_t pool, const char *alt)
+{
+	const char *const *group_set, **set;
+	const char *best;
+	unsigned int count;
+
+	best = literal_scan(alt, &group_set);
+	if (best == NULL)
+		return NULL;
+	if (group_set != NULL && literals_min_len(group_set) > strlen(best)) {
+		if (literals_min_len(group_set) < 3)
+			return NULL;
+		count = str_array_length(group_set);
+		set = p_new(pool, const char *, count + 1);
+		for (unsigned int i = 0; i < count; i++)
+			set[i] = p_strdup(pool, group_set[i]);
+		return set;
+	}
+	if (strlen(best) < 3)
+		return NULL;
+	set = p_new(pool, const char *, 2);
+	set[0] = p_strdup(pool, best);
+	return set;
 }
 
 /* p points at '[': the character after the class' closing ']' */
@@ -211,25 +290,25 @@ static const char *class_skip(const char *p)
 	return *p == '\0' ? p : p + 1;
 }
 
-const char *const *
-bounceinfo_pcre_literals(pool_t pool, const char *pattern)
+/* The literals of each top-level alternative of pattern, together; NULL
+   if one alternative has none */
+static const char *const *literal_set(pool_t pool, const char *pattern)
 {
 	ARRAY_TYPE(const_string) alts;
-	const char *p, *start = pattern, *lit;
+	const char *p, *start = pattern;
+	const char *const *lits;
 	int depth = 0;
 
-	if (pattern_has_extended(pattern))
-		return NULL;
 	t_array_init(&alts, 8);
 	for (p = pattern;; ) {
 		if (*p == '\0' || (*p == '|' && depth == 0)) {
 			/* one top-level alternative: it needs its own
 			   literal, or the pattern gets no prefilter */
-			lit = bounceinfo_pcre_literal(pool,
-						      t_strdup_until(start, p));
-			if (lit == NULL)
+			lits = alt_literals(pool, t_strdup_until(start, p));
+			if (lits == NULL)
 				return NULL;
-			array_push_back(&alts, &lit);
+			for (; *lits != NULL; lits++)
+				array_push_back(&alts, lits);
 			if (*p == '\0')
 				break;
 			start = ++p;
@@ -255,6 +334,15 @@ bounceinfo_pcre_literals(pool_t pool, const char *pattern)
 	const char **dest = p_new(pool, const char *, count);
 	memcpy(dest, src, sizeof(*dest) * count);
 	return dest;
+}
+
+const char *const *
+bounceinfo_pcre_literals(pool_t pool, const char *pattern)
+{
+	/* quoted text could hide a ')' or '|' from the scan */
+	if (pattern_has_extended(pattern) || strstr(pattern, "\\Q") != NULL)
+		return NULL;
+	return literal_set(pool, pattern);
 }
 
 bool bounceinfo_literals_found(const char *const *literals,

@@ -450,6 +450,17 @@ static void test_literal_escapes(void **state)
 	assert_true(bounceinfo_literals_found(lits, "the quota"));
 	assert_false(bounceinfo_literals_found(lits, "the quot"));
 	assert_true(bounceinfo_literals_found(NULL, "anything"));
+	/* a mandatory group's alternatives, when they beat the best run */
+	lits = bounceinfo_pcre_literals(pool,
+		"(?:failed|fails) (?:the )?(?:spf|dkim check)");
+	assert_non_null(lits);
+	assert_string_equal(lits[0], "failed");
+	assert_string_equal(lits[1], "fails");
+	assert_null(lits[2]);
+	/* optional groups and verbs give nothing */
+	assert_null(bounceinfo_pcre_literals(pool, "(?:failed|fails)? a"));
+	assert_null(bounceinfo_pcre_literals(pool, "(*UTF)(?:ab|cd) x"));
+	assert_null(bounceinfo_pcre_literals(pool, "(?=quota)\\w+"));
 
 	/* as doc/rules.md recommends for a significant blank at an end */
 	dir = datadir_with("quota.rules",
