@@ -146,10 +146,11 @@ const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
 	    str_len(bi->smtp_command_text) == len &&
 	    memcmp(str_data(bi->smtp_command_text), text, len) == 0)
 		return bi->smtp_command_found;
-	const char *folded = bi->no_prefilter ? NULL :
-		bounceinfo_text_fold(text);
+	const unsigned char *hits = bi->no_prefilter ? NULL :
+		bounceinfo_prefilter_scan(bi, bounceinfo_text_fold(text));
 	for (unsigned int i = 0; i < N_ELEMENTS(command_patterns); i++) {
-		if (!bounceinfo_literals_found(bi->command_literals[i], folded))
+		if (!bounceinfo_prefilter_candidate(bi->command_lit_ids[i],
+				bi->command_lit_counts[i], hits))
 			continue;
 		if (bounceinfo_pcre_match_group(bi, bi->command_codes[i],
 						text, len, 0, &start, &end) &&
@@ -337,7 +338,8 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 	const struct bounceinfo_rule *rule;
 	const struct bounceinfo_status_entry *entry = NULL;
 	struct bounceinfo_scope_ctx scope;
-	const char *text = facts->diagnostic, *folded;
+	const char *text = facts->diagnostic;
+	const unsigned char *hits;
 	const char *status = facts->status, *smtp_command = facts->smtp_command;
 	unsigned int reply_code = facts->reply_code;
 	bool temporary;
@@ -351,7 +353,7 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 			text = "";
 	}
 	text = bounceinfo_text_ununderscore(text);
-	folded = bounceinfo_text_fold(text);
+	hits = bounceinfo_prefilter_scan(bi, bounceinfo_text_fold(text));
 	if (!bounceinfo_status_is_valid(status))
 		status = NULL;
 	temporary = temporary_failure(status, reply_code);
@@ -363,7 +365,7 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 	scope.rcpt = smtp_command != NULL && strcmp(smtp_command, "RCPT") == 0;
 
 	/* 1. administrator's rules (scoped ones where their block applies) */
-	rule = bounceinfo_rules_match(bi, &bi->admin_rules, text, folded,
+	rule = bounceinfo_rules_match(bi, &bi->admin_rules, text, hits,
 				      &scope);
 	if (rule != NULL) {
 		d->class_ = rule->class_;
@@ -376,7 +378,7 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 
 	/* 1b. shipped provider rules: a provider's own codes and wording,
 	   only on its mail */
-	rule = bounceinfo_rules_match(bi, &bi->provider_rules, text, folded,
+	rule = bounceinfo_rules_match(bi, &bi->provider_rules, text, hits,
 				      &scope);
 	if (rule != NULL) {
 		decide_rule(d, rule, status, reply_code, temporary,
@@ -393,7 +395,7 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 	}
 
 	/* 3. text rules about the sender, server or message */
-	rule = bounceinfo_rules_match(bi, &bi->rules, text, folded, &scope);
+	rule = bounceinfo_rules_match(bi, &bi->rules, text, hits, &scope);
 	if (rule != NULL) {
 		decide_rule(d, rule, status, reply_code, temporary,
 			    smtp_command);
@@ -417,7 +419,7 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 	}
 
 	/* 6. text rules about the recipient and delivery */
-	rule = bounceinfo_rules_match(bi, &bi->rules_tier2, text, folded,
+	rule = bounceinfo_rules_match(bi, &bi->rules_tier2, text, hits,
 				      &scope);
 	if (rule != NULL) {
 		decide_rule(d, rule, status, reply_code, temporary,

@@ -88,17 +88,19 @@ const char *bounceinfo_mta_detect(struct bounceinfo *bi,
 {
 	const struct bounceinfo_mta_sig *sig;
 	size_t hlen = strlen(headers), blen = strlen(body);
-	const char *fheaders = NULL, *fbody = NULL;
+	const unsigned char *hheaders = NULL, *hbody = NULL;
 
 	if (!bi->no_prefilter) {
-		fheaders = bounceinfo_text_fold(headers);
-		fbody = bounceinfo_text_fold(body);
+		hheaders = bounceinfo_prefilter_scan(bi,
+					bounceinfo_text_fold(headers));
+		hbody = bounceinfo_prefilter_scan(bi,
+					bounceinfo_text_fold(body));
 	}
 	array_foreach(&bi->mta_sigs, sig) {
 		bool header = sig->where == BOUNCEINFO_MTA_WHERE_HEADER;
 
-		if (!bounceinfo_literals_found(sig->literals,
-					       header ? fheaders : fbody))
+		if (!bounceinfo_prefilter_candidate(sig->lit_ids,
+				sig->lit_count, header ? hheaders : hbody))
 			continue;
 		if (bounceinfo_pcre_match(bi, sig->code,
 					  header ? headers : body,

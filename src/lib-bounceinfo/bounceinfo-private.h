@@ -7,6 +7,7 @@
 #include "hash.h"
 #include "bounceinfo.h"
 #include "bounceinfo-compat.h"
+#include "bounceinfo-acmatch.h"
 
 /* Longest diagnostic kept per recipient (bytes, cut at a UTF-8 boundary) */
 #define BOUNCEINFO_MAX_DIAGNOSTIC_LEN 1000
@@ -80,6 +81,8 @@ struct bounceinfo_rule {
 	/* prefilter: lowercase literals, one of which every match contains
 	   (NULL-terminated), or NULL (bounceinfo_pcre_literals()) */
 	const char *const *literals;
+	/* the literals' ids in bounceinfo.prefilter (lit_count of them) */
+	unsigned int *lit_ids, lit_count;
 	/* the @provider block the rule is in, NULL when unscoped */
 	const struct bounceinfo_provider *provider;
 };
@@ -125,6 +128,7 @@ struct bounceinfo_mta_sig {
 	pcre2_code *code;
 	/* prefilter, see bounceinfo_pcre_literals() */
 	const char *const *literals;
+	unsigned int *lit_ids, lit_count;
 };
 ARRAY_DEFINE_TYPE(bounceinfo_mta_sig, struct bounceinfo_mta_sig);
 
@@ -190,6 +194,9 @@ struct bounceinfo {
 	struct bounceinfo_detect *detect;
 	pcre2_code *command_codes[5];
 	const char *const *command_literals[5];
+	unsigned int *command_lit_ids[5], command_lit_counts[5];
+	/* every literal of the prefilters, found in one pass */
+	struct bi_acmatch *prefilter;
 	/* the last text bounceinfo_smtp_command_find() searched and its
 	   answer (a static name or NULL): the same diagnostic is asked
 	   about by the parser and again by the classifier */
@@ -267,13 +274,24 @@ bool bounceinfo_pcre_match_group(struct bounceinfo *bi, pcre2_code *code,
 				 const char *text, size_t len,
 				 unsigned int group, size_t *start_r,
 				 size_t *end_r);
-/* folded = bounceinfo_text_fold(text), or NULL for no prefilter; scope
-   may be NULL for rules that are never scoped */
+/* hits = bounceinfo_prefilter_scan() of the folded text, or NULL for no
+   prefilter; scope may be NULL for rules that are never scoped */
 const struct bounceinfo_rule *
 bounceinfo_rules_match(struct bounceinfo *bi,
 		       const ARRAY_TYPE(bounceinfo_rule) *rules,
-		       const char *text, const char *folded,
+		       const char *text, const unsigned char *hits,
 		       struct bounceinfo_scope_ctx *scope);
+/* Put every prefilter literal (rules, mta.map, SMTP-command patterns)
+   into one automaton; after loading */
+void bounceinfo_prefilter_build(struct bounceinfo *bi);
+/* Which literals folded contains (data stack), or NULL with
+   no_prefilter or folded NULL */
+const unsigned char *
+bounceinfo_prefilter_scan(struct bounceinfo *bi, const char *folded);
+/* May a pattern with these literal ids match, given hits? */
+bool bounceinfo_prefilter_candidate(const unsigned int *ids,
+				    unsigned int count,
+				    const unsigned char *hits);
 /* Does the provider block apply to the facts in scope? */
 bool bounceinfo_provider_applies(struct bounceinfo *bi,
 				 const struct bounceinfo_provider *provider,

@@ -523,19 +523,93 @@ bool bounceinfo_provider_applies(struct bounceinfo *bi,
 	return applies;
 }
 
+static void
+literal_ids_get(struct bounceinfo *bi, const char *const *literals,
+		unsigned int **ids_r, unsigned int *count_r)
+{
+	unsigned int count;
+
+	*ids_r = NULL;
+	*count_r = 0;
+	if (literals == NULL)
+		return;
+	count = str_array_length(literals);
+	*ids_r = p_new(bi->pool, unsigned int, count);
+	for (unsigned int i = 0; i < count; i++)
+		(*ids_r)[i] = bi_acmatch_add(bi->prefilter, literals[i]);
+	*count_r = count;
+}
+
+static void
+rules_literal_ids(struct bounceinfo *bi, ARRAY_TYPE(bounceinfo_rule) *rules)
+{
+	struct bounceinfo_rule *rule;
+
+	array_foreach_modifiable(rules, rule)
+		literal_ids_get(bi, rule->literals, &rule->lit_ids,
+				&rule->lit_count);
+}
+
+void bounceinfo_prefilter_build(struct bounceinfo *bi)
+{
+	struct bounceinfo_mta_sig *sig;
+
+	i_assert(bi->prefilter == NULL);
+	bi->prefilter = bi_acmatch_create();
+	rules_literal_ids(bi, &bi->admin_rules);
+	rules_literal_ids(bi, &bi->provider_rules);
+	rules_literal_ids(bi, &bi->rules);
+	rules_literal_ids(bi, &bi->rules_tier2);
+	array_foreach_modifiable(&bi->mta_sigs, sig)
+		literal_ids_get(bi, sig->literals, &sig->lit_ids,
+				&sig->lit_count);
+	for (unsigned int i = 0; i < N_ELEMENTS(bi->command_literals); i++) {
+		literal_ids_get(bi, bi->command_literals[i],
+				&bi->command_lit_ids[i],
+				&bi->command_lit_counts[i]);
+	}
+	bi_acmatch_build(bi->prefilter);
+}
+
+const unsigned char *
+bounceinfo_prefilter_scan(struct bounceinfo *bi, const char *folded)
+{
+	unsigned char *hits;
+
+	if (bi->no_prefilter || folded == NULL || bi->prefilter == NULL)
+		return NULL;
+	hits = t_malloc_no0(bi_acmatch_set_size(bi->prefilter));
+	bi_acmatch_scan(bi->prefilter, folded, strlen(folded), hits);
+	return hits;
+}
+
+bool bounceinfo_prefilter_candidate(const unsigned int *ids,
+				    unsigned int count,
+				    const unsigned char *hits)
+{
+	if (hits == NULL || ids == NULL)
+		return TRUE;
+	for (unsigned int i = 0; i < count; i++) {
+		if (bi_acmatch_found(hits, ids[i]))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 const struct bounceinfo_rule *
 bounceinfo_rules_match(struct bounceinfo *bi,
 		       const ARRAY_TYPE(bounceinfo_rule) *rules,
-		       const char *text, const char *folded,
+		       const char *text, const unsigned char *hits,
 		       struct bounceinfo_scope_ctx *scope)
 {
 	const struct bounceinfo_rule *rule;
 	size_t len = strlen(text);
 
 	if (bi->no_prefilter)
-		folded = NULL;
+		hits = NULL;
 	array_foreach(rules, rule) {
-		if (!bounceinfo_literals_found(rule->literals, folded))
+		if (!bounceinfo_prefilter_candidate(rule->lit_ids,
+						    rule->lit_count, hits))
 			continue;
 		if (scope != NULL && scope->rcpt &&
 		    rule->class_ == BOUNCEINFO_CLASS_FILTERED)
@@ -959,6 +1033,7 @@ void bounceinfo_rules_free(struct bounceinfo *bi)
 		array_foreach_modifiable(&bi->provider_rules, rule)
 			pcre2_code_free(rule->code);
 	}
+	bi_acmatch_free(&bi->prefilter);
 	if (hash_table_is_created(bi->admin_ids))
 		hash_table_destroy(&bi->admin_ids);
 	if (hash_table_is_created(bi->shipped_ids))

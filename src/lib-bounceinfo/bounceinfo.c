@@ -65,6 +65,7 @@ bounceinfo_load(struct bounceinfo *bi, const struct bounceinfo_settings *set,
 	if (bounceinfo_detect_load_dir(bi, t_strconcat(bi->datadir,
 				"/rules/signs", NULL), error_r) < 0)
 		return -1;
+	bounceinfo_prefilter_build(bi);
 	return 0;
 }
 

@@ -670,6 +670,54 @@ messages_compare_dir(struct bounceinfo *bi, struct bounceinfo *bi_off,
 	(void)closedir(dirp);
 }
 
+/* The one-pass literal search finds exactly what strstr() finds */
+static void test_acmatch(void **state)
+{
+	static const char alphabet[] = "abhers .";
+	const char *lits[64];
+	unsigned int ids[64];
+	struct bi_acmatch *ac;
+	unsigned int i, j, round, found_any = 0;
+
+	(void)state;
+	srand(4242);
+	for (round = 0; round < 50; round++) T_BEGIN {
+		unsigned int nlits = 1 + rand() % 40;
+		char text[200];
+		unsigned char *hits;
+
+		ac = bi_acmatch_create();
+		for (i = 0; i < nlits; i++) {
+			unsigned int len = 1 + rand() % 5;
+			char *lit = t_malloc0(len + 1);
+
+			for (j = 0; j < len; j++)
+				lit[j] = alphabet[rand() % (sizeof(alphabet) - 1)];
+			lits[i] = lit;
+			ids[i] = bi_acmatch_add(ac, lit);
+		}
+		bi_acmatch_build(ac);
+		hits = t_malloc0(bi_acmatch_set_size(ac));
+		for (unsigned int t = 0; t < 20; t++) {
+			unsigned int len = rand() % (sizeof(text) - 1);
+
+			for (j = 0; j < len; j++)
+				text[j] = "abhers .xyz"[rand() % 11];
+			text[len] = '\0';
+			bi_acmatch_scan(ac, text, len, hits);
+			for (i = 0; i < nlits; i++) {
+				bool expected = strstr(text, lits[i]) != NULL;
+
+				assert_int_equal(bi_acmatch_found(hits, ids[i]),
+						 expected);
+				found_any += expected ? 1 : 0;
+			}
+		}
+		bi_acmatch_free(&ac);
+	} T_END;
+	assert_true(found_any > 100);
+}
+
 /* Whole messages: the same results (class, severity, rule, SMTP
    command, mail system) with the literal prefilters (rules, mta.map
    signatures, SMTP-command patterns) disabled and enabled */
@@ -702,6 +750,7 @@ int main(void)
 		cmocka_unit_test(test_literal_escapes),
 		cmocka_unit_test(test_prefilter_equivalence),
 		cmocka_unit_test(test_prefilter_messages),
+		cmocka_unit_test(test_acmatch),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup,
 				      test_group_teardown);

@@ -1,0 +1,185 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+/* Aho-Corasick over byte classes: the bytes no literal uses share class
+   0 (back to the start), the others get a class each, and the automaton
+   is a full transition table states x classes, so that scanning costs
+   one table lookup per byte of text. */
+
+#include "lib.h"
+#include "array.h"
+#include "hash.h"
+#include "bounceinfo-acmatch.h"
+
+struct bi_acmatch {
+	/* build: literal -> id + 1 */
+	pool_t pool;
+	HASH_TABLE(const char *, void *) ids;
+	ARRAY_TYPE(const_string) literals;
+
+	/* built */
+	unsigned char byte_class[256];
+	unsigned int class_count;
+	unsigned int state_count;
+	/* state * class_count + class -> state */
+	unsigned int *delta;
+	/* per state: the first literal id ending there + 1 (0: none), and
+	   the next state along the failure chain that ends a literal */
+	unsigned int *out_id;
+	unsigned int *out_next;
+	bool built;
+};
+
+struct bi_acmatch *bi_acmatch_create(void)
+{
+	struct bi_acmatch *ac = i_new(struct bi_acmatch, 1);
+
+	ac->pool = pool_alloconly_create("bounceinfo acmatch", 16384);
+	hash_table_create(&ac->ids, ac->pool, 256, str_hash, strcmp);
+	p_array_init(&ac->literals, ac->pool, 256);
+	return ac;
+}
+
+void bi_acmatch_free(struct bi_acmatch **_ac)
+{
+	struct bi_acmatch *ac = *_ac;
+
+	if (ac == NULL)
+		return;
+	*_ac = NULL;
+	hash_table_destroy(&ac->ids);
+	i_free(ac->delta);
+	i_free(ac->out_id);
+	i_free(ac->out_next);
+	pool_unref(&ac->pool);
+	i_free(ac);
+}
+
+unsigned int bi_acmatch_add(struct bi_acmatch *ac, const char *literal)
+{
+	void *value;
+	const char *lit;
+
+	i_assert(!ac->built);
+	i_assert(*literal != '\0');
+	value = hash_table_lookup(ac->ids, literal);
+	if (value != NULL)
+		return POINTER_CAST_TO(value, unsigned int) - 1;
+	lit = p_strdup(ac->pool, literal);
+	array_push_back(&ac->literals, &lit);
+	hash_table_insert(ac->ids, lit,
+			  POINTER_CAST(array_count(&ac->literals)));
+	return array_count(&ac->literals) - 1;
+}
+
+unsigned int bi_acmatch_count(const struct bi_acmatch *ac)
+{
+	return array_count(&ac->literals);
+}
+
+size_t bi_acmatch_set_size(const struct bi_acmatch *ac)
+{
+	return (array_count(&ac->literals) + 7) / 8 + 1;
+}
+
+void bi_acmatch_build(struct bi_acmatch *ac)
+{
+	const char *const *lit;
+	unsigned int max_states = 1, k, s, c, head, tail;
+	unsigned int *fail, *queue, *goto_;
+
+	i_assert(!ac->built);
+	ac->built = TRUE;
+	/* byte classes */
+	ac->class_count = 1;
+	array_foreach(&ac->literals, lit) {
+		for (const unsigned char *p = (const unsigned char *)*lit;
+		     *p != '\0'; p++) {
+			if (ac->byte_class[*p] == 0)
+				ac->byte_class[*p] = ac->class_count++;
+			max_states++;
+		}
+	}
+	k = ac->class_count;
+
+	/* the trie: UINT_MAX for no edge yet; state 0 is the start */
+	goto_ = i_new(unsigned int, (size_t)max_states * k);
+	for (size_t i = 0; i < (size_t)max_states * k; i++)
+		goto_[i] = UINT_MAX;
+	ac->out_id = i_new(unsigned int, max_states);
+	ac->out_next = i_new(unsigned int, max_states);
+	ac->state_count = 1;
+	array_foreach(&ac->literals, lit) {
+		unsigned int id = array_foreach_idx(&ac->literals, lit);
+
+		s = 0;
+		for (const unsigned char *p = (const unsigned char *)*lit;
+		     *p != '\0'; p++) {
+			c = ac->byte_class[*p];
+			if (goto_[s * k + c] == UINT_MAX)
+				goto_[s * k + c] = ac->state_count++;
+			s = goto_[s * k + c];
+		}
+		/* distinct literals end in distinct states */
+		i_assert(ac->out_id[s] == 0);
+		ac->out_id[s] = id + 1;
+	}
+
+	/* breadth first: failure links, and the missing edges filled in
+	   from the failure state's (a complete automaton) */
+	fail = i_new(unsigned int, ac->state_count);
+	queue = i_new(unsigned int, ac->state_count);
+	head = tail = 0;
+	for (c = 0; c < k; c++) {
+		unsigned int t = goto_[c];
+
+		goto_[c] = c == 0 || t == UINT_MAX ? 0 : t;
+		if (goto_[c] != 0) {
+			fail[goto_[c]] = 0;
+			queue[tail++] = goto_[c];
+		}
+	}
+	while (head < tail) {
+		s = queue[head++];
+		/* the nearest state on the failure chain ending a literal */
+		ac->out_next[s] = ac->out_id[fail[s]] != 0 ? fail[s] :
+			ac->out_next[fail[s]];
+		for (c = 0; c < k; c++) {
+			unsigned int t = goto_[s * k + c];
+
+			if (c == 0) {
+				/* class 0 is no literal's byte */
+				goto_[s * k + c] = 0;
+			} else if (t == UINT_MAX) {
+				goto_[s * k + c] = goto_[fail[s] * k + c];
+			} else {
+				fail[t] = goto_[fail[s] * k + c];
+				queue[tail++] = t;
+			}
+		}
+	}
+	i_free(fail);
+	i_free(queue);
+	ac->delta = goto_;
+}
+
+void bi_acmatch_scan(const struct bi_acmatch *ac, const char *text,
+		     size_t len, unsigned char *found)
+{
+	const unsigned char *p = (const unsigned char *)text, *end = p + len;
+	const unsigned int *delta = ac->delta;
+	unsigned int k = ac->class_count, s = 0;
+
+	i_assert(ac->built);
+	memset(found, 0, bi_acmatch_set_size(ac));
+	for (; p < end; p++) {
+		s = delta[s * k + ac->byte_class[*p]];
+		if (ac->out_id[s] == 0 && ac->out_next[s] == 0)
+			continue;
+		for (unsigned int o = ac->out_id[s] != 0 ? s : ac->out_next[s];
+		     o != 0; o = ac->out_next[o]) {
+			unsigned int id = ac->out_id[o] - 1;
+
+			found[id / 8] |= 1U << (id % 8);
+		}
+	}
+}
