@@ -101,10 +101,9 @@ void bi_acmatch_build(struct bi_acmatch *ac)
 	}
 	k = ac->class_count;
 
-	/* the trie: UINT_MAX for no edge yet; state 0 is the start */
+	/* the trie: 0 for no edge yet (no edge leads back to the start,
+	   state 0) */
 	goto_ = i_new(unsigned int, (size_t)max_states * k);
-	for (size_t i = 0; i < (size_t)max_states * k; i++)
-		goto_[i] = UINT_MAX;
 	ac->out_id = i_new(unsigned int, max_states);
 	ac->out_next = i_new(unsigned int, max_states);
 	ac->state_count = 1;
@@ -115,7 +114,7 @@ void bi_acmatch_build(struct bi_acmatch *ac)
 		for (const unsigned char *p = (const unsigned char *)*lit;
 		     *p != '\0'; p++) {
 			c = ac->byte_class[*p];
-			if (goto_[s * k + c] == UINT_MAX)
+			if (goto_[s * k + c] == 0)
 				goto_[s * k + c] = ac->state_count++;
 			s = goto_[s * k + c];
 		}
@@ -125,35 +124,30 @@ void bi_acmatch_build(struct bi_acmatch *ac)
 	}
 
 	/* breadth first: failure links, and the missing edges filled in
-	   from the failure state's (a complete automaton) */
+	   from the failure state's (a complete automaton); the start's
+	   missing edges stay 0, and class 0 (no literal's byte) always
+	   leads to the start */
 	fail = i_new(unsigned int, ac->state_count);
 	queue = i_new(unsigned int, ac->state_count);
 	head = tail = 0;
-	for (c = 0; c < k; c++) {
-		unsigned int t = goto_[c];
-
-		goto_[c] = c == 0 || t == UINT_MAX ? 0 : t;
-		if (goto_[c] != 0) {
-			fail[goto_[c]] = 0;
+	for (c = 1; c < k; c++) {
+		if (goto_[c] != 0)
 			queue[tail++] = goto_[c];
-		}
 	}
 	while (head < tail) {
 		s = queue[head++];
+		unsigned int *row = goto_ + (size_t)s * k;
+		const unsigned int *frow = goto_ + (size_t)fail[s] * k;
+
 		/* the nearest state on the failure chain ending a literal */
 		ac->out_next[s] = ac->out_id[fail[s]] != 0 ? fail[s] :
 			ac->out_next[fail[s]];
-		for (c = 0; c < k; c++) {
-			unsigned int t = goto_[s * k + c];
-
-			if (c == 0) {
-				/* class 0 is no literal's byte */
-				goto_[s * k + c] = 0;
-			} else if (t == UINT_MAX) {
-				goto_[s * k + c] = goto_[fail[s] * k + c];
-			} else {
-				fail[t] = goto_[fail[s] * k + c];
-				queue[tail++] = t;
+		for (c = 1; c < k; c++) {
+			if (row[c] == 0)
+				row[c] = frow[c];
+			else {
+				fail[row[c]] = frow[c];
+				queue[tail++] = row[c];
 			}
 		}
 	}

@@ -523,6 +523,9 @@ bool bounceinfo_provider_applies(struct bounceinfo *bi,
 	return applies;
 }
 
+/* Bytes of a literal the prefilter's automaton looks for */
+#define BOUNCEINFO_PREFILTER_MAX_LEN 20
+
 static void
 literal_ids_get(struct bounceinfo *bi, const char *const *literals,
 		unsigned int **ids_r, unsigned int *count_r)
@@ -535,8 +538,12 @@ literal_ids_get(struct bounceinfo *bi, const char *const *literals,
 		return;
 	count = str_array_length(literals);
 	*ids_r = p_new(bi->pool, unsigned int, count);
-	for (unsigned int i = 0; i < count; i++)
-		(*ids_r)[i] = bi_acmatch_add(bi->prefilter, literals[i]);
+	/* any part of a literal every match holds is held too: the first
+	   bytes select about as well and keep the automaton small */
+	for (unsigned int i = 0; i < count; i++) {
+		(*ids_r)[i] = bi_acmatch_add(bi->prefilter,
+			t_strndup(literals[i], BOUNCEINFO_PREFILTER_MAX_LEN));
+	}
 	*count_r = count;
 }
 
