@@ -21,10 +21,17 @@ void bounceinfo_json_append_string(string_t *dest, const char *value)
 	str_append_c(dest, '"');
 }
 
+static void json_append_key_name(string_t *dest, const char *key)
+{
+	str_append_c(dest, '"');
+	str_append(dest, key);
+	str_append(dest, "\":");
+}
+
 static void
 json_append_key(string_t *dest, const char *key, const char *value)
 {
-	str_printfa(dest, "\"%s\":", key);
+	json_append_key_name(dest, key);
 	bounceinfo_json_append_string(dest, value);
 }
 
@@ -98,7 +105,12 @@ json_append_recipient(string_t *dest,
 	str_append_c(dest, ',');
 	json_append_key(dest, "diagnostic", rcpt->diagnostic);
 	str_append_c(dest, ',');
-	json_append_key(dest, "explanation", explanation);
+	if (set->explanations_json != NULL) {
+		json_append_key_name(dest, "explanation");
+		str_append(dest, set->explanations_json[rcpt->class_]);
+	} else {
+		json_append_key(dest, "explanation", explanation);
+	}
 	if (set->with_rule) {
 		str_append_c(dest, ',');
 		json_append_key(dest, "rule", rcpt->matched_rule);

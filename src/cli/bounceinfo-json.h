@@ -19,6 +19,10 @@ struct bounceinfo_json_settings {
 	/* Explanation text for each class, indexed by enum bounceinfo_class;
 	   NULL entries (or a NULL array) give null. */
 	const char *const *explanations;
+	/* The same, each already appended by bounceinfo_json_append_string()
+	   (quoted and escaped, or null), or NULL to escape explanations for
+	   every recipient */
+	const char *const *explanations_json;
 	/* Add the "rule" key that names the rule that decided the class. */
 	bool with_rule;
 };

@@ -58,6 +58,9 @@ struct cli_context {
 	const char *explanations[BOUNCEINFO_CLASS_COUNT];
 	/* for the recipients of a delay warning (kind delayed) */
 	const char *delayed_explanations[BOUNCEINFO_CLASS_COUNT];
+	/* the same as JSON strings, escaped once for the whole run */
+	const char *explanations_json[BOUNCEINFO_CLASS_COUNT];
+	const char *delayed_explanations_json[BOUNCEINFO_CLASS_COUNT];
 	struct bounceinfo_table *table;
 	string_t *line;
 	unsigned int messages;
@@ -151,6 +154,10 @@ cli_message(const char *label, struct istream *input, struct cli_context *ctx)
 	if (ctx->json) {
 		struct bounceinfo_json_settings set = {
 			.explanations = explanations,
+			.explanations_json =
+				result->kind == BOUNCEINFO_KIND_DELAYED ?
+				ctx->delayed_explanations_json :
+				ctx->explanations_json,
 			.with_rule = ctx->with_rule,
 		};
 		str_truncate(ctx->line, 0);
@@ -273,6 +280,13 @@ static int cli_run(int argc, char *argv[])
 			t_strdup(bounceinfo_explain(ctx.bi, i, lang));
 		ctx.delayed_explanations[i] = t_strdup(bounceinfo_explain_kind(
 			ctx.bi, BOUNCEINFO_KIND_DELAYED, i, lang));
+		string_t *str = t_str_new(256);
+		bounceinfo_json_append_string(str, ctx.explanations[i]);
+		ctx.explanations_json[i] = str_c(str);
+		str = t_str_new(256);
+		bounceinfo_json_append_string(str,
+					      ctx.delayed_explanations[i]);
+		ctx.delayed_explanations_json[i] = str_c(str);
 	}
 
 	ctx.out = stdout;
