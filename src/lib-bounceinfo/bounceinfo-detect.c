@@ -113,6 +113,8 @@ struct bounceinfo_detect {
 	pcre2_code *complaint_header, *bounce_header, *bulk_header;
 	pcre2_code *human_header;
 	pcre2_code *dsn_fields, *remote_mta;
+	/* prefilter of remote_mta (bounceinfo_pcre_literals()) */
+	const char *const *remote_mta_literals;
 	/* one alternation per key of rules/signs/, NULL when no file has it */
 	pcre2_code *signs[DETECT_KEY_COUNT];
 	/* header hints made of signs: From and Subject words */
@@ -167,6 +169,10 @@ void bounceinfo_detect_init(struct bounceinfo *bi)
 	d->human_header = compile_builtin(human_header_pattern);
 	d->dsn_fields = compile_builtin(dsn_fields_pattern);
 	d->remote_mta = compile_builtin(remote_mta_pattern);
+	T_BEGIN {
+		d->remote_mta_literals =
+			bounceinfo_pcre_literals(bi->pool, remote_mta_pattern);
+	} T_END;
 	d->from_header = compile_builtin("^From:.*" SENDER_MAIL_SYSTEM);
 }
 
@@ -523,6 +529,12 @@ const char *bounceinfo_detect_remote_mta(struct bounceinfo *bi, pool_t pool,
 {
 	const PCRE2_SIZE *ovector;
 
+	/* most texts name no server: one of the pattern's literals must be
+	   there first */
+	if (!bi->no_prefilter &&
+	    !bounceinfo_literals_found(bi->detect->remote_mta_literals,
+				       bounceinfo_text_fold(text)))
+		return NULL;
 	if (!bounceinfo_pcre_match(bi, bi->detect->remote_mta, text,
 				   strlen(text)))
 		return NULL;

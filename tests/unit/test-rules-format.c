@@ -621,8 +621,9 @@ result_summary(struct bounceinfo *bi, const char *path)
 		    result->mta == NULL ? "-" : result->mta,
 		    result->format == NULL ? "-" : result->format);
 	array_foreach(&result->recipients, rcpt) {
-		str_printfa(str, " [%s %d %d %s %s %s]",
+		str_printfa(str, " [%s %s %d %d %s %s %s]",
 			    rcpt->address == NULL ? "-" : rcpt->address,
+			    rcpt->remote_mta == NULL ? "-" : rcpt->remote_mta,
 			    rcpt->class_, rcpt->severity,
 			    rcpt->rule_id == NULL ? "-" : rcpt->rule_id,
 			    rcpt->matched_rule == NULL ? "-" :
@@ -719,8 +720,9 @@ static void test_acmatch(void **state)
 }
 
 /* Whole messages: the same results (class, severity, rule, SMTP
-   command, mail system) with the literal prefilters (rules, mta.map
-   signatures, SMTP-command patterns) disabled and enabled */
+   command, answering server, mail system) with the literal prefilters
+   (rules, mta.map signatures, SMTP-command and answering-server
+   patterns) disabled and enabled */
 static void test_prefilter_messages(void **state)
 {
 	struct bounceinfo *bi = *state, *bi_off;
