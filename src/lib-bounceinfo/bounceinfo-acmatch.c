@@ -20,6 +20,8 @@ struct bi_acmatch {
 	unsigned char byte_class[256];
 	unsigned int class_count;
 	unsigned int state_count;
+	/* byte_class with 'A'-'Z' as 'a'-'z' (bi_acmatch_scan_fold()) */
+	unsigned char fold_class[256];
 	/* state * class_count + class -> state */
 	unsigned int *delta;
 	/* per state: the first literal id ending there + 1 (0: none), and
@@ -100,6 +102,12 @@ void bi_acmatch_build(struct bi_acmatch *ac)
 		}
 	}
 	k = ac->class_count;
+	/* more than 255 classes cannot be: there are 256 bytes and byte 0
+	   is in no literal */
+	i_assert(k <= 256);
+	memcpy(ac->fold_class, ac->byte_class, sizeof(ac->fold_class));
+	for (c = 'A'; c <= 'Z'; c++)
+		ac->fold_class[c] = ac->byte_class[c + 32];
 
 	/* the trie: 0 for no edge yet (no edge leads back to the start,
 	   state 0) */
@@ -175,5 +183,42 @@ void bi_acmatch_scan(const struct bi_acmatch *ac, const char *text,
 
 			found[id / 8] |= 1U << (id % 8);
 		}
+	}
+}
+
+static inline void
+scan_report(const struct bi_acmatch *ac, unsigned int s, unsigned char *found)
+{
+	for (unsigned int o = ac->out_id[s] != 0 ? s : ac->out_next[s];
+	     o != 0; o = ac->out_next[o]) {
+		unsigned int id = ac->out_id[o] - 1;
+
+		found[id / 8] |= 1U << (id % 8);
+	}
+}
+
+void bi_acmatch_scan_fold(const struct bi_acmatch *ac, const char *text,
+			  size_t len, unsigned char *found)
+{
+	const unsigned char *p = (const unsigned char *)text, *end = p + len;
+	const unsigned int *delta = ac->delta;
+	unsigned int k = ac->class_count, s = 0;
+	unsigned char b;
+
+	i_assert(ac->built);
+	memset(found, 0, bi_acmatch_set_size(ac));
+	for (; p < end; p++) {
+		b = *p;
+		/* as bounceinfo_text_fold() reads them */
+		if (b == 0xe2 && end - p > 2 && p[1] == 0x84 && p[2] == 0xaa) {
+			b = 'k';
+			p += 2;
+		} else if (b == 0xc5 && end - p > 1 && p[1] == 0xbf) {
+			b = 's';
+			p += 1;
+		}
+		s = delta[s * k + ac->fold_class[b]];
+		if (ac->out_id[s] != 0 || ac->out_next[s] != 0)
+			scan_report(ac, s, found);
 	}
 }

@@ -24,6 +24,12 @@ size_t bi_acmatch_set_size(const struct bi_acmatch *ac);
 void bi_acmatch_scan(const struct bi_acmatch *ac, const char *text,
 		     size_t len, unsigned char *found);
 
+/* The same for bounceinfo_text_fold(text) without making the copy:
+   ASCII letters caseless (the literals must be lowercase), KELVIN SIGN
+   as 'k' and LATIN SMALL LETTER LONG S as 's' */
+void bi_acmatch_scan_fold(const struct bi_acmatch *ac, const char *text,
+			  size_t len, unsigned char *found);
+
 static inline bool bi_acmatch_found(const unsigned char *found,
 				    unsigned int id)
 {

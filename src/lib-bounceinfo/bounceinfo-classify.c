@@ -147,7 +147,7 @@ const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
 	    memcmp(str_data(bi->smtp_command_text), text, len) == 0)
 		return bi->smtp_command_found;
 	const unsigned char *hits = bi->no_prefilter ? NULL :
-		bounceinfo_prefilter_scan(bi, bounceinfo_text_fold(text));
+		bounceinfo_prefilter_scan(bi, text);
 	for (unsigned int i = 0; i < N_ELEMENTS(command_patterns); i++) {
 		if (!bounceinfo_prefilter_candidate(bi->command_lit_ids[i],
 				bi->command_lit_counts[i], hits))
@@ -353,7 +353,7 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 			text = "";
 	}
 	text = bounceinfo_text_ununderscore(text);
-	hits = bounceinfo_prefilter_scan(bi, bounceinfo_text_fold(text));
+	hits = bounceinfo_prefilter_scan(bi, text);
 	if (!bounceinfo_status_is_valid(status))
 		status = NULL;
 	temporary = temporary_failure(status, reply_code);

@@ -91,10 +91,8 @@ const char *bounceinfo_mta_detect(struct bounceinfo *bi,
 	const unsigned char *hheaders = NULL, *hbody = NULL;
 
 	if (!bi->no_prefilter) {
-		hheaders = bounceinfo_prefilter_scan(bi,
-					bounceinfo_text_fold(headers));
-		hbody = bounceinfo_prefilter_scan(bi,
-					bounceinfo_text_fold(body));
+		hheaders = bounceinfo_prefilter_scan(bi, headers);
+		hbody = bounceinfo_prefilter_scan(bi, body);
 	}
 	array_foreach(&bi->mta_sigs, sig) {
 		bool header = sig->where == BOUNCEINFO_MTA_WHERE_HEADER;

@@ -284,10 +284,10 @@ bounceinfo_rules_match(struct bounceinfo *bi,
 /* Put every prefilter literal (rules, mta.map, SMTP-command patterns)
    into one automaton; after loading */
 void bounceinfo_prefilter_build(struct bounceinfo *bi);
-/* Which literals folded contains (data stack), or NULL with
-   no_prefilter or folded NULL */
+/* Which literals bounceinfo_text_fold(text) contains (data stack), or
+   NULL with no_prefilter or text NULL */
 const unsigned char *
-bounceinfo_prefilter_scan(struct bounceinfo *bi, const char *folded);
+bounceinfo_prefilter_scan(struct bounceinfo *bi, const char *text);
 /* May a pattern with these literal ids match, given hits? */
 bool bounceinfo_prefilter_candidate(const unsigned int *ids,
 				    unsigned int count,

@@ -579,14 +579,15 @@ void bounceinfo_prefilter_build(struct bounceinfo *bi)
 }
 
 const unsigned char *
-bounceinfo_prefilter_scan(struct bounceinfo *bi, const char *folded)
+bounceinfo_prefilter_scan(struct bounceinfo *bi, const char *text)
 {
 	unsigned char *hits;
 
-	if (bi->no_prefilter || folded == NULL || bi->prefilter == NULL)
+	if (bi->no_prefilter || text == NULL || bi->prefilter == NULL)
 		return NULL;
 	hits = t_malloc_no0(bi_acmatch_set_size(bi->prefilter));
-	bi_acmatch_scan(bi->prefilter, folded, strlen(folded), hits);
+	/* the literals are lowercase: as in bounceinfo_text_fold(text) */
+	bi_acmatch_scan_fold(bi->prefilter, text, strlen(text), hits);
 	return hits;
 }
 

@@ -713,6 +713,25 @@ static void test_acmatch(void **state)
 						 expected);
 				found_any += expected ? 1 : 0;
 			}
+			/* folded scan: upper case, KELVIN SIGN, long s */
+			string_t *mixed = t_str_new(len * 3 + 1);
+			for (j = 0; j < len; j++) {
+				if (text[j] == 's' && rand() % 3 == 0)
+					str_append(mixed, "\xc5\xbf");
+				else if (text[j] == 'h' && rand() % 3 == 0)
+					str_append(mixed, "\xe2\x84\xaa");
+				else if (rand() % 2 == 0)
+					str_append_c(mixed, i_toupper(text[j]));
+				else
+					str_append_c(mixed, text[j]);
+			}
+			const char *folded = bounceinfo_text_fold(str_c(mixed));
+			bi_acmatch_scan_fold(ac, str_c(mixed), str_len(mixed),
+					     hits);
+			for (i = 0; i < nlits; i++) {
+				assert_int_equal(bi_acmatch_found(hits, ids[i]),
+						 strstr(folded, lits[i]) != NULL);
+			}
 		}
 		bi_acmatch_free(&ac);
 	} T_END;
