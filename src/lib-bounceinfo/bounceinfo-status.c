@@ -56,7 +56,7 @@ static const char *status_pattern_key(pool_t pool, const char *pattern)
 {
 	char *key = p_strdup(pool, pattern);
 
-	if (str_begins(key, "code:"))
+	if (str_begins_with(key, "code:"))
 		return key;
 	for (char *p = key; *p != '\0'; p++) {
 		if (*p == 'x')
@@ -211,7 +211,7 @@ bounceinfo_status_lookup(struct bounceinfo *bi, const char *status)
 		}
 		return best;
 	}
-	if (str_begins(status, "code:")) {
+	if (str_begins_with(status, "code:")) {
 		void *value = hash_table_lookup(bi->status_index, status);
 
 		return value == NULL ? NULL :
