@@ -720,8 +720,9 @@ static void test_acmatch(void **state)
 					str_append(mixed, "\xc5\xbf");
 				else if (text[j] == 'h' && rand() % 3 == 0)
 					str_append(mixed, "\xe2\x84\xaa");
-				else if (rand() % 2 == 0)
-					str_append_c(mixed, i_toupper(text[j]));
+				else if (rand() % 2 == 0 && text[j] >= 'a' &&
+					 text[j] <= 'z')
+					str_append_c(mixed, text[j] - 'a' + 'A');
 				else
 					str_append_c(mixed, text[j]);
 			}
