@@ -11,12 +11,9 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
-#include "istream.h"
 #include "bounceinfo-private.h"
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 /* A mail system's sender whatever the language (rules/signs/ adds the
    display names of each language) */
@@ -210,27 +207,18 @@ static int
 signs_load_file(struct bounceinfo *bi, const char *path,
 		string_t *alts[DETECT_KEY_COUNT], const char **error_r)
 {
-	struct istream *input;
-	const char *line, *error, *display = bounceinfo_display_path(bi, path);
-	unsigned int linenum = 0, key;
-	int fd, ret = 0;
+	struct bounceinfo_datafile file;
+	const char *line, *error;
+	unsigned int key;
+	int ret;
 
-	fd = open(path, O_RDONLY);
-	if (fd == -1) {
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+	if (bounceinfo_datafile_open(bi, path, FALSE, &file, error_r) < 0)
 		return -1;
-	}
-	input = i_stream_create_fd_autoclose(&fd, 4096);
-	i_stream_set_max_buffer_size(input, 64 * 1024);
-	while ((line = i_stream_read_next_line(input)) != NULL) {
+	ret = 0;
+	while ((line = bounceinfo_datafile_next(&file)) != NULL) {
 		const char *p, *name;
 		pcre2_code *code;
 
-		linenum++;
-		while (*line == ' ' || *line == '\t')
-			line++;
-		if (*line == '#' || *line == '\0' || *line == '\r')
-			continue;
 		p = strpbrk(line, " \t");
 		name = p == NULL ? line : t_strdup_until(line, p);
 		for (key = 0; key < DETECT_KEY_COUNT; key++) {
@@ -238,8 +226,8 @@ signs_load_file(struct bounceinfo *bi, const char *path,
 				break;
 		}
 		if (key == DETECT_KEY_COUNT) {
-			*error_r = t_strdup_printf("%s:%u: unknown key '%s' "
-				"(valid: %s)", display, linenum, name,
+			*error_r = bounceinfo_datafile_error(&file,
+				"unknown key '%s' (valid: %s)", name,
 				t_strarray_join(detect_key_names, ", "));
 			ret = -1;
 			break;
@@ -247,19 +235,17 @@ signs_load_file(struct bounceinfo *bi, const char *path,
 		if (p != NULL) {
 			while (*p == ' ' || *p == '\t')
 				p++;
-			p = t_str_trim(p, " \t\r");
 		}
 		if (p == NULL || *p == '\0') {
-			*error_r = t_strdup_printf("%s:%u: expected "
-				"'<key> <pattern>'", display, linenum);
+			*error_r = bounceinfo_datafile_error(&file,
+				"expected '<key> <pattern>'");
 			ret = -1;
 			break;
 		}
 		/* each line on its own, for an error naming the line */
 		code = detect_compile(p, &error);
 		if (code == NULL) {
-			*error_r = t_strdup_printf("%s:%u: %s", display,
-						   linenum, error);
+			*error_r = bounceinfo_datafile_error(&file, "%s", error);
 			ret = -1;
 			break;
 		}
@@ -268,13 +254,7 @@ signs_load_file(struct bounceinfo *bi, const char *path,
 			str_append_c(alts[key], '|');
 		str_printfa(alts[key], "(?:%s)", p);
 	}
-	if (ret == 0 && input->stream_errno != 0) {
-		*error_r = t_strdup_printf("read(%s) failed: %s", path,
-					   i_stream_get_error(input));
-		ret = -1;
-	}
-	i_stream_unref(&input);
-	return ret;
+	return bounceinfo_datafile_close(&file, ret, error_r);
 }
 
 static pcre2_code *
