@@ -46,7 +46,7 @@ static const struct provider_example examples[] = {
 	  "not accepted from this IP.", "rate-limit", TRUE, NULL },
 	{ "microsoft", "contoso-com.mail.protection.outlook.com",
 	  "ola@contoso.example", "5.7.0", "550 5.7.0 Access denied, "
-	  "[contoso.example] does not accept email over IPv6", "policy", TRUE,
+	  "[contoso.example] does not accept email over IPv6", "blocklist", TRUE,
 	  NULL },
 	{ "microsoft", "mx4.hotmail.com", "jan@hotmail.com", "5.2.2",
 	  "554 5.2.2 mailbox full; STOREDRV.Deliver: submission quota "
@@ -78,7 +78,7 @@ static const struct provider_example examples[] = {
 	{ "yahoo", "mta7.am0.yahoodns.net", "joe@yahoo.com", "4.7.0",
 	  "421 4.7.0 [TSS04] Messages from 192.0.2.9 temporarily deferred "
 	  "due to unexpected volume or user complaints - 4.16.55.1",
-	  "reputation", TRUE, NULL },
+	  "sender-rejected", TRUE, NULL },
 	{ "yahoo", "mx-aol.mail.gm0.yahoodns.net", "joe@aol.com", "5.0.0",
 	  "554 delivery error: dd Sorry your message to joe@aol.com cannot "
 	  "be delivered. This mailbox is disabled (554.30).", "disabled",
@@ -134,7 +134,8 @@ static const struct provider_example examples[] = {
 	  "bin/help?subtype=1&&id=20022&&no=1000722", "rate-limit", TRUE, NULL },
 	{ "tencent", "mx3.qq.com", "wei@qq.com", "5.0.0",
 	  "550 Mail is rejected by recipients "
-	  "https://service.mail.qq.com/detail/122/92", "filtered", TRUE, NULL },
+	  "https://service.mail.qq.com/detail/122/92", "sender-rejected", TRUE,
+	  NULL },
 	{ "nttdocomo", "mfsmax.docomo.ne.jp", "hana@docomo.ne.jp", "5.0.0",
 	  "552 too many recipients", "rate-limit", TRUE, NULL },
 	{ "kddi", "lsean.ezweb.ne.jp", "ken@ezweb.ne.jp", "5.0.0",
@@ -180,6 +181,71 @@ static const struct provider_example examples[] = {
 	{ "domino", "mx.example.org", "eva@example.org", "5.0.0",
 	  "Cannot route mail to user (eva@example.org)", "filtered", TRUE,
 	  "Your message was not delivered. Lotus Domino Release 9.0.1\r\n" },
+	/* Classes as Sisimai 5.1 lib/Sisimai/Rhost/*.pm file the
+	   providers' documented texts (the table each rules file cites) */
+	{ "yahoo", "mta5.am0.yahoodns.net", "joe@yahoo.com", "5.7.2",
+	  "553 5.7.2 [TSS09] All messages from 192.0.2.25 will be "
+	  "permanently deferred; Retrying will NOT succeed. See "
+	  "https://senders.yahooinc.com/smtp-error-codes",
+	  "sender-rejected", TRUE, NULL },
+	/* Sisimai's Rhost.pm uses the Yahoo table for Yahoo's servers
+	   only; the same phrase elsewhere is in its BadReputation table */
+	{ "yahoo", "relay.example.net", "joe@yahoo.com", "4.7.0",
+	  "421 4.7.0 [TSS04] Messages from 192.0.2.9 temporarily deferred "
+	  "due to unexpected volume or user complaints - 4.16.55.1",
+	  "reputation", FALSE, NULL },
+	{ "apple", "mx01.mail.icloud.com", "tim@icloud.com", "5.0.0",
+	  "550 5.1.1 <tim@icloud.com>: inactive email address",
+	  "user-unknown", TRUE, NULL },
+	{ "google", "gmail-smtp-in.l.google.com", "kasia@gmail.com", "4.7.0",
+	  "421-4.7.0 Try again later, closing connection. (EHLO) For more "
+	  "information, go to https://support.google.com/a/answer/3221692",
+	  "blocklist", TRUE, NULL },
+	{ "google", "aspmx.l.google.com", "kasia@example.org", "5.0.0",
+	  "553-5.1.2 We weren't able to find the recipient domain. Please "
+	  "check for any spelling errors", "user-unknown", TRUE, NULL },
+	{ "google", "aspmx.l.google.com", "kasia@example.org", "5.5.1",
+	  "502 5.5.1 Unrecognized command.", "syntax", TRUE, NULL },
+	{ "google", "aspmx.l.google.com", "kasia@example.org", "4.5.3",
+	  "452 4.5.3 Your message has too many recipients. For more "
+	  "information regarding Google's sending limits, visit "
+	  "https://support.google.com/mail/answer/6592", "rate-limit", TRUE,
+	  NULL },
+	{ "microsoft", "contoso-com.mail.protection.outlook.com",
+	  "ola@contoso.example", "5.0.0", "550 5.5.0 Requested action not "
+	  "taken: mailbox unavailable", "user-unknown", TRUE, NULL },
+	{ "microsoft", "contoso-com.mail.protection.outlook.com",
+	  "ola@contoso.example", "5.7.25", "550 5.7.25 [192.0.2.7] The IP "
+	  "address sending this message does not have a PTR record setup. "
+	  "The sending IP must have a reverse DNS record", "blocklist", TRUE,
+	  NULL },
+	{ "microsoft", "eur01.prod.protection.outlook.com",
+	  "anna@contoso.example", "5.2.1", "550 5.2.1 Content Filter agent "
+	  "quarantined this message", "spam", TRUE, NULL },
+	{ "microsoft", "eur01.prod.protection.outlook.com",
+	  "anna@contoso.example", "4.3.1", "452 4.3.1 Insufficient system "
+	  "resources", "system", TRUE, NULL },
+	{ "mimecast", "us-smtp-inbound-1.mimecast.com", "pat@example.co.uk",
+	  "4.0.0", "421 Sender address blocked - https://community.mimecast."
+	  "com/docs/DOC-1369#421", "blocklist", TRUE, NULL },
+	{ "mimecast", "us-smtp-inbound-1.mimecast.com", "pat@example.co.uk",
+	  "5.0.0", "550 Journal messages past the expiration - "
+	  "https://community.mimecast.com/docs/DOC-1369#550", "expired", TRUE,
+	  NULL },
+	{ "cox", "mx.east.cox.net", "ed@cox.net", "4.0.0",
+	  "421 Requested action aborted: try again later", "rate-limit", TRUE,
+	  NULL },
+	{ "godaddy", "p3plibsmtp01.prod.phx3.secureserver.net",
+	  "li@example.biz", "5.1.1", "550 Recipient not found",
+	  "user-unknown", FALSE, NULL },
+	{ "tencent", "mx3.qq.com", "wei@qq.com", "5.0.0",
+	  "550 Suspected spam https://service.mail.qq.com/detail/122/71",
+	  "sender-rejected", TRUE, NULL },
+	{ "spectrum", "mx.charter.net", "bo@charter.net", "5.7.1",
+	  "554 5.7.1 Email sending limited due to suspicious activity "
+	  "AUP#O-1030", "sender-rejected", TRUE, NULL },
+	{ "orange", "smtp-in.laposte.net", "luc@laposte.net", "5.7.1",
+	  "554 5.7.1 Client host rejected LPN000-630", "policy", TRUE, NULL },
 	{ "exchange", "mx.example.org", "eva@example.org", "5.0.0",
 	  "550 5.0.0 The recipient name is ambiguous (000C0595)",
 	  "filtered", TRUE,
