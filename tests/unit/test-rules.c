@@ -119,6 +119,41 @@ static const struct rule_example examples[] = {
 	  "the directory" },
 	{ "host-unknown", "550 Recipient domain example.invalid does not "
 	  "exist" },
+	/* the audit against Sisimai 5.1 lib/Sisimai/Reason/*.pm: each
+	   phrase in the class of the table that lists it */
+	{ "blocklist", "Remote protocol error: Connection reset by peer" },
+	{ "blocklist", "421 Service not available, closing transmission "
+	  "channel" },
+	{ "blocklist", "554 mail from 192.0.2.1 was blocked by the "
+	  "administrator" },
+	{ "blocklist", "550 192.0.2.1 is not allowed to send mail from "
+	  "example.org" },
+	{ "sender-rejected", "554 Your access to submit messages to this "
+	  "e-mail system has been rejected." },
+	{ "sender-rejected", "550 Administrative prohibition" },
+	{ "sender-rejected", "550 Delivery not authorized, message refused" },
+	{ "sender-rejected", "550 Syntax error: empty email address" },
+	{ "sender-rejected", "550 This recipient is a spam reporting "
+	  "address" },
+	{ "relay", "554 Message rejected: Email address is not verified. The "
+	  "following identities failed the check" },
+	{ "security", "553 sorry, you don't authenticate or the domain isn't "
+	  "in my list of allowed rcpthosts (#5.7.1)" },
+	{ "spam", "550 Message rejected for policy reasons" },
+	{ "spam", "554 Rejecting banned content" },
+	{ "system", "550 Aliasing/forwarding loop broken" },
+	{ "rate-limit", "451 We have already made numerous attempts to "
+	  "deliver this message" },
+	{ "user-unknown", "550 #5.1.1 bad address kim@example.org" },
+	{ "user-unknown", "550 Mailbox is inactive" },
+	{ "user-unknown", "550 The following recipients was undeliverable" },
+	{ "host-unknown", "550 Mail domain mentioned in email address is "
+	  "unknown" },
+	{ "network", "550 Unrouteable mail domain" },
+	{ "no-mail", "554 SMTP protocol returned a permanent error" },
+	{ "content", "552 Header size exceeds maximum permitted" },
+	{ "size", "552 Message header size exceeds limit" },
+	{ "expired", "Failed to deliver to domain example.org within 5 days" },
 };
 
 static void test_rules_examples(void **state)

@@ -140,13 +140,13 @@ static void test_command_classification(void **state)
 	assert_int_equal(class_, BOUNCEINFO_CLASS_FILTERED);
 
 	/* refused at MAIL FROM / at connection with nothing else said */
-	bounceinfo_classify_full(bi, NULL, 550, "550 go away", "MAIL",
+	bounceinfo_classify_full(bi, NULL, 550, "550 nope", "MAIL",
 				 &class_, &sev, &rule);
 	assert_int_equal(class_, BOUNCEINFO_CLASS_SENDER_REJECTED);
-	bounceinfo_classify_full(bi, NULL, 554, "554 go away", "CONN",
+	bounceinfo_classify_full(bi, NULL, 554, "554 nope", "CONN",
 				 &class_, &sev, &rule);
 	assert_int_equal(class_, BOUNCEINFO_CLASS_BLOCKLIST);
-	bounceinfo_classify_full(bi, NULL, 554, "554 go away", "HELO",
+	bounceinfo_classify_full(bi, NULL, 554, "554 nope", "HELO",
 				 &class_, &sev, &rule);
 	assert_int_equal(class_, BOUNCEINFO_CLASS_BLOCKLIST);
 }

@@ -65,9 +65,13 @@ static void test_status_order(void **state)
 		"using zen.spamhaus.org", NULL, &rule),
 		BOUNCEINFO_CLASS_BLOCKLIST);
 	assert_non_null(strstr(rule, "rules/blocklist.rules:"));
-	/* no text rule: the generic code */
+	/* no text rule: the generic code (as Sisimai 5.1
+	   lib/Sisimai/SMTP/Status.pm reads them: 5.7.1 a security
+	   failure, 4.7.1 a temporary block) */
 	assert_int_equal(classify(bi, "5.7.1", 550, "550 5.7.1 Nope", NULL,
-				  &rule), BOUNCEINFO_CLASS_SENDER_REJECTED);
+				  &rule), BOUNCEINFO_CLASS_SECURITY);
+	assert_int_equal(classify(bi, "4.7.1", 450, "450 4.7.1 Nope", NULL,
+				  &rule), BOUNCEINFO_CLASS_BLOCKLIST);
 	/* only a reply code */
 	assert_int_equal(classify(bi, NULL, 552, "552 nope", NULL, &rule),
 			 BOUNCEINFO_CLASS_QUOTA);
