@@ -154,6 +154,15 @@ static const struct rule_example examples[] = {
 	{ "content", "552 Header size exceeds maximum permitted" },
 	{ "size", "552 Message header size exceeds limit" },
 	{ "expired", "Failed to deliver to domain example.org within 5 days" },
+	/* ... and its pair tables */
+	{ "auth", "550 5.5.0 SPF: kim@example.org is not allowed to send "
+	  "mail. LPN004_401" },
+	{ "spam", "451 Greylisted, please try again in 300 seconds" },
+	{ "blocklist", "421 Messages from 192.0.2.1 temporarily deferred due "
+	  "to user complaints" },
+	{ "blocklist", "550 Mail from 192.0.2.1 refused: see http://"
+	  "www.example.net/" },
+	{ "user-unknown", "550 <kim@example.org>... blocked by ldap" },
 };
 
 static void test_rules_examples(void **state)
