@@ -22,6 +22,9 @@ struct provider_example {
 	/* the notification part, when the mail system is recognised by
 	   it (rules/mta.map); NULL: a neutral text */
 	const char *notification;
+	/* extra top-level header lines ("Name: value\r\n"), when the
+	   mail system is recognised by its header; NULL: none */
+	const char *headers;
 };
 
 static const struct provider_example examples[] = {
@@ -246,6 +249,16 @@ static const struct provider_example examples[] = {
 	  "AUP#O-1030", "sender-rejected", TRUE, NULL },
 	{ "orange", "smtp-in.laposte.net", "luc@laposte.net", "5.7.1",
 	  "554 5.7.1 Client host rejected LPN000-630", "policy", TRUE, NULL },
+	/* mail systems' own reports, known by their header fields (the
+	   ones Sisimai 5.1 lib/Sisimai/Lhost/MessageLabs.pm and Aol.pm
+	   look for) */
+	{ "messagelabs", "mx.example.org", "eva@example.org", "5.0.0",
+	  "550 eva@example.org... No such user", "user-unknown", TRUE, NULL,
+	  "X-Msg-Ref: server-11.tower-143.messagelabs.com!1419367175!1!1\r\n" },
+	{ "aol", "mx.example.org", "eva@example.org", "5.4.4",
+	  "Name service error for name=example.org type=MX: Malformed or "
+	  "unexpected name server reply", "no-mail", TRUE, NULL,
+	  "X-AOL-IP: 192.0.2.30\r\n" },
 	{ "exchange", "mx.example.org", "eva@example.org", "5.0.0",
 	  "550 5.0.0 The recipient name is ambiguous (000C0595)",
 	  "filtered", TRUE,
@@ -256,11 +269,12 @@ static const struct provider_example examples[] = {
 static const char *
 provider_dsn(const char *remote_mta, const char *recipient,
 	     const char *status, const char *diagnostic,
-	     const char *notification)
+	     const char *notification, const char *headers)
 {
 	if (notification == NULL)
 		notification = "Your message could not be delivered.\r\n";
 	return t_strdup_printf(
+		"%s"
 		"From: MAILER-DAEMON@mx.example.net\r\n"
 		"To: sender@example.net\r\n"
 		"Subject: Undelivered Mail Returned to Sender\r\n"
@@ -279,18 +293,19 @@ provider_dsn(const char *remote_mta, const char *recipient,
 		"Status: %s\r\n"
 		"Remote-MTA: dns; %s\r\n"
 		"Diagnostic-Code: smtp; %s\r\n\r\n"
-		"--b1--\r\n", notification, recipient, status, remote_mta,
-		diagnostic);
+		"--b1--\r\n", headers == NULL ? "" : headers, notification,
+		recipient, status, remote_mta, diagnostic);
 }
 
 static const struct bounceinfo_recipient *
 classify(struct bounceinfo *bi, struct bounceinfo_result **result_r,
 	 const char *remote_mta, const char *recipient, const char *status,
-	 const char *diagnostic, const char *notification)
+	 const char *diagnostic, const char *notification,
+	 const char *headers)
 {
 	*result_r = test_parse(bi, provider_dsn(remote_mta, recipient,
 						status, diagnostic,
-						notification));
+						notification, headers));
 	assert_non_null(*result_r);
 	return test_rcpt(*result_r, 0);
 }
@@ -307,7 +322,8 @@ static void test_providers_examples(void **state)
 		const char *got;
 
 		rcpt = classify(bi, &result, ex->remote_mta, ex->recipient,
-				ex->status, ex->diagnostic, ex->notification);
+				ex->status, ex->diagnostic, ex->notification,
+				ex->headers);
 		got = rcpt == NULL ? "(none)" :
 			bounceinfo_class_name(rcpt->class_);
 		if (strcmp(got, ex->class_name) != 0) {
@@ -338,7 +354,7 @@ static void test_providers_scope(void **state)
 			checked++;
 			rcpt = classify(bi, &result, "mx.unrelated.example",
 					"someone@unrelated.example",
-					ex->status, ex->diagnostic, NULL);
+					ex->status, ex->diagnostic, NULL, NULL);
 			assert_non_null(rcpt);
 			if (strcmp(bounceinfo_class_name(rcpt->class_),
 				   ex->class_name) == 0 &&
