@@ -181,6 +181,10 @@ static const struct provider_example examples[] = {
 	  "DNS lookup failed.", "network", TRUE,
 	  "This is a delivery status notification from mx.example.net,\r\n"
 	  "running the Courier mail server, version 1.1.\r\n" },
+	{ "courier", "mx.example.org", "eva@example.org", "5.0.0",
+	  "This domain's DNS violates RFC 1035.", "system", TRUE,
+	  "This is a delivery status notification from mx.example.net,\r\n"
+	  "running the Courier mail server, version 1.1.\r\n" },
 	{ "domino", "mx.example.org", "eva@example.org", "5.0.0",
 	  "Cannot route mail to user (eva@example.org)", "filtered", TRUE,
 	  "Your message was not delivered. Lotus Domino Release 9.0.1\r\n" },

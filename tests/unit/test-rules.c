@@ -163,6 +163,14 @@ static const struct rule_example examples[] = {
 	{ "blocklist", "550 Mail from 192.0.2.1 refused: see http://"
 	  "www.example.net/" },
 	{ "user-unknown", "550 <kim@example.org>... blocked by ldap" },
+	/* ... and the message tables of its lib/Sisimai/Lhost/*.pm */
+	{ "system", "LMTP error after end of data" },
+	{ "quota", "550 User mailbox exceeds allowed size" },
+	{ "expired", "No action is required on your part. Delivery attempts "
+	  "will continue for some time" },
+	{ "expired", "DNS Error: Could not contact DNS servers" },
+	{ "host-unknown", "As the remote domain doesnt exist, your mail was "
+	  "not delivered" },
 };
 
 static void test_rules_examples(void **state)
