@@ -171,6 +171,8 @@ static const struct rule_example examples[] = {
 	{ "expired", "DNS Error: Could not contact DNS servers" },
 	{ "host-unknown", "As the remote domain doesnt exist, your mail was "
 	  "not delivered" },
+	/* KumoMTA's community rules (InvalidRecipient) */
+	{ "user-unknown", "550 No such ID" },
 };
 
 static void test_rules_examples(void **state)
