@@ -163,6 +163,7 @@ static const struct rule_example examples[] = {
 	{ "blocklist", "550 Mail from 192.0.2.1 refused: see http://"
 	  "www.example.net/" },
 	{ "user-unknown", "550 <kim@example.org>... blocked by ldap" },
+	{ "user-unknown", "550 5.1.1 Bad recipient" },
 	/* ... and the message tables of its lib/Sisimai/Lhost/*.pm */
 	{ "system", "LMTP error after end of data" },
 	{ "quota", "550 User mailbox exceeds allowed size" },
