@@ -122,10 +122,6 @@ static const struct rule_example examples[] = {
 	/* the audit against Sisimai 5.1 lib/Sisimai/Reason/*.pm: each
 	   phrase in the class of the table that lists it */
 	{ "blocklist", "Remote protocol error: Connection reset by peer" },
-	{ "blocklist", "421 Service not available, closing transmission "
-	  "channel" },
-	{ "blocklist", "554 mail from 192.0.2.1 was blocked by the "
-	  "administrator" },
 	{ "blocklist", "550 192.0.2.1 is not allowed to send mail from "
 	  "example.org" },
 	{ "sender-rejected", "554 Your access to submit messages to this "

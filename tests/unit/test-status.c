@@ -46,6 +46,24 @@ static void test_status_map_lookup(void **state)
 	assert_false(e->strong);
 	e = bounceinfo_status_lookup(bi, "code:552");
 	assert_int_equal(e->class_, BOUNCEINFO_CLASS_QUOTA);
+	/* codes IANA leaves open, read as Sisimai 5.1's
+	   lib/Sisimai/SMTP/Status.pm does */
+	e = bounceinfo_status_lookup(bi, "5.2.0");
+	assert_int_equal(e->class_, BOUNCEINFO_CLASS_FILTERED);
+	e = bounceinfo_status_lookup(bi, "5.1.9");
+	assert_int_equal(e->class_, BOUNCEINFO_CLASS_SYSTEM);
+	e = bounceinfo_status_lookup(bi, "4.4.2");
+	assert_int_equal(e->class_, BOUNCEINFO_CLASS_NETWORK);
+	e = bounceinfo_status_lookup(bi, "4.4.4");
+	assert_int_equal(e->class_, BOUNCEINFO_CLASS_NETWORK);
+	e = bounceinfo_status_lookup(bi, "5.4.4");
+	assert_int_equal(e->class_, BOUNCEINFO_CLASS_HOST_UNKNOWN);
+	e = bounceinfo_status_lookup(bi, "5.4.0");
+	assert_int_equal(e->class_, BOUNCEINFO_CLASS_NETWORK);
+	e = bounceinfo_status_lookup(bi, "4.4.0");
+	assert_int_equal(e->class_, BOUNCEINFO_CLASS_EXPIRED);
+	e = bounceinfo_status_lookup(bi, "5.7.30");
+	assert_int_equal(e->class_, BOUNCEINFO_CLASS_SECURITY);
 	assert_null(bounceinfo_status_lookup(bi, "5.99.99"));
 }
 
