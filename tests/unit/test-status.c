@@ -23,6 +23,21 @@ classify(struct bounceinfo *bi, const char *status, unsigned int code,
 	return class_;
 }
 
+static const struct {
+	const char *code;
+	enum bounceinfo_class class_;
+} sisimai_codes[] = {
+	{ "5.2.0", BOUNCEINFO_CLASS_FILTERED },
+	{ "5.1.9", BOUNCEINFO_CLASS_SYSTEM },
+	{ "4.4.2", BOUNCEINFO_CLASS_NETWORK },
+	{ "4.4.4", BOUNCEINFO_CLASS_NETWORK },
+	{ "5.4.4", BOUNCEINFO_CLASS_HOST_UNKNOWN },
+	{ "5.4.0", BOUNCEINFO_CLASS_NETWORK },
+	{ "4.4.0", BOUNCEINFO_CLASS_EXPIRED },
+	{ "5.7.30", BOUNCEINFO_CLASS_SECURITY },
+	{ "4.7.2", BOUNCEINFO_CLASS_BLOCKLIST },
+};
+
 static void test_status_map_lookup(void **state)
 {
 	struct bounceinfo *bi = *state;
@@ -48,22 +63,11 @@ static void test_status_map_lookup(void **state)
 	assert_int_equal(e->class_, BOUNCEINFO_CLASS_QUOTA);
 	/* codes IANA leaves open, read as Sisimai 5.1's
 	   lib/Sisimai/SMTP/Status.pm does */
-	e = bounceinfo_status_lookup(bi, "5.2.0");
-	assert_int_equal(e->class_, BOUNCEINFO_CLASS_FILTERED);
-	e = bounceinfo_status_lookup(bi, "5.1.9");
-	assert_int_equal(e->class_, BOUNCEINFO_CLASS_SYSTEM);
-	e = bounceinfo_status_lookup(bi, "4.4.2");
-	assert_int_equal(e->class_, BOUNCEINFO_CLASS_NETWORK);
-	e = bounceinfo_status_lookup(bi, "4.4.4");
-	assert_int_equal(e->class_, BOUNCEINFO_CLASS_NETWORK);
-	e = bounceinfo_status_lookup(bi, "5.4.4");
-	assert_int_equal(e->class_, BOUNCEINFO_CLASS_HOST_UNKNOWN);
-	e = bounceinfo_status_lookup(bi, "5.4.0");
-	assert_int_equal(e->class_, BOUNCEINFO_CLASS_NETWORK);
-	e = bounceinfo_status_lookup(bi, "4.4.0");
-	assert_int_equal(e->class_, BOUNCEINFO_CLASS_EXPIRED);
-	e = bounceinfo_status_lookup(bi, "5.7.30");
-	assert_int_equal(e->class_, BOUNCEINFO_CLASS_SECURITY);
+	for (unsigned int i = 0; i < N_ELEMENTS(sisimai_codes); i++) {
+		e = bounceinfo_status_lookup(bi, sisimai_codes[i].code);
+		assert_non_null(e);
+		assert_int_equal(e->class_, sisimai_codes[i].class_);
+	}
 	assert_null(bounceinfo_status_lookup(bi, "5.99.99"));
 }
 
