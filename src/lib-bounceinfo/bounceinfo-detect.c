@@ -105,19 +105,26 @@ static const char *const detect_key_names[DETECT_KEY_COUNT] = {
 	"permanent",
 };
 
+/* A pattern over the top-level header, matched field by field when it
+   allows (bounceinfo_pcre_line_starts()) */
+struct detect_header {
+	pcre2_code *code;
+	const char *const *starts;
+};
+
 struct bounceinfo_detect {
-	pcre2_code *hints[N_ELEMENTS(hint_patterns)];
-	pcre2_code *complaint_header, *bounce_header, *bulk_header;
-	pcre2_code *human_header;
+	struct detect_header hints[N_ELEMENTS(hint_patterns)];
+	struct detect_header complaint_header, bounce_header, bulk_header;
+	struct detect_header human_header;
 	pcre2_code *dsn_fields, *remote_mta;
 	/* prefilter of remote_mta (bounceinfo_pcre_literals()) */
 	const char *const *remote_mta_literals;
 	/* one alternation per key of rules/signs/, NULL when no file has it */
 	pcre2_code *signs[DETECT_KEY_COUNT];
 	/* header hints made of signs: From and Subject words */
-	pcre2_code *hint_from, *hint_subject;
+	struct detect_header hint_from, hint_subject;
 	/* From of a mail system, Subject of a bounce (header lines) */
-	pcre2_code *from_header, *subject_header;
+	struct detect_header from_header, subject_header;
 };
 
 static pcre2_code *detect_compile(const char *pattern, const char **error_r)
@@ -153,24 +160,35 @@ static pcre2_code *compile_builtin(const char *pattern)
 	return code;
 }
 
+static void
+header_compile(struct bounceinfo *bi, struct detect_header *hdr,
+	       const char *pattern)
+{
+	hdr->code = compile_builtin(pattern);
+	T_BEGIN {
+		hdr->starts = bounceinfo_pcre_line_starts(bi->pool, pattern,
+							  hdr->code, TRUE);
+	} T_END;
+}
+
 void bounceinfo_detect_init(struct bounceinfo *bi)
 {
 	struct bounceinfo_detect *d;
 
 	d = bi->detect = p_new(bi->pool, struct bounceinfo_detect, 1);
 	for (unsigned int i = 0; i < N_ELEMENTS(hint_patterns); i++)
-		d->hints[i] = compile_builtin(hint_patterns[i]);
-	d->complaint_header = compile_builtin(complaint_header_pattern);
-	d->bounce_header = compile_builtin(bounce_header_pattern);
-	d->bulk_header = compile_builtin(bulk_header_pattern);
-	d->human_header = compile_builtin(human_header_pattern);
+		header_compile(bi, &d->hints[i], hint_patterns[i]);
+	header_compile(bi, &d->complaint_header, complaint_header_pattern);
+	header_compile(bi, &d->bounce_header, bounce_header_pattern);
+	header_compile(bi, &d->bulk_header, bulk_header_pattern);
+	header_compile(bi, &d->human_header, human_header_pattern);
 	d->dsn_fields = compile_builtin(dsn_fields_pattern);
 	d->remote_mta = compile_builtin(remote_mta_pattern);
 	T_BEGIN {
 		d->remote_mta_literals =
 			bounceinfo_pcre_literals(bi->pool, remote_mta_pattern);
 	} T_END;
-	d->from_header = compile_builtin("^From:.*" SENDER_MAIL_SYSTEM);
+	header_compile(bi, &d->from_header, "^From:.*" SENDER_MAIL_SYSTEM);
 }
 
 static void code_free(pcre2_code **code)
@@ -187,19 +205,19 @@ void bounceinfo_detect_deinit(struct bounceinfo *bi)
 	if (d == NULL)
 		return;
 	for (unsigned int i = 0; i < N_ELEMENTS(hint_patterns); i++)
-		code_free(&d->hints[i]);
-	code_free(&d->complaint_header);
-	code_free(&d->bounce_header);
-	code_free(&d->bulk_header);
-	code_free(&d->human_header);
+		code_free(&d->hints[i].code);
+	code_free(&d->complaint_header.code);
+	code_free(&d->bounce_header.code);
+	code_free(&d->bulk_header.code);
+	code_free(&d->human_header.code);
 	code_free(&d->dsn_fields);
 	code_free(&d->remote_mta);
 	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++)
 		code_free(&d->signs[i]);
-	code_free(&d->hint_from);
-	code_free(&d->hint_subject);
-	code_free(&d->from_header);
-	code_free(&d->subject_header);
+	code_free(&d->hint_from.code);
+	code_free(&d->hint_subject.code);
+	code_free(&d->from_header.code);
+	code_free(&d->subject_header.code);
 	bi->detect = NULL;
 }
 
@@ -258,12 +276,14 @@ signs_load_file(struct bounceinfo *bi, const char *path,
 }
 
 static pcre2_code *
-signs_compile(const char *prefix, string_t *alt, string_t *alt2)
+signs_compile_pattern(const char *prefix, string_t *alt, string_t *alt2,
+		      const char **pattern_r)
 {
 	string_t *pattern = t_str_new(256);
 	const char *error;
 	pcre2_code *code;
 
+	*pattern_r = NULL;
 	if (str_len(alt) == 0 && (alt2 == NULL || str_len(alt2) == 0))
 		return NULL;
 	str_printfa(pattern, "%s(?:%s", prefix, str_c(alt));
@@ -276,7 +296,32 @@ signs_compile(const char *prefix, string_t *alt, string_t *alt2)
 	code = detect_compile(str_c(pattern), &error);
 	/* every line compiled alone */
 	i_assert(code != NULL);
+	*pattern_r = str_c(pattern);
 	return code;
+}
+
+static pcre2_code *
+signs_compile(const char *prefix, string_t *alt, string_t *alt2)
+{
+	const char *pattern;
+
+	return signs_compile_pattern(prefix, alt, alt2, &pattern);
+}
+
+/* A header pattern made of signs: "^Name:..." */
+static void
+signs_header_compile(struct bounceinfo *bi, struct detect_header *hdr,
+		     const char *prefix, string_t *alt, string_t *alt2)
+{
+	const char *pattern;
+
+	code_free(&hdr->code);
+	hdr->starts = NULL;
+	hdr->code = signs_compile_pattern(prefix, alt, alt2, &pattern);
+	if (hdr->code != NULL) {
+		hdr->starts = bounceinfo_pcre_line_starts(bi->pool, pattern,
+							  hdr->code, TRUE);
+	}
 }
 
 static int name_cmp(const char *const *a, const char *const *b)
@@ -337,20 +382,19 @@ int bounceinfo_detect_load_dir(struct bounceinfo *bi, const char *dir,
 	d->signs[DETECT_FORWARD_SUBJECT] = signs_compile(
 		"^\\s*(?:\\[[^\\]]{0,40}\\]\\s*)?",
 		alts[DETECT_FORWARD_SUBJECT], NULL);
-	code_free(&d->from_header);
 	str_insert(alts[DETECT_FROM], 0, str_len(alts[DETECT_FROM]) > 0 ?
 		   "(?:" SENDER_MAIL_SYSTEM ")|" : "(?:" SENDER_MAIL_SYSTEM ")");
-	d->from_header = signs_compile("^From:.*",
-				       alts[DETECT_FROM], NULL);
-	d->subject_header = signs_compile(
+	signs_header_compile(bi, &d->from_header, "^From:.*",
+			     alts[DETECT_FROM], NULL);
+	signs_header_compile(bi, &d->subject_header,
 		"^Subject:\\s*(?:\\[[^\\]]{0,40}\\]\\s*|\\w{1,8}:\\s*){0,2}"
 		"\\W{0,2}", alts[DETECT_SUBJECT], NULL);
-	d->hint_from = signs_compile("^From:.*", alts[DETECT_FROM],
-				     alts[DETECT_HINT_FROM]);
+	signs_header_compile(bi, &d->hint_from, "^From:.*", alts[DETECT_FROM],
+			     alts[DETECT_HINT_FROM]);
 	str_append_c(alts[DETECT_HINT_SUBJECT], '|');
 	str_append_str(alts[DETECT_HINT_SUBJECT], alts[DETECT_AUTOREPLY_SUBJECT]);
-	d->hint_subject = signs_compile("^Subject:.*", alts[DETECT_SUBJECT],
-					alts[DETECT_HINT_SUBJECT]);
+	signs_header_compile(bi, &d->hint_subject, "^Subject:.*",
+			     alts[DETECT_SUBJECT], alts[DETECT_HINT_SUBJECT]);
 	return 0;
 }
 
@@ -360,6 +404,16 @@ detect_match(struct bounceinfo *bi, pcre2_code *code, const char *text,
 {
 	return code != NULL && text != NULL &&
 		bounceinfo_pcre_match(bi, code, text, len);
+}
+
+/* A header pattern over the top-level header, field by field */
+static bool
+header_match(struct bounceinfo *bi, const struct detect_header *hdr,
+	     const char *headers, size_t len)
+{
+	return hdr->code != NULL && headers != NULL &&
+		bounceinfo_header_match(bi, hdr->code, hdr->starts, headers,
+					len);
 }
 
 static bool
@@ -375,11 +429,11 @@ bool bounceinfo_detect_header_hint(struct bounceinfo *bi, const char *headers,
 	struct bounceinfo_detect *d = bi->detect;
 
 	for (unsigned int i = 0; i < N_ELEMENTS(hint_patterns); i++) {
-		if (bounceinfo_pcre_match(bi, d->hints[i], headers, len))
+		if (header_match(bi, &d->hints[i], headers, len))
 			return TRUE;
 	}
-	return detect_match(bi, d->hint_from, headers, len) ||
-		detect_match(bi, d->hint_subject, headers, len);
+	return header_match(bi, &d->hint_from, headers, len) ||
+		header_match(bi, &d->hint_subject, headers, len);
 }
 
 bool bounceinfo_detect_bounce_sign(struct bounceinfo *bi, const char *headers,
@@ -387,8 +441,8 @@ bool bounceinfo_detect_bounce_sign(struct bounceinfo *bi, const char *headers,
 {
 	struct bounceinfo_detect *d = bi->detect;
 
-	return detect_match(bi, d->from_header, headers, len) ||
-		detect_match(bi, d->subject_header, headers, len);
+	return header_match(bi, &d->from_header, headers, len) ||
+		header_match(bi, &d->subject_header, headers, len);
 }
 
 bool bounceinfo_detect_delay_warning(struct bounceinfo *bi, const char *text)
@@ -400,8 +454,7 @@ bool bounceinfo_detect_delay_warning(struct bounceinfo *bi, const char *text)
 bool bounceinfo_detect_complaint_header(struct bounceinfo *bi,
 					const char *headers, size_t len)
 {
-	return bounceinfo_pcre_match(bi, bi->detect->complaint_header,
-				     headers, len);
+	return header_match(bi, &bi->detect->complaint_header, headers, len);
 }
 
 static bool null_sender(const struct bounceinfo_parse_ctx *ctx)
@@ -453,7 +506,7 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 	size_t head_len;
 	bool from_sign, subject_sign, layout, words, returned;
 
-	from_sign = detect_match(bi, bi->detect->from_header, hdrs, hlen);
+	from_sign = header_match(bi, &bi->detect->from_header, hdrs, hlen);
 	/* a report attached to a message: a gateway's wrapping of a bounce
 	   if a mail system sent it, else a person's forward */
 	if (ctx->forwarded_report) {
@@ -463,7 +516,7 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 	/* report structure, or a header only mail systems write */
 	if (ctx->failed_recipients != NULL || ctx->have_dsn ||
 	    delivery_report_structure(ctx) ||
-	    detect_match(bi, bi->detect->bounce_header, hdrs, hlen))
+	    header_match(bi, &bi->detect->bounce_header, hdrs, hlen))
 		return TRUE;
 
 	/* the bounce's own words: not the returned message; cut at a
@@ -480,7 +533,7 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 	if (forwarded_by_person(ctx, head, from_sign) && !(from_sign && layout))
 		return FALSE;
 	words = sign_match(bi, DETECT_TEXT, head);
-	subject_sign = detect_match(bi, bi->detect->subject_header, hdrs, hlen);
+	subject_sign = header_match(bi, &bi->detect->subject_header, hdrs, hlen);
 	/* the returned message: attached, or its header copied inline */
 	returned = ctx->have_orig_part || ctx->have_returned_message ||
 		ctx->result->original.message_id != NULL ||
@@ -494,8 +547,8 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 	if (from_sign) {
 		return subject_sign || layout || returned ||
 			(words && !(ctx->auto_submitted && !ctx->auto_replied) &&
-			 !detect_match(bi, bi->detect->bulk_header, hdrs, hlen) &&
-			 !detect_match(bi, bi->detect->human_header, hdrs, hlen));
+			 !header_match(bi, &bi->detect->bulk_header, hdrs, hlen) &&
+			 !header_match(bi, &bi->detect->human_header, hdrs, hlen));
 	}
 	/* a null sender alone is not enough: every DSN has one, but so
 	   can any message that reached the mailbox another way */

@@ -62,6 +62,10 @@ int bounceinfo_mta_load(struct bounceinfo *bi, const char *path,
 		}
 		sig.name = p_strdup(bi->pool, name);
 		sig.literals = bounceinfo_pcre_literals(bi->pool, p);
+		if (sig.where == BOUNCEINFO_MTA_WHERE_HEADER) {
+			sig.line_starts = bounceinfo_pcre_line_starts(bi->pool,
+				p, sig.code, FALSE);
+		}
 		array_push_back(&bi->mta_sigs, &sig);
 		continue;
 	syntax:
@@ -89,20 +93,40 @@ const char *bounceinfo_mta_detect(struct bounceinfo *bi,
 	const struct bounceinfo_mta_sig *sig;
 	size_t hlen = strlen(headers), blen = strlen(body);
 	const unsigned char *hheaders = NULL, *hbody = NULL;
+	bool hheaders_done = bi->no_prefilter, hbody_done = bi->no_prefilter;
 
-	if (!bi->no_prefilter) {
-		hheaders = bounceinfo_prefilter_scan(bi, headers);
-		hbody = bounceinfo_prefilter_scan(bi, body);
-	}
 	array_foreach(&bi->mta_sigs, sig) {
-		bool header = sig->where == BOUNCEINFO_MTA_WHERE_HEADER;
+		const unsigned char *hits;
 
+		if (sig->where == BOUNCEINFO_MTA_WHERE_HEADER) {
+			/* field by field: only the lines the signature can
+			   start on, and no scan of the whole header */
+			if (sig->line_starts != NULL && !bi->no_prefilter) {
+				if (bounceinfo_header_match(bi, sig->code,
+						sig->line_starts, headers,
+						hlen))
+					return sig->name;
+				continue;
+			}
+			if (!hheaders_done) {
+				hheaders = bounceinfo_prefilter_scan(bi,
+								     headers);
+				hheaders_done = TRUE;
+			}
+			hits = hheaders;
+		} else {
+			if (!hbody_done) {
+				hbody = bounceinfo_prefilter_scan(bi, body);
+				hbody_done = TRUE;
+			}
+			hits = hbody;
+		}
 		if (!bounceinfo_prefilter_candidate(sig->lit_ids,
-				sig->lit_count, header ? hheaders : hbody))
+						    sig->lit_count, hits))
 			continue;
-		if (bounceinfo_pcre_match(bi, sig->code,
-					  header ? headers : body,
-					  header ? hlen : blen))
+		if (sig->where == BOUNCEINFO_MTA_WHERE_HEADER ?
+		    bounceinfo_pcre_match(bi, sig->code, headers, hlen) :
+		    bounceinfo_pcre_match(bi, sig->code, body, blen))
 			return sig->name;
 	}
 	return NULL;

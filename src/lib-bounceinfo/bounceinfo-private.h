@@ -129,6 +129,9 @@ struct bounceinfo_mta_sig {
 	/* prefilter, see bounceinfo_pcre_literals() */
 	const char *const *literals;
 	unsigned int *lit_ids, lit_count;
+	/* header signatures: the lines a match can start on
+	   (bounceinfo_pcre_line_starts()), or NULL */
+	const char *const *line_starts;
 };
 ARRAY_DEFINE_TYPE(bounceinfo_mta_sig, struct bounceinfo_mta_sig);
 
@@ -260,6 +263,20 @@ bounceinfo_pcre_literals(pool_t pool, const char *pattern);
    NULL (no prefilter) */
 bool bounceinfo_literals_found(const char *const *literals,
 			       const char *folded);
+/* Header signatures matched field by field: the lowercase literal start
+   of a line every match begins on, one or more per top-level alternative
+   (NULL-terminated), or NULL when the pattern may match elsewhere (not
+   every alternative starts with "^" and literal text, no multi-line
+   mode: pattern starting "(?m)" or multiline TRUE) */
+const char *const *
+bounceinfo_pcre_line_starts(pool_t pool, const char *pattern,
+			    pcre2_code *code, bool multiline);
+/* Does code match one of text's lines ("\n"-separated) that begins with
+   one of starts, matched alone? starts NULL (or no_prefilter): code over
+   the whole text */
+bool bounceinfo_header_match(struct bounceinfo *bi, pcre2_code *code,
+			     const char *const *starts, const char *text,
+			     size_t len);
 /* Compile a pattern with the library's options; NULL + error on failure */
 pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r);
 /* Compile a built-in structural pattern (caseless UTF-8, no Unicode

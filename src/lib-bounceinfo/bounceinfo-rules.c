@@ -471,6 +471,222 @@ bool bounceinfo_pcre_match(struct bounceinfo *bi, pcre2_code *code,
 	return bounceinfo_pcre_match_group(bi, code, text, len, 0, NULL, NULL);
 }
 
+/* Header signatures matched field by field (doc/rules.md, "Header
+   signatures"): when every top-level alternative of a multi-line pattern
+   starts at "^" with literal text (a field name or its start: "From:",
+   "X-MS-Exchange-Organization-", or a group of such starts), a match can
+   only begin on a line that starts with one of those texts, and only
+   such lines are handed to pcre2, each on its own. */
+
+/* The ASCII literal at the start of p (lowercase, data stack), at least
+   one character; NULL when p does not start with one */
+static const char *line_start_run(const char *p)
+{
+	string_t *run = t_str_new(32);
+
+	for (;;) {
+		char c = *p;
+		const char *next = p + 1;
+
+		if (c == '\\' && p[1] != '\0' && !i_isalnum(p[1]) &&
+		    (unsigned char)p[1] < 0x80) {
+			c = p[1];
+			next = p + 2;
+		} else if (!(i_isalnum(c) || c == '-' || c == ':' ||
+			     c == ' ' || c == '_') ||
+			   (unsigned char)c >= 0x80) {
+			break;
+		}
+		/* an optional or repeated character ends the run before
+		   it, a '+' after it */
+		if (*next == '?' || *next == '*' || *next == '{')
+			break;
+		str_append_c(run, i_tolower(c));
+		if (*next == '+')
+			break;
+		p = next;
+	}
+	return str_len(run) == 0 ? NULL : str_c(run);
+}
+
+/* The end of the group that starts at p ('('): the character after its
+   ')', or NULL */
+static const char *group_end(const char *p)
+{
+	int depth = 0;
+
+	for (; *p != '\0'; ) {
+		if (*p == '\\') {
+			if (p[1] == '\0')
+				return NULL;
+			p += 2;
+		} else if (*p == '[') {
+			p = class_skip(p);
+		} else {
+			if (*p == '(')
+				depth++;
+			else if (*p == ')' && --depth == 0)
+				return p + 1;
+			p++;
+		}
+	}
+	return NULL;
+}
+
+/* Split pattern[0..len) at its top-level '|' (data stack) */
+static const char *const *alternatives_split(const char *pattern, size_t len)
+{
+	ARRAY_TYPE(const_string) alts;
+	const char *p = pattern, *start = pattern, *end = pattern + len;
+	const char *alt;
+	int depth = 0;
+
+	t_array_init(&alts, 8);
+	while (p <= end) {
+		if (p == end || (*p == '|' && depth == 0)) {
+			alt = t_strdup_until(start, p);
+			array_push_back(&alts, &alt);
+			start = ++p;
+			continue;
+		}
+		if (*p == '\\') {
+			p += p + 1 < end ? 2 : 1;
+		} else if (*p == '[') {
+			p = class_skip(p);
+			if (p > end)
+				p = end;
+		} else {
+			if (*p == '(')
+				depth++;
+			else if (*p == ')' && depth > 0)
+				depth--;
+			p++;
+		}
+	}
+	array_append_zero(&alts);
+	return array_front(&alts);
+}
+
+/* Add the line starts of one top-level alternative; FALSE if it has
+   none (it may match elsewhere than at a line start) */
+static bool
+alt_line_starts(pool_t pool, const char *alt, ARRAY_TYPE(const_string) *dest)
+{
+	const char *run, *const *inner, *end;
+
+	if (*alt++ != '^')
+		return FALSE;
+	if (*alt != '(') {
+		run = line_start_run(alt);
+		if (run == NULL)
+			return FALSE;
+		run = p_strdup(pool, run);
+		array_push_back(dest, &run);
+		return TRUE;
+	}
+	/* ^(?:A|B...) or ^(A|B...): each alternative's start */
+	end = group_end(alt);
+	if (end == NULL || !atom_mandatory(end))
+		return FALSE;
+	if (alt[1] == '?' && alt[2] == ':')
+		alt += 3;
+	else if (alt[1] != '?' && alt[1] != '*')
+		alt += 1;
+	else
+		return FALSE;
+	for (inner = alternatives_split(alt, end - 1 - alt);
+	     *inner != NULL; inner++) {
+		run = line_start_run(*inner);
+		if (run == NULL)
+			return FALSE;
+		run = p_strdup(pool, run);
+		array_push_back(dest, &run);
+	}
+	return TRUE;
+}
+
+const char *const *
+bounceinfo_pcre_line_starts(pool_t pool, const char *pattern,
+			    pcre2_code *code, bool multiline)
+{
+	ARRAY_TYPE(const_string) starts;
+	const char *const *alts;
+	uint32_t newline;
+
+	/* lines are what "\n" ends (pcre2's default, checked) */
+	if (pcre2_pattern_info(code, PCRE2_INFO_NEWLINE, &newline) != 0 ||
+	    newline != PCRE2_NEWLINE_LF)
+		return NULL;
+	if (pattern_has_extended(pattern) || strstr(pattern, "\\Q") != NULL)
+		return NULL;
+	if (str_begins_with(pattern, "(?m)")) {
+		pattern += 4;
+		multiline = TRUE;
+	}
+	/* without multi-line mode "^" is the first line's start only */
+	if (!multiline)
+		return NULL;
+	t_array_init(&starts, 8);
+	for (alts = alternatives_split(pattern, strlen(pattern));
+	     *alts != NULL; alts++) {
+		if (!alt_line_starts(pool, *alts, &starts))
+			return NULL;
+	}
+	array_append_zero(&starts);
+	unsigned int count;
+	const char *const *src = array_get(&starts, &count);
+	const char **ret = p_new(pool, const char *, count);
+	memcpy(ret, src, sizeof(*ret) * count);
+	return ret;
+}
+
+/* Does the line start with lit (lowercase ASCII), letters caseless? A
+   non-ASCII byte may be a character caseless UTF-8 matching equates with
+   an ASCII letter (KELVIN SIGN): the line is then a candidate too. */
+static bool line_starts_with(const char *line, size_t len, const char *lit)
+{
+	for (size_t i = 0; lit[i] != '\0'; i++) {
+		unsigned char c;
+
+		if (i >= len)
+			return FALSE;
+		c = line[i];
+		if (c >= 0x80)
+			return TRUE;
+		if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != (unsigned char)lit[i])
+			return FALSE;
+	}
+	return TRUE;
+}
+
+bool bounceinfo_header_match(struct bounceinfo *bi, pcre2_code *code,
+			     const char *const *starts, const char *text,
+			     size_t len)
+{
+	const char *p = text, *end = text + len, *nl;
+
+	if (starts == NULL || bi->no_prefilter)
+		return bounceinfo_pcre_match(bi, code, text, len);
+	for (; p < end; p = nl + 1) {
+		const char *const *s;
+		size_t line_len;
+
+		nl = memchr(p, '\n', end - p);
+		if (nl == NULL)
+			nl = end;
+		line_len = nl - p;
+		for (s = starts; *s != NULL; s++) {
+			if (line_starts_with(p, line_len, *s)) {
+				if (bounceinfo_pcre_match(bi, code, p,
+							  line_len))
+					return TRUE;
+				break;
+			}
+		}
+	}
+	return FALSE;
+}
+
 static const char *const scope_field_names[BOUNCEINFO_SCOPE_FIELD_COUNT] = {
 	[BOUNCEINFO_SCOPE_REMOTE_MTA] = "remote-mta",
 	[BOUNCEINFO_SCOPE_REPORTING_MTA] = "reporting-mta",

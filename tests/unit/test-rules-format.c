@@ -739,6 +739,128 @@ static void test_acmatch(void **state)
 	assert_true(found_any > 100);
 }
 
+static void
+assert_starts(const char *pattern, bool multiline, const char *expected)
+{
+	pool_t pool = pool_datastack_create();
+	const char *error;
+	pcre2_code *code = bounceinfo_pcre_compile(pattern, &error);
+	const char *const *starts;
+
+	assert_non_null(code);
+	starts = bounceinfo_pcre_line_starts(pool, pattern, code, multiline);
+	if (expected == NULL) {
+		if (starts != NULL)
+			fprintf(stderr, "%s: unexpected line starts\n", pattern);
+		assert_null(starts);
+	} else {
+		assert_non_null(starts);
+		assert_string_equal(t_strarray_join(starts, ","), expected);
+	}
+	pcre2_code_free(code);
+}
+
+/* Header signatures matched field by field: which lines a pattern can
+   start on, and the same answer as pcre2 over the whole header */
+static void test_header_field_match(void **state)
+{
+	struct bounceinfo *bi = *state, *bi_off;
+	const struct bounceinfo_mta_sig *sig;
+	const char *error;
+	unsigned int with_starts = 0, matched = 0;
+
+	assert_starts("(?m)^From:.*@(?:googlemail|google)\\.com", FALSE,
+		      "from:");
+	assert_starts("(?m)^(?:X-ZohoMail|From:.*@zoho\\.com)", FALSE,
+		      "x-zohomail,from:");
+	assert_starts("(?m)^(?:X-SES-Outgoing|x-amz-sns-message-id):|"
+		      "^From:.*@amazonses\\.com", FALSE,
+		      "x-ses-outgoing,x-amz-sns-message-id,from:");
+	assert_starts("^(X-Autoreply|X-Vacation):", TRUE,
+		      "x-autoreply,x-vacation");
+	assert_starts("^Return-Path:\\s*<\\s*>", TRUE, "return-path:");
+	assert_starts("(?m)^X-MS-Exchange-Organization-[A-Za-z-]+", FALSE,
+		      "x-ms-exchange-organization-");
+	/* an optional character ends the start before it */
+	assert_starts("(?m)^X-Autorespond?er:", FALSE, "x-autorespon");
+	assert_starts("(?m)^X-Mailer: \\(qmail", FALSE, "x-mailer: (qmail");
+	/* no multi-line mode: "^" is the header's first line only */
+	assert_starts("^From:.*MDaemon", FALSE, NULL);
+	/* an alternative that need not start a line */
+	assert_starts("(?m)^Received: from .*Oracle|iPlanet Messaging", FALSE,
+		      NULL);
+	assert_starts("(?m)^\\s*From:", FALSE, NULL);
+	assert_starts("(?m)^(?:From|X-Foo)?:", FALSE, NULL);
+	assert_starts("(?m)^(?:From|):", FALSE, NULL);
+	assert_starts("(?m)(?x)^From:", FALSE, NULL);
+	assert_starts("(?m)^\\QFrom:\\E", FALSE, NULL);
+
+	/* the shipped mta.map header signatures nearly all qualify */
+	array_foreach(&bi->mta_sigs, sig) {
+		if (sig->where == BOUNCEINFO_MTA_WHERE_HEADER &&
+		    sig->line_starts != NULL)
+			with_starts++;
+	}
+	assert_true(with_starts >= 15);
+
+	/* field by field gives what the whole header gives, including
+	   a KELVIN SIGN for 'k' in a field name and a match that is not on
+	   the first line */
+	static const char *const headers[] = {
+		"Return-Path: <>\nFrom: Mail Delivery System <MAILER-DAEMON@mx.google.com>\nSubject: x\n",
+		"Subject: Undeliverable\nfrom: postmaster@outlook.com\n",
+		"X-Foo: From: x@google.com\nTo: y\n",
+		"Subject: x\nX-MS-Exchange-Organization-SCL: 1\n",
+		"Subject: x\nX-MS-Exchange-Organization-\n",
+		"Subject: x\nX-Mailer: Amazon Wor\xe2\x84\xaaMail\n",
+		"Subject: x\nX-ZohoMail: 1\n",
+		"X-Mailer: Amazon WorkMail\n",
+		"X-SES-Outgoing: 2020\n",
+		"Subject: x\nFrom: a@b\nFrom: c@yahoo.co.jp\n",
+		"",
+		"From: ",
+	};
+	bi_off = test_bi_datadir(BOUNCEINFO_TEST_DATADIR, NULL, TRUE, &error);
+	assert_non_null(bi_off);
+	for (unsigned int i = 0; i < N_ELEMENTS(headers); i++) {
+		size_t len = strlen(headers[i]);
+
+		array_foreach(&bi->mta_sigs, sig) {
+			bool whole, fields;
+
+			if (sig->where != BOUNCEINFO_MTA_WHERE_HEADER)
+				continue;
+			whole = bounceinfo_pcre_match(bi, sig->code,
+						      headers[i], len);
+			fields = bounceinfo_header_match(bi, sig->code,
+				sig->line_starts, headers[i], len);
+			if (whole != fields) {
+				fprintf(stderr, "%s: whole header %d, field "
+					"by field %d: %s\n", sig->name, whole,
+					fields, headers[i]);
+			}
+			assert_int_equal(whole, fields);
+			matched += whole ? 1 : 0;
+		}
+		/* the header patterns of bounceinfo-detect.c */
+		assert_int_equal(
+			bounceinfo_detect_header_hint(bi, headers[i], len),
+			bounceinfo_detect_header_hint(bi_off, headers[i], len));
+		assert_int_equal(
+			bounceinfo_detect_bounce_sign(bi, headers[i], len),
+			bounceinfo_detect_bounce_sign(bi_off, headers[i], len));
+		assert_int_equal(
+			bounceinfo_detect_complaint_header(bi, headers[i], len),
+			bounceinfo_detect_complaint_header(bi_off, headers[i],
+							   len));
+		assert_string_equal(
+			t_strconcat("", bounceinfo_mta_detect(bi, headers[i], ""), NULL),
+			t_strconcat("", bounceinfo_mta_detect(bi_off, headers[i], ""), NULL));
+	}
+	assert_true(matched >= 7);
+	bounceinfo_deinit(&bi_off);
+}
+
 /* Whole messages: the same results (class, severity, rule, SMTP
    command, answering server, mail system) with the literal prefilters
    (rules, mta.map signatures, SMTP-command and answering-server
@@ -772,6 +894,7 @@ int main(void)
 		cmocka_unit_test(test_literal_escapes),
 		cmocka_unit_test(test_prefilter_equivalence),
 		cmocka_unit_test(test_prefilter_messages),
+		cmocka_unit_test(test_header_field_match),
 		cmocka_unit_test(test_acmatch),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup,
