@@ -122,8 +122,6 @@ void bounceinfo_classify_deinit(struct bounceinfo *bi)
 	if (bi->remote_host_code != NULL)
 		pcre2_code_free(bi->remote_host_code);
 	bi->remote_host_code = NULL;
-	if (bi->smtp_command_text != NULL)
-		str_free(&bi->smtp_command_text);
 	for (unsigned int i = 0; i < N_ELEMENTS(bi->command_codes); i++) {
 		if (bi->command_codes[i] != NULL)
 			pcre2_code_free(bi->command_codes[i]);
@@ -140,12 +138,6 @@ const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
 	if (text == NULL)
 		return NULL;
 	len = strlen(text);
-	/* the parser and the classifier ask about the same diagnostic in
-	   turn: the answer depends on the text alone */
-	if (bi->smtp_command_text != NULL &&
-	    str_len(bi->smtp_command_text) == len &&
-	    memcmp(str_data(bi->smtp_command_text), text, len) == 0)
-		return bi->smtp_command_found;
 	const unsigned char *hits = bi->no_prefilter ? NULL :
 		bounceinfo_prefilter_scan(bi, text);
 	for (unsigned int i = 0; i < N_ELEMENTS(command_patterns); i++) {
@@ -162,11 +154,6 @@ const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
 	if (found == NULL &&
 	    bounceinfo_pcre_match(bi, bi->implicit_rcpt_code, text, len))
 		found = "RCPT";
-	if (bi->smtp_command_text == NULL)
-		bi->smtp_command_text = str_new(default_pool, 256);
-	str_truncate(bi->smtp_command_text, 0);
-	str_append_data(bi->smtp_command_text, text, len);
-	bi->smtp_command_found = found;
 	return found;
 }
 
@@ -357,7 +344,10 @@ classify_real(struct bounceinfo *bi, const struct bounceinfo_facts *facts,
 	if (!bounceinfo_status_is_valid(status))
 		status = NULL;
 	temporary = temporary_failure(status, reply_code);
-	if (smtp_command == NULL)
+	/* the parser's search of this same text is the answer (the
+	   parser and the classifier look at the same diagnostic) */
+	if (smtp_command == NULL &&
+	    !(facts->smtp_command_searched && text == facts->diagnostic))
 		smtp_command = bounceinfo_smtp_command_find(bi, text);
 	if (status != NULL && status[0] == '2')
 		smtp_command = NULL;

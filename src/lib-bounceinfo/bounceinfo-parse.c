@@ -440,7 +440,8 @@ codes_from_text(struct bounceinfo_parse_ctx *ctx,
 /* Classify rcpt from text with everything else known about it */
 static void
 classify_one(struct bounceinfo_parse_ctx *ctx,
-	     struct bounceinfo_recipient *rcpt, const char *text)
+	     struct bounceinfo_recipient *rcpt, const char *text,
+	     bool cmd_searched)
 {
 	struct bounceinfo_facts facts;
 	struct bounceinfo_decision decision;
@@ -450,6 +451,8 @@ classify_one(struct bounceinfo_parse_ctx *ctx,
 	facts.reply_code = rcpt->reply_code;
 	facts.diagnostic = text;
 	facts.smtp_command = rcpt->smtp_command;
+	/* codes_from_text() searched text when it found no command */
+	facts.smtp_command_searched = cmd_searched;
 	facts.remote_mta = rcpt->remote_mta;
 	facts.reporting_mta = ctx->result->reporting_mta;
 	facts.recipient = rcpt->address;
@@ -470,7 +473,7 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 
 	array_foreach_modifiable(&ctx->result->recipients, rcpt) {
 		const char *diag = rcpt->diagnostic;
-		bool whole_text = FALSE;
+		bool whole_text = FALSE, searched = FALSE;
 
 		if (rcpt->action != NULL &&
 		    (strcmp(rcpt->action, "delivered") == 0 ||
@@ -494,8 +497,10 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 			diag = ctx->bounce_text_long;
 			whole_text = TRUE;
 		}
-		if (diag != NULL && (!whole_text || single))
+		if (diag != NULL && (!whole_text || single)) {
 			codes_from_text(ctx, rcpt, diag);
+			searched = TRUE;
+		}
 		if (rcpt->remote_mta == NULL && diag != NULL &&
 		    (!whole_text || single)) {
 			/* with one recipient, the server named anywhere in
@@ -510,7 +515,7 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 			}
 		}
 
-		classify_one(ctx, rcpt, diag);
+		classify_one(ctx, rcpt, diag, searched);
 		if (rcpt->class_ == BOUNCEINFO_CLASS_UNKNOWN && !whole_text &&
 		    ctx->bounce_text_long != NULL) {
 			/* the recipient's lines said nothing known: what
@@ -521,7 +526,7 @@ static void classify_recipients(struct bounceinfo_parse_ctx *ctx)
 			}
 			if (single)
 				codes_from_text(ctx, rcpt, ctx->bounce_text_long);
-			classify_one(ctx, rcpt, ctx->bounce_text_long);
+			classify_one(ctx, rcpt, ctx->bounce_text_long, single);
 		}
 	}
 }

@@ -200,11 +200,6 @@ struct bounceinfo {
 	unsigned int *command_lit_ids[5], command_lit_counts[5];
 	/* every literal of the prefilters, found in one pass */
 	struct bi_acmatch *prefilter;
-	/* the last text bounceinfo_smtp_command_find() searched and its
-	   answer (a static name or NULL): the same diagnostic is asked
-	   about by the parser and again by the classifier */
-	string_t *smtp_command_text;
-	const char *smtp_command_found;
 	pcre2_code *implicit_rcpt_code;
 	pcre2_code *remote_host_code;
 

@@ -224,6 +224,11 @@ struct bounceinfo_facts {
 	const char *diagnostic;
 	/* NULL = look for it in the diagnostic */
 	const char *smtp_command;
+	/* TRUE: smtp_command is what bounceinfo_smtp_command_find() found in
+	   diagnostic, NULL meaning nothing: the classifier does not search
+	   the same text again (it still does when it had to clean or
+	   un-underscore the diagnostic first) */
+	bool smtp_command_searched;
 	/* Remote-MTA host name or IP (NULL = as a text NDR names it) */
 	const char *remote_mta;
 	const char *reporting_mta;

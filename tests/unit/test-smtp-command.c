@@ -151,6 +151,39 @@ static void test_command_classification(void **state)
 	assert_int_equal(class_, BOUNCEINFO_CLASS_BLOCKLIST);
 }
 
+/* The parser's search travels in the facts: "searched, none" is not
+   searched again, unless the classifier had to change the text first */
+static void test_command_searched(void **state)
+{
+	struct bounceinfo *bi = *state;
+	struct bounceinfo_facts facts;
+	struct bounceinfo_decision d, d_plain;
+	const char *filter_text = "550 Message rejected by recipient's mail "
+		"filter rules";
+	const char *rcpt_text = t_strconcat(filter_text,
+		" (in reply to RCPT TO command)", NULL);
+
+	/* searched: RCPT found, the classifier would find it too */
+	i_zero(&facts);
+	facts.diagnostic = rcpt_text;
+	bounceinfo_classify_facts(bi, &facts, &d);
+	assert_int_not_equal(d.class_, BOUNCEINFO_CLASS_FILTERED);
+	/* "searched, none": taken as said, as for a text without one */
+	facts.smtp_command_searched = TRUE;
+	bounceinfo_classify_facts(bi, &facts, &d);
+	i_zero(&facts);
+	facts.diagnostic = filter_text;
+	bounceinfo_classify_facts(bi, &facts, &d_plain);
+	assert_int_equal(d.class_, d_plain.class_);
+	assert_int_equal(d.class_, BOUNCEINFO_CLASS_FILTERED);
+	/* a text the classifier un-underscores is searched again */
+	i_zero(&facts);
+	facts.diagnostic = t_str_replace(rcpt_text, ' ', '_');
+	facts.smtp_command_searched = TRUE;
+	bounceinfo_classify_facts(bi, &facts, &d);
+	assert_int_not_equal(d.class_, BOUNCEINFO_CLASS_FILTERED);
+}
+
 /* Kept per recipient: each recipient's own lines say which command */
 static void test_command_per_recipient(void **state)
 {
@@ -206,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_command_styles),
 		cmocka_unit_test(test_command_classification),
 		cmocka_unit_test(test_command_per_recipient),
+		cmocka_unit_test(test_command_searched),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup,
 				      test_group_teardown);
