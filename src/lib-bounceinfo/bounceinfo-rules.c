@@ -91,6 +91,7 @@ static bool pattern_has_extended(const char *pattern)
 }
 
 static const char *const *literal_set(pool_t pool, const char *pattern);
+static const char *const *alt_literals_ascii(pool_t pool, const char *alt);
 
 /* Is the atom before p (a group) mandatory: no '?', '*', '{0' or '{,'
    quantifier follows */
@@ -240,10 +241,89 @@ const char *bounceinfo_pcre_literal(pool_t pool, const char *pattern)
 	return p_strdup(pool, best);
 }
 
+static const char *class_skip(const char *p);
+static const char *group_end(const char *p);
+static const char *const *alternatives_split(const char *pattern, size_t len);
+
+/* What every Cyrillic letter (U+0400-U+04FF) and the letters caseless
+   UTF-8 matching equates with it (the same block, and U+1C80-U+1C87,
+   the rounded and tall forms of в д о с т ъ ѣ) hold in UTF-8: one of
+   these lead bytes. The literal pass folds ASCII only; a pattern that
+   needs a Cyrillic letter is skipped on text without any. */
+static const char *const cyrillic_literals[] = {
+	"\xd0", "\xd1", "\xd2", "\xd3", "\xe1\xb2", NULL
+};
+
+/* Does every match of alt (no top-level '|') hold a Cyrillic letter: a
+   top-level one that is not optional, or a mandatory group each of
+   whose alternatives needs one? */
+static bool alt_needs_cyrillic(const char *p)
+{
+	while (*p != '\0') {
+		unsigned char c = *p;
+		const char *next;
+
+		if (c == '\\') {
+			if (p[1] == '\0' || p[1] == 'Q')
+				return FALSE;
+			next = i_isalnum(p[1]) ? escape_skip(p + 1) : p + 2;
+		} else if (c == '[') {
+			next = class_skip(p);
+		} else if (c == '(') {
+			const char *const *alts, *inner;
+			bool all = TRUE;
+
+			next = group_end(p);
+			if (next == NULL)
+				return FALSE;
+			if (((p[1] != '?' && p[1] != '*') || p[2] == ':') &&
+			    atom_mandatory(next)) {
+				inner = p + (p[1] == '?' ? 3 : 1);
+				for (alts = alternatives_split(inner,
+						next - 1 - inner);
+				     *alts != NULL && all; alts++)
+					all = alt_needs_cyrillic(*alts);
+				if (all)
+					return TRUE;
+			}
+		} else if (c >= 0xd0 && c <= 0xd3 &&
+			   ((unsigned char)p[1] & 0xc0) == 0x80) {
+			next = p + 2;
+			if (atom_mandatory(next))
+				return TRUE;
+		} else {
+			next = p + 1;
+		}
+		p = next;
+	}
+	return FALSE;
+}
+
+static const char *const *cyrillic_literals_dup(pool_t pool)
+{
+	const char **set = p_new(pool, const char *,
+				 N_ELEMENTS(cyrillic_literals));
+
+	for (unsigned int i = 0; cyrillic_literals[i] != NULL; i++)
+		set[i] = p_strdup(pool, cyrillic_literals[i]);
+	return set;
+}
+
 /* The literals of one alternative (no top-level '|'): its longest run,
    or a mandatory group's set when that set's shortest literal is
-   longer; NULL if neither reaches 3 characters */
+   longer; NULL if neither reaches 3 characters; then the lead bytes of
+   Cyrillic letters when the alternative needs one */
 static const char *const *alt_literals(pool_t pool, const char *alt)
+{
+	const char *const *set;
+
+	set = alt_literals_ascii(pool, alt);
+	if (set == NULL && alt_needs_cyrillic(alt))
+		set = cyrillic_literals_dup(pool);
+	return set;
+}
+
+static const char *const *alt_literals_ascii(pool_t pool, const char *alt)
 {
 	const char *const *group_set, **set;
 	const char *best;

@@ -478,6 +478,71 @@ static void test_literal_escapes(void **state)
 	test_rmtree(dir);
 }
 
+/* Patterns that need a Cyrillic letter run only on text that has one,
+   in any case (caseless UTF-8 also equates в with U+1C80) */
+static void test_cyrillic_prefilter(void **state)
+{
+	pool_t pool = pool_datastack_create();
+	const char *cyr = "\xd0,\xd1,\xd2,\xd3,\xe1\xb2";
+	const char *const *lits;
+	const char *dir, *error;
+	struct bounceinfo *bi, *bi_off;
+	static const char *const texts[] = {
+		"550 ВИРУС обнаружен", "550 вирус", "550 \xe1\xb2\x80ирус",
+		"550 virus found", "552 Почтовый ЯЩИК переполнен",
+		"552 mailbox full", "",
+	};
+	static const enum bounceinfo_class classes[] = {
+		BOUNCEINFO_CLASS_VIRUS, BOUNCEINFO_CLASS_VIRUS,
+		BOUNCEINFO_CLASS_VIRUS, BOUNCEINFO_CLASS_UNKNOWN,
+		BOUNCEINFO_CLASS_QUOTA, BOUNCEINFO_CLASS_UNKNOWN,
+		BOUNCEINFO_CLASS_UNKNOWN,
+	};
+
+	(void)state;
+	lits = bounceinfo_pcre_literals(pool, "вирус");
+	assert_non_null(lits);
+	assert_string_equal(t_strarray_join(lits, ","), cyr);
+	lits = bounceinfo_pcre_literals(pool,
+		"(?:ящик|почтовый ящик)(?: .{0,30})? (?:переполнен|заполнен)");
+	assert_non_null(lits);
+	assert_string_equal(t_strarray_join(lits, ","), cyr);
+	/* one literal set per alternative, ASCII and Cyrillic together */
+	lits = bounceinfo_pcre_literals(pool, "спам|spam filter");
+	assert_non_null(lits);
+	assert_string_equal(t_strarray_join(lits, ","),
+			    t_strconcat(cyr, ",spam filter", NULL));
+	/* optional, in a class or only in some alternatives: none */
+	assert_null(bounceinfo_pcre_literals(pool, "(?:ящик)? \\d+"));
+	assert_null(bounceinfo_pcre_literals(pool, "я? \\d+"));
+	assert_null(bounceinfo_pcre_literals(pool, "[а-я]+ \\d+"));
+	assert_null(bounceinfo_pcre_literals(pool, "(?:sp|спам) \\d+"));
+	assert_null(bounceinfo_pcre_literals(pool, "(?!спам)\\w+"));
+
+	dir = datadir_with("virus.rules", "вирус\n");
+	test_write_file(t_strconcat(dir, "/rules/quota.rules", NULL),
+		"(?:ящик|почтовый ящик)(?: .{0,30})? (?:переполнен|заполнен)\n");
+	bi = test_bi_datadir(dir, NULL, FALSE, &error);
+	assert_non_null(bi);
+	bi_off = test_bi_datadir(dir, NULL, TRUE, &error);
+	assert_non_null(bi_off);
+	for (unsigned int i = 0; i < N_ELEMENTS(texts); i++) {
+		struct bounceinfo_facts facts;
+		struct bounceinfo_decision d_on, d_off;
+
+		i_zero(&facts);
+		facts.diagnostic = texts[i];
+		classify_facts(bi, &facts, &d_on);
+		classify_facts(bi_off, &facts, &d_off);
+		assert_int_equal(d_on.class_, classes[i]);
+		assert_int_equal(d_off.class_, classes[i]);
+		assert_true(null_strcmp(d_on.rule_id, d_off.rule_id) == 0);
+	}
+	bounceinfo_deinit(&bi);
+	bounceinfo_deinit(&bi_off);
+	test_rmtree(dir);
+}
+
 /* Texts to try every rule on: each line of the repository's test
    messages, and each recipient's diagnostic as the parser reads it */
 static void
@@ -892,6 +957,7 @@ int main(void)
 		cmocka_unit_test(test_certainty),
 		cmocka_unit_test(test_shipped_certainty),
 		cmocka_unit_test(test_literal_escapes),
+		cmocka_unit_test(test_cyrillic_prefilter),
 		cmocka_unit_test(test_prefilter_equivalence),
 		cmocka_unit_test(test_prefilter_messages),
 		cmocka_unit_test(test_header_field_match),
