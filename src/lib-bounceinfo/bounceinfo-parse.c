@@ -641,6 +641,8 @@ parse_stream(struct bounceinfo *bi, struct istream *input, pool_t pool,
 	result->pool = pool;
 	p_array_init(&result->recipients, pool, 4);
 
+	/* the header text of this message only grows from here on */
+	bounceinfo_header_lines_cache(bi, TRUE);
 	T_BEGIN {
 		i_zero(&ctx);
 		ctx.bi = bi;
@@ -658,6 +660,7 @@ parse_stream(struct bounceinfo *bi, struct istream *input, pool_t pool,
 		else if (result->kind != BOUNCEINFO_KIND_NONE)
 			detect_mta(&ctx);
 	} T_END;
+	bounceinfo_header_lines_cache(bi, FALSE);
 	if (ret < 0) {
 		*error_r = t_strdup(*error_r);
 		return -1;
@@ -779,6 +782,30 @@ parse_buffer(struct bounceinfo *bi, const void *data, size_t size,
 	return ret;
 }
 
+/* The result of a message whose header alone said "no bounce", in pool:
+   the header pass's result (in a pool of its own, as it is thrown away
+   for a bounce) holds nothing else, so it is not parsed again; NULL if
+   it does hold something */
+static struct bounceinfo_result *
+result_not_bounce(pool_t pool, const struct bounceinfo_result *tmp)
+{
+	const struct bounceinfo_original *orig = &tmp->original;
+	struct bounceinfo_result *result;
+
+	if (tmp->kind != BOUNCEINFO_KIND_NONE ||
+	    array_count(&tmp->recipients) > 0 || tmp->mta != NULL ||
+	    tmp->reporting_mta != NULL || tmp->arrival_date != NULL ||
+	    tmp->format != NULL || orig->message_id != NULL ||
+	    orig->subject != NULL || orig->from != NULL || orig->to != NULL ||
+	    orig->date != NULL)
+		return NULL;
+	result = p_new(pool, struct bounceinfo_result, 1);
+	result->pool = pool;
+	p_array_init(&result->recipients, pool, 4);
+	result->truncated = tmp->truncated;
+	return result;
+}
+
 int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 		     pool_t pool, struct bounceinfo_result **result_r,
 		     const char **error_r)
@@ -812,8 +839,10 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 		bi->parse_decoder = message_decoder_init(NULL, 0);
 		if (parse_buffer(bi, buf->data, st.hdr_size, tmp, &tmp_result,
 				 &not_bounce, error_r) == 0 && not_bounce) {
-			ret = parse_buffer(bi, buf->data, st.hdr_size, pool,
-					   result_r, &not_bounce, error_r);
+			*result_r = result_not_bounce(pool, tmp_result);
+			ret = *result_r != NULL ? 0 :
+				parse_buffer(bi, buf->data, st.hdr_size, pool,
+					     result_r, &not_bounce, error_r);
 		}
 		pool_unref(&tmp);
 		if (ret > 0 && read_start(input, &st, FALSE, buf) < 0)

@@ -153,6 +153,13 @@ struct bounceinfo_lang {
 };
 ARRAY_DEFINE_TYPE(bounceinfo_lang, struct bounceinfo_lang);
 
+/* One line of a header text (bounceinfo_header_match()) */
+struct bounceinfo_header_line {
+	unsigned int start, len;
+	/* the first byte, ASCII letters lowercase */
+	unsigned char first;
+};
+
 struct bounceinfo {
 	pool_t pool;
 	struct event *event;
@@ -202,6 +209,13 @@ struct bounceinfo {
 	struct bi_acmatch *prefilter;
 	pcre2_code *implicit_rcpt_code;
 	pcre2_code *remote_host_code;
+
+	/* bounceinfo_header_match(): the lines of the header text it was
+	   last given, kept during one bounceinfo_parse() */
+	ARRAY(struct bounceinfo_header_line) header_lines;
+	const char *header_lines_text;
+	size_t header_lines_len;
+	bool header_lines_cache;
 
 	/* bounceinfo_parse(): the read buffer, kept between messages, and
 	   the decoder its passes over one message share */
@@ -272,6 +286,10 @@ bounceinfo_pcre_line_starts(pool_t pool, const char *pattern,
 bool bounceinfo_header_match(struct bounceinfo *bi, pcre2_code *code,
 			     const char *const *starts, const char *text,
 			     size_t len);
+/* Keep the line index of the header text between
+   bounceinfo_header_match() calls (TRUE only while one message's header
+   text is append-only: bounceinfo_parse()); FALSE drops it */
+void bounceinfo_header_lines_cache(struct bounceinfo *bi, bool enable);
 /* Compile a pattern with the library's options; NULL + error on failure */
 pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r);
 /* Compile a built-in structural pattern (caseless UTF-8, no Unicode

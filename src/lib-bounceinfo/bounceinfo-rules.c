@@ -739,29 +739,68 @@ static bool line_starts_with(const char *line, size_t len, const char *lit)
 	return TRUE;
 }
 
-bool bounceinfo_header_match(struct bounceinfo *bi, pcre2_code *code,
-			     const char *const *starts, const char *text,
-			     size_t len)
+/* The lines of text (bounceinfo_header_match()); during one
+   bounceinfo_parse() the index of the last header text is kept: that
+   text only grows, so the same address and length are the same text */
+static const struct bounceinfo_header_line *
+header_lines_get(struct bounceinfo *bi, const char *text, size_t len,
+		 unsigned int *count_r)
 {
 	const char *p = text, *end = text + len, *nl;
 
-	if (starts == NULL || bi->no_prefilter)
-		return bounceinfo_pcre_match(bi, code, text, len);
+	if (!array_is_created(&bi->header_lines))
+		i_array_init(&bi->header_lines, 64);
+	else if (bi->header_lines_cache && bi->header_lines_text == text &&
+		 bi->header_lines_len == len)
+		return array_get(&bi->header_lines, count_r);
+	array_clear(&bi->header_lines);
 	for (; p < end; p = nl + 1) {
-		const char *const *s;
-		size_t line_len;
+		struct bounceinfo_header_line *line;
+		unsigned char c = *p;
 
 		nl = memchr(p, '\n', end - p);
 		if (nl == NULL)
 			nl = end;
-		line_len = nl - p;
+		line = array_append_space(&bi->header_lines);
+		line->start = p - text;
+		line->len = nl - p;
+		line->first = c >= 'A' && c <= 'Z' ? c + 32 : c;
+	}
+	bi->header_lines_text = bi->header_lines_cache ? text : NULL;
+	bi->header_lines_len = len;
+	return array_get(&bi->header_lines, count_r);
+}
+
+void bounceinfo_header_lines_cache(struct bounceinfo *bi, bool enable)
+{
+	bi->header_lines_cache = enable;
+	bi->header_lines_text = NULL;
+}
+
+bool bounceinfo_header_match(struct bounceinfo *bi, pcre2_code *code,
+			     const char *const *starts, const char *text,
+			     size_t len)
+{
+	const struct bounceinfo_header_line *lines;
+	unsigned int i, count;
+
+	if (starts == NULL || bi->no_prefilter)
+		return bounceinfo_pcre_match(bi, code, text, len);
+	lines = header_lines_get(bi, text, len, &count);
+	for (i = 0; i < count; i++) {
+		const char *line = text + lines[i].start;
+		const char *const *s;
+
 		for (s = starts; *s != NULL; s++) {
-			if (line_starts_with(p, line_len, *s)) {
-				if (bounceinfo_pcre_match(bi, code, p,
-							  line_len))
-					return TRUE;
-				break;
-			}
+			/* the first byte first: most lines start otherwise */
+			if (((unsigned char)(*s)[0] != lines[i].first &&
+			     lines[i].first < 0x80) ||
+			    !line_starts_with(line, lines[i].len, *s))
+				continue;
+			if (bounceinfo_pcre_match(bi, code, line,
+						  lines[i].len))
+				return TRUE;
+			break;
 		}
 	}
 	return FALSE;

@@ -151,6 +151,8 @@ void bounceinfo_deinit(struct bounceinfo **_bi)
 	bounceinfo_mta_free(bi);
 	if (bi->parse_buf != NULL)
 		buffer_free(&bi->parse_buf);
+	if (array_is_created(&bi->header_lines))
+		array_free(&bi->header_lines);
 	if (hash_table_is_created(bi->status_index))
 		hash_table_destroy(&bi->status_index);
 	pcre2_match_data_free(bi->match_data);

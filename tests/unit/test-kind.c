@@ -403,6 +403,13 @@ static void test_kind_none(void **state)
 	assert_int_equal(r->kind, BOUNCEINFO_KIND_NONE);
 	assert_int_equal(array_count(&r->recipients), 0);
 	assert_null(bounceinfo_result_first_recipient(r));
+	/* decided by the header alone: the result lives in the caller's
+	   pool, with no format */
+	assert_null(r->format);
+	assert_null(r->mta);
+	assert_false(r->truncated);
+	/* (the header pass's own pool is gone: this must be usable) */
+	array_append_zero(&r->recipients);
 	pool_unref(&r->pool);
 
 	/* a "bounce" sender alone (newsletters) needs evidence in the text */
