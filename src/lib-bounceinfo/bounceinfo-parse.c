@@ -282,7 +282,8 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 		    !root_done) {
 			/* end of the top-level header: decide */
 			root_done = TRUE;
-			if (!bounceinfo_evidence_header_hint(ctx)) {
+			if (!ctx->bi->parse_header_hint &&
+			    !bounceinfo_evidence_header_hint(ctx)) {
 				*not_bounce_r = TRUE;
 				break;
 			}
@@ -811,7 +812,7 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 		     const char **error_r)
 {
 	struct read_state st;
-	bool not_bounce;
+	bool not_bounce, hint_known = FALSE;
 	buffer_t *buf;
 	int ret = 1;
 
@@ -837,8 +838,12 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 		   pass leaves no body data in it */
 		i_assert(bi->parse_decoder == NULL);
 		bi->parse_decoder = message_decoder_init(NULL, 0);
-		if (parse_buffer(bi, buf->data, st.hdr_size, tmp, &tmp_result,
-				 &not_bounce, error_r) == 0 && not_bounce) {
+		int hret = parse_buffer(bi, buf->data, st.hdr_size, tmp,
+					&tmp_result, &not_bounce, error_r);
+
+		/* the whole message's pass reads the same header */
+		hint_known = hret == 0 && !not_bounce;
+		if (hret == 0 && not_bounce) {
 			*result_r = result_not_bounce(pool, tmp_result);
 			ret = *result_r != NULL ? 0 :
 				parse_buffer(bi, buf->data, st.hdr_size, pool,
@@ -853,8 +858,10 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 					   i_stream_get_name(input),
 					   i_stream_get_error(input));
 	} else if (ret > 0) {
+		bi->parse_header_hint = hint_known;
 		ret = parse_buffer(bi, buf->data, buf->used, pool, result_r,
 				   &not_bounce, error_r);
+		bi->parse_header_hint = FALSE;
 	}
 	if (bi->parse_decoder != NULL)
 		message_decoder_deinit(&bi->parse_decoder);

@@ -221,6 +221,9 @@ struct bounceinfo {
 	   the decoder its passes over one message share */
 	buffer_t *parse_buf;
 	struct message_decoder_context *parse_decoder;
+	/* the header pass found the top-level header worth reading on:
+	   the pass over the whole message does not ask again */
+	bool parse_header_hint;
 
 	ARRAY_TYPE(bounceinfo_lang) langs;
 	ARRAY_TYPE(const_string) lang_names;
