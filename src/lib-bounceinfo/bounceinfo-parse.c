@@ -13,6 +13,7 @@
 #include "array.h"
 #include "str.h"
 #include "istream.h"
+#include "istream-chain.h"
 #include "rfc822-parser.h"
 #include "message-parser.h"
 #include "message-decoder.h"
@@ -25,6 +26,12 @@
 #include <ctype.h>
 
 #define BOUNCEINFO_MAX_HEADER_BYTES (64 * 1024)
+
+/* The rest of a message, read only once its top-level header says it
+   may be a bounce (bounceinfo_parse()) */
+static bool parse_more_read(struct bounceinfo_parse_more *more);
+static bool parse_more_pending(const struct bounceinfo_parse_more *more);
+static void parse_more_end(struct bounceinfo_parse_more *more);
 
 struct part_info {
 	const char *content_type; /* lowercase "type/subtype" */
@@ -263,30 +270,40 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 
 	part_pool = pool_alloconly_create("bounceinfo parts", 4096);
 	parser = message_parser_init(part_pool, input, &pset);
-	if (ctx->bi->parse_decoder != NULL) {
-		/* the decoder of this bounceinfo_parse() call's earlier pass,
-		   which saw only the top-level header (no body bytes pending
-		   a charset translation): reset, it is as good as new and
-		   saves the two 8 KB buffers a new one allocates */
-		decoder = ctx->bi->parse_decoder;
-		message_decoder_decode_reset(decoder);
-	} else {
-		decoder = message_decoder_init(NULL, 0);
-	}
-	while (go_on &&
-	       (ret = message_parser_parse_next_block(parser, &block)) > 0) {
-		struct part_info *info = part_info_get(block.part);
-		bool is_root = block.part->parent == NULL;
+	decoder = message_decoder_init(NULL, 0);
+	while (go_on) {
+		struct part_info *info;
+		bool is_root;
 
+		ret = message_parser_parse_next_block(parser, &block);
+		if (ret == 0 && parse_more_pending(ctx->more)) {
+			/* the parser looks past a header that ends where the
+			   bytes read so far end: every header line has been
+			   seen (read_start() stopped after the blank line);
+			   mail that is no bounce ends there, as if the header
+			   were all of it */
+			if (!root_done && !bounceinfo_evidence_header_hint(ctx))
+				parse_more_end(ctx->more);
+			else if (!parse_more_read(ctx->more))
+				break;
+			continue;
+		}
+		if (ret <= 0)
+			break;
+		info = part_info_get(block.part);
+		is_root = block.part->parent == NULL;
 		if (block.hdr == NULL && block.size == 0 && is_root &&
 		    !root_done) {
 			/* end of the top-level header: decide */
 			root_done = TRUE;
-			if (!ctx->bi->parse_header_hint &&
-			    !bounceinfo_evidence_header_hint(ctx)) {
+			if (!bounceinfo_evidence_header_hint(ctx)) {
 				*not_bounce_r = TRUE;
 				break;
 			}
+			/* worth reading on: the rest of the message */
+			if (parse_more_pending(ctx->more) &&
+			    !parse_more_read(ctx->more))
+				break;
 		}
 		if (info->is_original_root)
 			ctx->have_returned_message = TRUE;
@@ -352,8 +369,7 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 	} else {
 		ret = 0;
 	}
-	if (decoder != ctx->bi->parse_decoder)
-		message_decoder_deinit(&decoder);
+	message_decoder_deinit(&decoder);
 	message_parser_deinit(&parser, &parts);
 	pool_unref(&part_pool);
 
@@ -629,7 +645,8 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 }
 
 static int
-parse_stream(struct bounceinfo *bi, struct istream *input, pool_t pool,
+parse_stream(struct bounceinfo *bi, struct istream *input,
+	     struct bounceinfo_parse_more *more, pool_t pool,
 	     struct bounceinfo_result **result_r, bool *not_bounce_r,
 	     const char **error_r)
 {
@@ -649,6 +666,7 @@ parse_stream(struct bounceinfo *bi, struct istream *input, pool_t pool,
 		ctx.bi = bi;
 		ctx.pool = pool;
 		ctx.result = result;
+		ctx.more = more;
 		ctx.headers = t_str_new(2048);
 		ctx.text = t_str_new(4096);
 		ctx.report = t_str_new(1024);
@@ -778,33 +796,101 @@ parse_buffer(struct bounceinfo *bi, const void *data, size_t size,
 	input = i_stream_create_from_data(data,
 		I_MIN(size, bounceinfo_get_read_limit(bi)));
 	i_stream_set_name(input, "(data)");
-	ret = parse_stream(bi, input, pool, result_r, not_bounce_r, error_r);
+	ret = parse_stream(bi, input, NULL, pool, result_r, not_bounce_r,
+			   error_r);
 	i_stream_unref(&input);
 	return ret;
 }
 
-/* The result of a message whose header alone said "no bounce", in pool:
-   the header pass's result (in a pool of its own, as it is thrown away
-   for a bounce) holds nothing else, so it is not parsed again; NULL if
-   it does hold something */
-static struct bounceinfo_result *
-result_not_bounce(pool_t pool, const struct bounceinfo_result *tmp)
-{
-	const struct bounceinfo_original *orig = &tmp->original;
-	struct bounceinfo_result *result;
+struct bounceinfo_parse_more {
+	struct bounceinfo *bi;
+	/* the caller's stream and where reading it stopped */
+	struct istream *input;
+	const struct read_state *st;
+	/* what the parser reads: the header (and whatever was read with
+	   it), then the rest */
+	struct istream_chain *chain;
+	/* bytes the chain holds before the rest */
+	size_t first_size;
+	bool appended;
+	bool failed;
+};
 
-	if (tmp->kind != BOUNCEINFO_KIND_NONE ||
-	    array_count(&tmp->recipients) > 0 || tmp->mta != NULL ||
-	    tmp->reporting_mta != NULL || tmp->arrival_date != NULL ||
-	    tmp->format != NULL || orig->message_id != NULL ||
-	    orig->subject != NULL || orig->from != NULL || orig->to != NULL ||
-	    orig->date != NULL)
-		return NULL;
-	result = p_new(pool, struct bounceinfo_result, 1);
-	result->pool = pool;
-	p_array_init(&result->recipients, pool, 4);
-	result->truncated = tmp->truncated;
-	return result;
+static bool parse_more_pending(const struct bounceinfo_parse_more *more)
+{
+	return more != NULL && !more->appended;
+}
+
+/* No more to read: the chain ends after what it holds */
+static void parse_more_end(struct bounceinfo_parse_more *more)
+{
+	i_assert(!more->appended);
+	more->appended = TRUE;
+	i_stream_chain_append_eof(more->chain);
+}
+
+/* Read the rest of the message (up to the read limit) into a buffer of
+   its own (the chain still reads the first one) and append it; FALSE on
+   a read error */
+static bool parse_more_read(struct bounceinfo_parse_more *more)
+{
+	struct bounceinfo *bi = more->bi;
+	struct read_state st = *more->st;
+	struct istream *rest;
+	buffer_t *buf;
+	int ret;
+
+	i_assert(!more->appended);
+	more->appended = TRUE;
+	if (bi->parse_buf_rest == NULL) {
+		bi->parse_buf_rest =
+			buffer_create_dynamic(default_pool, 16 * 1024);
+	}
+	buf = bi->parse_buf_rest;
+	buffer_set_used_size(buf, 0);
+	st.limit -= more->first_size;
+	ret = read_start(more->input, &st, FALSE, buf);
+	rest = i_stream_create_from_data(buf->data, buf->used);
+	i_stream_chain_append(more->chain, rest);
+	i_stream_unref(&rest);
+	i_stream_chain_append_eof(more->chain);
+	if (ret < 0) {
+		more->failed = TRUE;
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* One pass over the message: the parser reads the header from a chain
+   stream, and the rest of the message is read and appended to the chain
+   only when the header says to read on (lib-mail's parser simply goes
+   on), so that the header is parsed once and the body of mail that is
+   no bounce is never read */
+static int
+parse_chain(struct bounceinfo *bi, struct istream *input,
+	    const struct read_state *st, const buffer_t *buf, pool_t pool,
+	    struct bounceinfo_result **result_r, const char **error_r)
+{
+	struct bounceinfo_parse_more more;
+	struct istream *chain_input, *first;
+	bool not_bounce;
+	int ret;
+
+	i_zero(&more);
+	more.bi = bi;
+	more.input = input;
+	more.st = st;
+	more.first_size = buf->used;
+	chain_input = i_stream_create_chain(&more.chain,
+					    bounceinfo_get_read_limit(bi));
+	i_stream_set_name(chain_input, "(data)");
+	first = i_stream_create_from_data(buf->data, buf->used);
+	i_stream_chain_append(more.chain, first);
+	i_stream_unref(&first);
+	ret = parse_stream(bi, chain_input, &more, pool, result_r,
+			   &not_bounce, error_r);
+	i_stream_unref(&chain_input);
+	return more.failed ? -1 : ret;
 }
 
 int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
@@ -812,9 +898,9 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 		     const char **error_r)
 {
 	struct read_state st;
-	bool not_bounce, hint_known = FALSE;
+	bool not_bounce;
 	buffer_t *buf;
-	int ret = 1;
+	int ret;
 
 	i_zero(&st);
 	st.limit = bounceinfo_get_read_limit(bi);
@@ -828,45 +914,26 @@ int bounceinfo_parse(struct bounceinfo *bi, struct istream *input,
 	/* the header first: mail whose header says it is no bounce is
 	   decided without reading its body, with the same answer the
 	   whole message would give (the body is never looked at then) */
-	if (read_start(input, &st, TRUE, buf) < 0) {
+	if (read_start(input, &st, TRUE, buf) < 0)
 		ret = -1;
-	} else if (st.hdr_size > 0 && buf->used < st.limit) {
-		pool_t tmp = pool_alloconly_create("bounceinfo header", 4096);
-		struct bounceinfo_result *tmp_result;
-
-		/* the passes over one message share a decoder: the header
-		   pass leaves no body data in it */
-		i_assert(bi->parse_decoder == NULL);
-		bi->parse_decoder = message_decoder_init(NULL, 0);
-		int hret = parse_buffer(bi, buf->data, st.hdr_size, tmp,
-					&tmp_result, &not_bounce, error_r);
-
-		/* the whole message's pass reads the same header */
-		hint_known = hret == 0 && !not_bounce;
-		if (hret == 0 && not_bounce) {
-			*result_r = result_not_bounce(pool, tmp_result);
-			ret = *result_r != NULL ? 0 :
-				parse_buffer(bi, buf->data, st.hdr_size, pool,
-					     result_r, &not_bounce, error_r);
-		}
-		pool_unref(&tmp);
-		if (ret > 0 && read_start(input, &st, FALSE, buf) < 0)
-			ret = -1;
+	else if (st.hdr_size > 0 && buf->used < st.limit)
+		ret = parse_chain(bi, input, &st, buf, pool, result_r, error_r);
+	else if (read_start(input, &st, FALSE, buf) < 0)
+		ret = -1;
+	else {
+		ret = parse_buffer(bi, buf->data, buf->used, pool, result_r,
+				   &not_bounce, error_r);
 	}
-	if (ret < 0) {
+	if (ret < 0 && input->stream_errno != 0) {
 		*error_r = t_strdup_printf("read(%s) failed: %s",
 					   i_stream_get_name(input),
 					   i_stream_get_error(input));
-	} else if (ret > 0) {
-		bi->parse_header_hint = hint_known;
-		ret = parse_buffer(bi, buf->data, buf->used, pool, result_r,
-				   &not_bounce, error_r);
-		bi->parse_header_hint = FALSE;
 	}
-	if (bi->parse_decoder != NULL)
-		message_decoder_deinit(&bi->parse_decoder);
-	if (buf->used > BOUNCEINFO_PARSE_BUF_KEEP)
+	if (bi->parse_buf->used > BOUNCEINFO_PARSE_BUF_KEEP)
 		buffer_free(&bi->parse_buf);
+	if (bi->parse_buf_rest != NULL &&
+	    bi->parse_buf_rest->used > BOUNCEINFO_PARSE_BUF_KEEP)
+		buffer_free(&bi->parse_buf_rest);
 	return ret;
 }
 

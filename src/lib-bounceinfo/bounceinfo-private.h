@@ -220,10 +220,8 @@ struct bounceinfo {
 	/* bounceinfo_parse(): the read buffer, kept between messages, and
 	   the decoder its passes over one message share */
 	buffer_t *parse_buf;
-	struct message_decoder_context *parse_decoder;
-	/* the header pass found the top-level header worth reading on:
-	   the pass over the whole message does not ask again */
-	bool parse_header_hint;
+	/* the rest of a message after the buffer with its header */
+	buffer_t *parse_buf_rest;
 
 	ARRAY_TYPE(bounceinfo_lang) langs;
 	ARRAY_TYPE(const_string) lang_names;
@@ -416,9 +414,14 @@ const char *bounceinfo_text_ununderscore(const char *text);
    the domain. NULL if it does not look like an address. */
 const char *bounceinfo_address_clean(pool_t pool, const char *text);
 
+struct bounceinfo_parse_more;
+
 /* State of one bounceinfo_parse() call */
 struct bounceinfo_parse_ctx {
 	struct bounceinfo *bi;
+	/* the rest of the message, read when the header says to read on
+	   (NULL: the stream holds all of it) */
+	struct bounceinfo_parse_more *more;
 	pool_t pool;
 	struct bounceinfo_result *result;
 	/* the top-level header alone said "not a bounce" */

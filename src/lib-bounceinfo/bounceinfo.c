@@ -151,6 +151,8 @@ void bounceinfo_deinit(struct bounceinfo **_bi)
 	bounceinfo_mta_free(bi);
 	if (bi->parse_buf != NULL)
 		buffer_free(&bi->parse_buf);
+	if (bi->parse_buf_rest != NULL)
+		buffer_free(&bi->parse_buf_rest);
 	if (array_is_created(&bi->header_lines))
 		array_free(&bi->header_lines);
 	if (hash_table_is_created(bi->status_index))

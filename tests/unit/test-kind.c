@@ -658,6 +658,43 @@ static void test_kind_header_fast_path(void **state)
 	assert_true(body_is_read(bi, pool,
 		"From: MAILER-DAEMON@example.org\nTo: bob@example.org\n"
 		"Subject: Undelivered Mail\n\n"));
+	/* a bounce read in one block or with its header alone in the
+	   first (the parser then asks for more past the blank line): the
+	   same result */
+	static const char bounce_hdr[] =
+		"From: MAILER-DAEMON@example.org\nTo: bob@example.org\n"
+		"Subject: Undelivered Mail Returned to Sender\n\n";
+	static const char bounce_body[] =
+		"This is the mail system at host mx.example.org.\n\n"
+		"<kot@example.net>: host mx.example.net[192.0.2.1] said: 550 "
+		"5.1.1 <kot@example.net>: Recipient address rejected: User "
+		"unknown (in reply to RCPT TO command)\n";
+	const char *whole = t_strconcat(bounce_hdr, bounce_body, NULL);
+	struct bounceinfo_result *r1, *r2;
+
+	input = i_stream_create_from_data(whole, strlen(whole));
+	assert_int_equal(bounceinfo_parse(bi, input, pool, &r1, &error), 0);
+	i_stream_unref(&input);
+	inputs[0] = i_stream_create_from_data(bounce_hdr,
+					      sizeof(bounce_hdr) - 1);
+	inputs[1] = i_stream_create_from_data(bounce_body,
+					      sizeof(bounce_body) - 1);
+	inputs[2] = NULL;
+	input = i_stream_create_concat(inputs);
+	i_stream_unref(&inputs[0]);
+	i_stream_unref(&inputs[1]);
+	assert_int_equal(bounceinfo_parse(bi, input, pool, &r2, &error), 0);
+	i_stream_unref(&input);
+	assert_int_equal(r1->kind, BOUNCEINFO_KIND_NDR);
+	assert_int_equal(r2->kind, r1->kind);
+	assert_int_equal(array_count(&r1->recipients), 1);
+	assert_int_equal(array_count(&r2->recipients), 1);
+	assert_string_equal(test_rcpt(r2, 0)->address, "kot@example.net");
+	assert_int_equal(test_rcpt(r1, 0)->class_,
+			 BOUNCEINFO_CLASS_USER_UNKNOWN);
+	assert_int_equal(test_rcpt(r2, 0)->class_, test_rcpt(r1, 0)->class_);
+	assert_string_equal(test_rcpt(r2, 0)->smtp_command, "RCPT");
+
 	/* a subject sign from rules/signs/de.signs alone reads the body too */
 	assert_true(body_is_read(bi, pool,
 		"From: post@example.de\nTo: bob@example.org\n"
