@@ -101,17 +101,27 @@ void bounceinfo_classify_init(struct bounceinfo *bi)
 	if (bi->implicit_rcpt_code == NULL)
 		i_panic("bounceinfo: implicit RCPT pattern: %s", error);
 
-	i_assert(N_ELEMENTS(command_patterns) == N_ELEMENTS(bi->command_codes));
-	for (unsigned int i = 0; i < N_ELEMENTS(command_patterns); i++) {
-		bi->command_codes[i] = bounceinfo_pcre_compile(
-			command_patterns[i].pattern, &error);
-		if (bi->command_codes[i] == NULL)
-			i_panic("bounceinfo: command pattern: %s", error);
-		T_BEGIN {
-			bi->command_literals[i] = bounceinfo_pcre_literals(
-				bi->pool, command_patterns[i].pattern);
-		} T_END;
-	}
+	i_assert(N_ELEMENTS(command_patterns) == N_ELEMENTS(bi->command_alts));
+	for (unsigned int i = 0; i < N_ELEMENTS(command_patterns); i++) T_BEGIN {
+		const char *const *alts =
+			bounceinfo_pcre_alternatives(command_patterns[i].pattern);
+
+		/* one pattern per alternative: the first match of the
+		   whole pattern starts where the earliest of its
+		   alternatives' first matches does, and each alternative
+		   has its own literals to be skipped by */
+		p_array_init(&bi->command_alts[i], bi->pool,
+			     str_array_length(alts));
+		for (; *alts != NULL; alts++) {
+			struct bounceinfo_command_alt *alt =
+				array_append_space(&bi->command_alts[i]);
+
+			alt->code = bounceinfo_pcre_compile(*alts, &error);
+			if (alt->code == NULL)
+				i_panic("bounceinfo: command pattern: %s", error);
+			alt->literals = bounceinfo_pcre_literals(bi->pool, *alts);
+		}
+	} T_END;
 }
 
 void bounceinfo_classify_deinit(struct bounceinfo *bi)
@@ -122,10 +132,14 @@ void bounceinfo_classify_deinit(struct bounceinfo *bi)
 	if (bi->remote_host_code != NULL)
 		pcre2_code_free(bi->remote_host_code);
 	bi->remote_host_code = NULL;
-	for (unsigned int i = 0; i < N_ELEMENTS(bi->command_codes); i++) {
-		if (bi->command_codes[i] != NULL)
-			pcre2_code_free(bi->command_codes[i]);
-		bi->command_codes[i] = NULL;
+	for (unsigned int i = 0; i < N_ELEMENTS(bi->command_alts); i++) {
+		struct bounceinfo_command_alt *alt;
+
+		if (!array_is_created(&bi->command_alts[i]))
+			continue;
+		array_foreach_modifiable(&bi->command_alts[i], alt)
+			pcre2_code_free(alt->code);
+		array_clear(&bi->command_alts[i]);
 	}
 }
 
@@ -141,14 +155,22 @@ const char *bounceinfo_smtp_command_find(struct bounceinfo *bi,
 	const unsigned char *hits = bi->no_prefilter ? NULL :
 		bounceinfo_prefilter_scan(bi, text);
 	for (unsigned int i = 0; i < N_ELEMENTS(command_patterns); i++) {
-		if (!bounceinfo_prefilter_candidate(bi->command_lit_ids[i],
-				bi->command_lit_counts[i], hits))
-			continue;
-		if (bounceinfo_pcre_match_group(bi, bi->command_codes[i],
-						text, len, 0, &start, &end) &&
-		    (found == NULL || start >= best)) {
+		const struct bounceinfo_command_alt *alt;
+		size_t first = SIZE_MAX;
+
+		/* where the whole pattern's first match would start */
+		array_foreach(&bi->command_alts[i], alt) {
+			if (!bounceinfo_prefilter_candidate(alt->lit_ids,
+					alt->lit_count, hits))
+				continue;
+			if (bounceinfo_pcre_match_group(bi, alt->code, text,
+							len, 0, &start, &end) &&
+			    start < first)
+				first = start;
+		}
+		if (first != SIZE_MAX && (found == NULL || first >= best)) {
 			found = command_patterns[i].name;
-			best = start;
+			best = first;
 		}
 	}
 	if (found == NULL &&

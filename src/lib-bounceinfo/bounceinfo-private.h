@@ -135,6 +135,14 @@ struct bounceinfo_mta_sig {
 };
 ARRAY_DEFINE_TYPE(bounceinfo_mta_sig, struct bounceinfo_mta_sig);
 
+/* One top-level alternative of a built-in SMTP-command pattern */
+struct bounceinfo_command_alt {
+	pcre2_code *code;
+	/* prefilter, see bounceinfo_pcre_literals() */
+	const char *const *literals;
+	unsigned int *lit_ids, lit_count;
+};
+
 /* One line of rules/ndr-layout.map */
 struct bounceinfo_vocab {
 	const char *key;
@@ -202,9 +210,10 @@ struct bounceinfo {
 	pcre2_code *copy_separator;
 	/* what a message is (bounceinfo-detect.c, rules/signs/) */
 	struct bounceinfo_detect *detect;
-	pcre2_code *command_codes[5];
-	const char *const *command_literals[5];
-	unsigned int *command_lit_ids[5], command_lit_counts[5];
+	/* the SMTP-command patterns, each split into its top-level
+	   alternatives: each alternative runs only when one of its own
+	   literals is in the text */
+	ARRAY(struct bounceinfo_command_alt) command_alts[5];
 	/* every literal of the prefilters, found in one pass */
 	struct bi_acmatch *prefilter;
 	pcre2_code *implicit_rcpt_code;
@@ -291,6 +300,8 @@ bool bounceinfo_header_match(struct bounceinfo *bi, pcre2_code *code,
    bounceinfo_header_match() calls (TRUE only while one message's header
    text is append-only: bounceinfo_parse()); FALSE drops it */
 void bounceinfo_header_lines_cache(struct bounceinfo *bi, bool enable);
+/* The top-level alternatives of pattern (data stack), NULL-terminated */
+const char *const *bounceinfo_pcre_alternatives(const char *pattern);
 /* Compile a pattern with the library's options; NULL + error on failure */
 pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r);
 /* Compile a built-in structural pattern (caseless UTF-8, no Unicode

@@ -685,6 +685,11 @@ alt_line_starts(pool_t pool, const char *alt, ARRAY_TYPE(const_string) *dest)
 	return TRUE;
 }
 
+const char *const *bounceinfo_pcre_alternatives(const char *pattern)
+{
+	return alternatives_split(pattern, strlen(pattern));
+}
+
 const char *const *
 bounceinfo_pcre_line_starts(pool_t pool, const char *pattern,
 			    pcre2_code *code, bool multiline)
@@ -905,10 +910,15 @@ void bounceinfo_prefilter_build(struct bounceinfo *bi)
 	array_foreach_modifiable(&bi->mta_sigs, sig)
 		literal_ids_get(bi, sig->literals, &sig->lit_ids,
 				&sig->lit_count);
-	for (unsigned int i = 0; i < N_ELEMENTS(bi->command_literals); i++) {
-		literal_ids_get(bi, bi->command_literals[i],
-				&bi->command_lit_ids[i],
-				&bi->command_lit_counts[i]);
+	for (unsigned int i = 0; i < N_ELEMENTS(bi->command_alts); i++) {
+		struct bounceinfo_command_alt *alt;
+
+		if (!array_is_created(&bi->command_alts[i]))
+			continue;
+		array_foreach_modifiable(&bi->command_alts[i], alt) {
+			literal_ids_get(bi, alt->literals, &alt->lit_ids,
+					&alt->lit_count);
+		}
 	}
 	bi_acmatch_build(bi->prefilter);
 }
