@@ -370,50 +370,41 @@ static const char *class_skip(const char *p)
 	return *p == '\0' ? p : p + 1;
 }
 
+/* The strings of arr as a NULL-terminated array in pool (the strings
+   themselves are not copied) */
+static const char *const *
+strarray_from_array(pool_t pool, ARRAY_TYPE(const_string) *arr)
+{
+	unsigned int count;
+	const char *const *src;
+	const char **dest;
+
+	array_append_zero(arr);
+	src = array_get(arr, &count);
+	dest = p_new(pool, const char *, count);
+	memcpy(dest, src, sizeof(*dest) * count);
+	return dest;
+}
+
 /* The literals of each top-level alternative of pattern, together; NULL
    if one alternative has none */
 static const char *const *literal_set(pool_t pool, const char *pattern)
 {
-	ARRAY_TYPE(const_string) alts;
-	const char *p, *start = pattern;
-	const char *const *lits;
-	int depth = 0;
+	ARRAY_TYPE(const_string) lits;
+	const char *const *alt, *const *alt_lits;
 
-	t_array_init(&alts, 8);
-	for (p = pattern;; ) {
-		if (*p == '\0' || (*p == '|' && depth == 0)) {
-			/* one top-level alternative: it needs its own
-			   literal, or the pattern gets no prefilter */
-			lits = alt_literals(pool, t_strdup_until(start, p));
-			if (lits == NULL)
-				return NULL;
-			for (; *lits != NULL; lits++)
-				array_push_back(&alts, lits);
-			if (*p == '\0')
-				break;
-			start = ++p;
-			continue;
-		}
-		if (*p == '\\') {
-			if (p[1] == '\0' || p[1] == 'Q')
-				return NULL;
-			p += 2;
-		} else if (*p == '[') {
-			p = class_skip(p);
-		} else {
-			if (*p == '(')
-				depth++;
-			else if (*p == ')' && depth > 0)
-				depth--;
-			p++;
-		}
+	t_array_init(&lits, 8);
+	for (alt = alternatives_split(pattern, strlen(pattern));
+	     *alt != NULL; alt++) {
+		/* one top-level alternative: it needs its own literal, or
+		   the pattern gets no prefilter */
+		alt_lits = alt_literals(pool, *alt);
+		if (alt_lits == NULL)
+			return NULL;
+		for (; *alt_lits != NULL; alt_lits++)
+			array_push_back(&lits, alt_lits);
 	}
-	array_append_zero(&alts);
-	unsigned int count;
-	const char *const *src = array_get(&alts, &count);
-	const char **dest = p_new(pool, const char *, count);
-	memcpy(dest, src, sizeof(*dest) * count);
-	return dest;
+	return strarray_from_array(pool, &lits);
 }
 
 const char *const *
@@ -717,12 +708,7 @@ bounceinfo_pcre_line_starts(pool_t pool, const char *pattern,
 		if (!alt_line_starts(pool, *alts, &starts))
 			return NULL;
 	}
-	array_append_zero(&starts);
-	unsigned int count;
-	const char *const *src = array_get(&starts, &count);
-	const char **ret = p_new(pool, const char *, count);
-	memcpy(ret, src, sizeof(*ret) * count);
-	return ret;
+	return strarray_from_array(pool, &starts);
 }
 
 /* Does the line start with lit (lowercase ASCII), letters caseless? A
