@@ -105,6 +105,26 @@ static const char *const detect_key_names[DETECT_KEY_COUNT] = {
 	"permanent",
 };
 
+/* The keys searched for in the bounce's text: each line of rules/signs/
+   is a pattern of its own with its own literals, and runs only when one
+   of them is in the text (any line matching is what the alternation of
+   all lines matching is) */
+static const bool detect_key_per_line[DETECT_KEY_COUNT] = {
+	[DETECT_FORWARD_TEXT] = TRUE,
+	[DETECT_TEXT] = TRUE,
+	[DETECT_LAYOUT] = TRUE,
+	[DETECT_DELAY] = TRUE,
+	[DETECT_PERMANENT] = TRUE,
+};
+
+struct detect_sign_line {
+	pcre2_code *code;
+	/* prefilter, see bounceinfo_pcre_literals() */
+	const char *const *literals;
+	unsigned int *lit_ids, lit_count;
+};
+ARRAY_DEFINE_TYPE(detect_sign_line, struct detect_sign_line);
+
 /* A pattern over the top-level header, matched field by field when it
    allows (bounceinfo_pcre_line_starts()) */
 struct detect_header {
@@ -119,8 +139,11 @@ struct bounceinfo_detect {
 	pcre2_code *dsn_fields, *remote_mta;
 	/* prefilter of remote_mta (bounceinfo_pcre_literals()) */
 	const char *const *remote_mta_literals;
-	/* one alternation per key of rules/signs/, NULL when no file has it */
+	/* the subject keys' alternation of all lines (with their prefix),
+	   NULL when no file has it */
 	pcre2_code *signs[DETECT_KEY_COUNT];
+	/* the text keys' lines (detect_key_per_line) */
+	ARRAY_TYPE(detect_sign_line) lines[DETECT_KEY_COUNT];
 	/* header hints made of signs: From and Subject words */
 	struct detect_header hint_from, hint_subject;
 	/* From of a mail system, Subject of a bounce (header lines) */
@@ -198,6 +221,8 @@ static void code_free(pcre2_code **code)
 	*code = NULL;
 }
 
+static void signs_lines_free(struct bounceinfo_detect *d);
+
 void bounceinfo_detect_deinit(struct bounceinfo *bi)
 {
 	struct bounceinfo_detect *d = bi->detect;
@@ -214,11 +239,25 @@ void bounceinfo_detect_deinit(struct bounceinfo *bi)
 	code_free(&d->remote_mta);
 	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++)
 		code_free(&d->signs[i]);
+	signs_lines_free(d);
 	code_free(&d->hint_from.code);
 	code_free(&d->hint_subject.code);
 	code_free(&d->from_header.code);
 	code_free(&d->subject_header.code);
 	bi->detect = NULL;
+}
+
+static void signs_lines_free(struct bounceinfo_detect *d)
+{
+	struct detect_sign_line *line;
+
+	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++) {
+		if (!array_is_created(&d->lines[i]))
+			continue;
+		array_foreach_modifiable(&d->lines[i], line)
+			pcre2_code_free(line->code);
+		array_clear(&d->lines[i]);
+	}
 }
 
 static int
@@ -267,7 +306,17 @@ signs_load_file(struct bounceinfo *bi, const char *path,
 			ret = -1;
 			break;
 		}
-		pcre2_code_free(code);
+		if (detect_key_per_line[key]) {
+			struct detect_sign_line *sl;
+
+			if (!array_is_created(&bi->detect->lines[key]))
+				p_array_init(&bi->detect->lines[key], bi->pool, 8);
+			sl = array_append_space(&bi->detect->lines[key]);
+			sl->code = code;
+			sl->literals = bounceinfo_pcre_literals(bi->pool, p);
+		} else {
+			pcre2_code_free(code);
+		}
 		if (str_len(alts[key]) > 0)
 			str_append_c(alts[key], '|');
 		str_printfa(alts[key], "(?:%s)", p);
@@ -360,8 +409,11 @@ int bounceinfo_detect_load_dir(struct bounceinfo *bi, const char *dir,
 	(void)closedir(dirp);
 	array_sort(&names, name_cmp);
 
-	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++)
+	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++) {
 		alts[i] = t_str_new(1024);
+		code_free(&d->signs[i]);
+	}
+	signs_lines_free(d);
 	array_foreach(&names, namep) {
 		ret = signs_load_file(bi, t_strconcat(dir, "/", *namep, NULL),
 				      alts, error_r);
@@ -369,16 +421,11 @@ int bounceinfo_detect_load_dir(struct bounceinfo *bi, const char *dir,
 			return -1;
 	}
 
-	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++) {
-		code_free(&d->signs[i]);
-		d->signs[i] = signs_compile("", alts[i], NULL);
-	}
-	/* a subject "from its start" may follow a [tag] */
-	code_free(&d->signs[DETECT_AUTOREPLY_SUBJECT]);
+	/* a subject "from its start" may follow a [tag]; the From and
+	   Subject keys go into the header patterns below */
 	d->signs[DETECT_AUTOREPLY_SUBJECT] = signs_compile(
 		"^\\s*(?:\\[[^\\]]{0,40}\\]\\s*)?\\W{0,2}",
 		alts[DETECT_AUTOREPLY_SUBJECT], NULL);
-	code_free(&d->signs[DETECT_FORWARD_SUBJECT]);
 	d->signs[DETECT_FORWARD_SUBJECT] = signs_compile(
 		"^\\s*(?:\\[[^\\]]{0,40}\\]\\s*)?",
 		alts[DETECT_FORWARD_SUBJECT], NULL);
@@ -416,6 +463,42 @@ header_match(struct bounceinfo *bi, const struct detect_header *hdr,
 					len);
 }
 
+void bounceinfo_detect_prefilter_add(struct bounceinfo *bi)
+{
+	struct detect_sign_line *line;
+
+	for (unsigned int i = 0; i < DETECT_KEY_COUNT; i++) {
+		if (!array_is_created(&bi->detect->lines[i]))
+			continue;
+		array_foreach_modifiable(&bi->detect->lines[i], line) {
+			bounceinfo_prefilter_literal_ids(bi, line->literals,
+				&line->lit_ids, &line->lit_count);
+		}
+	}
+}
+
+/* Does a line of a text key match text? hits: bounceinfo_prefilter_scan()
+   of text */
+static bool
+sign_lines_match(struct bounceinfo *bi, enum detect_key key,
+		 const char *text, const unsigned char *hits)
+{
+	const struct detect_sign_line *line;
+	size_t len;
+
+	i_assert(detect_key_per_line[key]);
+	if (text == NULL || !array_is_created(&bi->detect->lines[key]))
+		return FALSE;
+	len = strlen(text);
+	array_foreach(&bi->detect->lines[key], line) {
+		if (bounceinfo_prefilter_candidate(line->lit_ids,
+						   line->lit_count, hits) &&
+		    bounceinfo_pcre_match(bi, line->code, text, len))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 static bool
 sign_match(struct bounceinfo *bi, enum detect_key key, const char *text)
 {
@@ -447,8 +530,10 @@ bool bounceinfo_detect_bounce_sign(struct bounceinfo *bi, const char *headers,
 
 bool bounceinfo_detect_delay_warning(struct bounceinfo *bi, const char *text)
 {
-	return sign_match(bi, DETECT_DELAY, text) &&
-		!sign_match(bi, DETECT_PERMANENT, text);
+	const unsigned char *hits = bounceinfo_prefilter_scan(bi, text);
+
+	return sign_lines_match(bi, DETECT_DELAY, text, hits) &&
+		!sign_lines_match(bi, DETECT_PERMANENT, text, hits);
 }
 
 bool bounceinfo_detect_complaint_header(struct bounceinfo *bi,
@@ -480,10 +565,12 @@ static bool delivery_report_structure(const struct bounceinfo_parse_ctx *ctx)
 /* A person's forward or reply: the subject says so, or, when no mail
    system sent it, the text before any quoted bounce does */
 static bool forwarded_by_person(struct bounceinfo_parse_ctx *ctx,
-				const char *head, bool from_sign)
+				const char *head,
+				const unsigned char *head_hits, bool from_sign)
 {
 	return sign_match(ctx->bi, DETECT_FORWARD_SUBJECT, ctx->subject) ||
-		(!from_sign && sign_match(ctx->bi, DETECT_FORWARD_TEXT, head));
+		(!from_sign && sign_lines_match(ctx->bi, DETECT_FORWARD_TEXT,
+						head, head_hits));
 }
 
 bool bounceinfo_detect_is_autoreply(struct bounceinfo_parse_ctx *ctx)
@@ -503,6 +590,7 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 	const char *hdrs = str_c(ctx->headers);
 	size_t hlen = str_len(ctx->headers);
 	const char *head;
+	const unsigned char *head_hits;
 	size_t head_len;
 	bool from_sign, subject_sign, layout, words, returned;
 
@@ -526,13 +614,15 @@ bool bounceinfo_detect_is_bounce(struct bounceinfo_parse_ctx *ctx,
 	while (head_len > 0 && (text[head_len] & 0xc0) == 0x80)
 		head_len--;
 	head = t_strndup(text, head_len);
-	layout = sign_match(bi, DETECT_LAYOUT, head) ||
+	head_hits = bounceinfo_prefilter_scan(bi, head);
+	layout = sign_lines_match(bi, DETECT_LAYOUT, head, head_hits) ||
 		detect_match(bi, bi->detect->dsn_fields, head, strlen(head));
 	/* a person's forward or reply, unless a mail system wrote it in
 	   its template (some answer with "Re: <subject>") */
-	if (forwarded_by_person(ctx, head, from_sign) && !(from_sign && layout))
+	if (forwarded_by_person(ctx, head, head_hits, from_sign) &&
+	    !(from_sign && layout))
 		return FALSE;
-	words = sign_match(bi, DETECT_TEXT, head);
+	words = sign_lines_match(bi, DETECT_TEXT, head, head_hits);
 	subject_sign = header_match(bi, &bi->detect->subject_header, hdrs, hlen);
 	/* the returned message: attached, or its header copied inline */
 	returned = ctx->have_orig_part || ctx->have_returned_message ||

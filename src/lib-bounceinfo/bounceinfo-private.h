@@ -326,6 +326,11 @@ bounceinfo_rules_match(struct bounceinfo *bi,
 /* Put every prefilter literal (rules, mta.map, SMTP-command patterns)
    into one automaton; after loading */
 void bounceinfo_prefilter_build(struct bounceinfo *bi);
+/* Put literals into the automaton (before it is built): their ids */
+void bounceinfo_prefilter_literal_ids(struct bounceinfo *bi,
+				      const char *const *literals,
+				      unsigned int **ids_r,
+				      unsigned int *count_r);
 /* Which literals bounceinfo_text_fold(text) contains (data stack), or
    NULL with no_prefilter or text NULL */
 const unsigned char *
@@ -537,6 +542,8 @@ bool bounceinfo_evidence_header(struct bounceinfo_parse_ctx *ctx);
 
 /* bounceinfo-detect.c */
 void bounceinfo_detect_init(struct bounceinfo *bi);
+/* Add the literals of the rules/signs/ lines to bi->prefilter */
+void bounceinfo_detect_prefilter_add(struct bounceinfo *bi);
 void bounceinfo_detect_deinit(struct bounceinfo *bi);
 /* The top-level header ("Name: value" lines) may belong to a bounce,
    auto-reply or report (generous: only decides whether to read on) */

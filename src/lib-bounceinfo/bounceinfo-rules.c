@@ -852,9 +852,10 @@ bool bounceinfo_provider_applies(struct bounceinfo *bi,
 /* Bytes of a literal the prefilter's automaton looks for */
 #define BOUNCEINFO_PREFILTER_MAX_LEN 20
 
-static void
-literal_ids_get(struct bounceinfo *bi, const char *const *literals,
-		unsigned int **ids_r, unsigned int *count_r)
+void bounceinfo_prefilter_literal_ids(struct bounceinfo *bi,
+				      const char *const *literals,
+				      unsigned int **ids_r,
+				      unsigned int *count_r)
 {
 	unsigned int count;
 
@@ -879,7 +880,7 @@ rules_literal_ids(struct bounceinfo *bi, ARRAY_TYPE(bounceinfo_rule) *rules)
 	struct bounceinfo_rule *rule;
 
 	array_foreach_modifiable(rules, rule)
-		literal_ids_get(bi, rule->literals, &rule->lit_ids,
+		bounceinfo_prefilter_literal_ids(bi, rule->literals, &rule->lit_ids,
 				&rule->lit_count);
 }
 
@@ -894,7 +895,7 @@ void bounceinfo_prefilter_build(struct bounceinfo *bi)
 	rules_literal_ids(bi, &bi->rules);
 	rules_literal_ids(bi, &bi->rules_tier2);
 	array_foreach_modifiable(&bi->mta_sigs, sig)
-		literal_ids_get(bi, sig->literals, &sig->lit_ids,
+		bounceinfo_prefilter_literal_ids(bi, sig->literals, &sig->lit_ids,
 				&sig->lit_count);
 	for (unsigned int i = 0; i < N_ELEMENTS(bi->command_alts); i++) {
 		struct bounceinfo_command_alt *alt;
@@ -902,10 +903,11 @@ void bounceinfo_prefilter_build(struct bounceinfo *bi)
 		if (!array_is_created(&bi->command_alts[i]))
 			continue;
 		array_foreach_modifiable(&bi->command_alts[i], alt) {
-			literal_ids_get(bi, alt->literals, &alt->lit_ids,
+			bounceinfo_prefilter_literal_ids(bi, alt->literals, &alt->lit_ids,
 					&alt->lit_count);
 		}
 	}
+	bounceinfo_detect_prefilter_add(bi);
 	bi_acmatch_build(bi->prefilter);
 }
 

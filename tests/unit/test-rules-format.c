@@ -931,6 +931,45 @@ static void test_header_field_match(void **state)
 	bounceinfo_deinit(&bi_off);
 }
 
+/* The rules/signs/ lines searched for in a bounce's text run one by one,
+   each only when one of its literals is there: the same answers as with
+   every line run */
+static void test_signs_prefilter(void **state)
+{
+	struct bounceinfo *bi = *state, *bi_off;
+	const char *error;
+	static const struct {
+		const char *text;
+		bool delayed;
+	} texts[] = {
+		{ "This is a warning message only. Delivery attempts will "
+		  "continue.", TRUE },
+		{ "Delivery attempts will continue, but this one is a "
+		  "permanent error", FALSE },
+		{ "Die Zustellung VERZÖGERT sich, es wird weiter versucht",
+		  TRUE },
+		{ "ДОСТАВКА ЗАДЕРЖИВАЕТСЯ", TRUE },
+		{ "Doručení se zpozdilo", TRUE },
+		{ "Hello, lunch at noon?", FALSE },
+		{ "", FALSE },
+	};
+
+	(void)state;
+	bi_off = test_bi_datadir(BOUNCEINFO_TEST_DATADIR, NULL, TRUE, &error);
+	assert_non_null(bi_off);
+	for (unsigned int i = 0; i < N_ELEMENTS(texts); i++) {
+		bool on = bounceinfo_detect_delay_warning(bi, texts[i].text);
+
+		if (on != texts[i].delayed)
+			fprintf(stderr, "delay warning %d: %s\n", on,
+				texts[i].text);
+		assert_int_equal(on, texts[i].delayed);
+		assert_int_equal(bounceinfo_detect_delay_warning(bi_off,
+			texts[i].text), on);
+	}
+	bounceinfo_deinit(&bi_off);
+}
+
 /* Whole messages: the same results (class, severity, rule, SMTP
    command, answering server, mail system) with the literal prefilters
    (rules, mta.map signatures, SMTP-command and answering-server
@@ -966,6 +1005,7 @@ int main(void)
 		cmocka_unit_test(test_prefilter_equivalence),
 		cmocka_unit_test(test_prefilter_messages),
 		cmocka_unit_test(test_header_field_match),
+		cmocka_unit_test(test_signs_prefilter),
 		cmocka_unit_test(test_acmatch),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup,
