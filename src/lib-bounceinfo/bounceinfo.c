@@ -164,3 +164,14 @@ void bounceinfo_deinit(struct bounceinfo **_bi)
 	event_unref(&bi->event);
 	pool_unref(&bi->pool);
 }
+
+void bounceinfo_set_event_parent(struct bounceinfo *bi, struct event *parent)
+{
+	struct event *event;
+
+	event = event_create(parent);
+	event_add_category(event, &event_category_bounceinfo);
+	event_set_append_log_prefix(event, "bounceinfo: ");
+	event_unref(&bi->event);
+	bi->event = event;
+}

@@ -173,6 +173,12 @@ struct bounceinfo_settings {
 int bounceinfo_init(const struct bounceinfo_settings *set,
 		    struct bounceinfo **bi_r, const char **error_r);
 void bounceinfo_deinit(struct bounceinfo **bi);
+/* Log through a new child of parent (NULL: a root event) from now on. For
+   a classifier shared by a whole process whose callers each have their own
+   event (the Sieve extension: one Sieve instance per delivery), so that the
+   classifier neither logs with a finished caller's prefix nor keeps its
+   event referenced. */
+void bounceinfo_set_event_parent(struct bounceinfo *bi, struct event *parent);
 
 /* Parse one message read from input (not seeked back afterwards).
    Always gives a result (kind NONE if not a bounce) unless reading the

@@ -145,66 +145,8 @@ void ext_bounceinfo_unload(const struct sieve_extension *ext)
 
 	if (ectx == NULL)
 		return;
-	if (ectx->bi != NULL)
-		bounceinfo_deinit(&ectx->bi);
+	ext_bounceinfo_release_classifier(ectx);
 	pool_unref(&ectx->pool);
-}
-
-/* "pt-BR" is known when "pt-BR" or "pt" explanations were loaded. */
-static bool
-ext_bounceinfo_language_known(struct bounceinfo *bi, const char *lang)
-{
-	const char *const *langs = bounceinfo_get_languages(bi);
-	size_t len = strcspn(lang, "-_");
-
-	for (; langs != NULL && *langs != NULL; langs++) {
-		if (strcasecmp(*langs, lang) == 0 ||
-		    (strlen(*langs) == len &&
-		     strncasecmp(*langs, lang, len) == 0))
-			return TRUE;
-	}
-	return FALSE;
-}
-
-struct bounceinfo *
-ext_bounceinfo_get_classifier(const struct sieve_extension *ext,
-			      struct event *event)
-{
-	struct ext_bounceinfo_context *ectx = ext->context;
-	struct bounceinfo_settings set;
-	const char *error;
-
-	if (ectx == NULL)
-		return NULL;
-	if (ectx->bi != NULL || ectx->bi_failed)
-		return ectx->bi;
-
-	i_zero(&set);
-	set.datadir = ectx->set.datadir;
-	set.extra_rules = ectx->set.extra_rules;
-	set.max_scan_bytes = ectx->set.max_scan_bytes;
-	set.max_recipients = ectx->set.max_recipients;
-	set.event_parent = event;
-	if (bounceinfo_init(&set, &ectx->bi, &error) < 0) {
-		/* Logged once per instance; every bounceinfo test is then
-		   false and the script goes on. */
-		e_error(event, "bounceinfo: Failed to load the rules "
-			"(bounceinfo_datadir=%s, bounceinfo_rules=%s): %s - "
-			"the bounceinfo test has no values",
-			set.datadir != NULL ? set.datadir : "(default)",
-			set.extra_rules != NULL ?
-			t_strarray_join(set.extra_rules, " ") : "",
-			error);
-		ectx->bi = NULL;
-		ectx->bi_failed = TRUE;
-		return NULL;
-	}
-	if (!ext_bounceinfo_language_known(ectx->bi, ectx->set.language)) {
-		e_warning(event, "bounceinfo: bounceinfo_language=%s: "
-			  "no explanations in that language, using English",
-			  ectx->set.language);
-	}
-	return ectx->bi;
 }
 
 /*

@@ -92,7 +92,8 @@ struct ext_bounceinfo_context {
 	const struct sieve_extension *var_ext;
 
 	/* Loaded on first use at runtime: compiling a script (sievec,
-	   ManageSieve) never needs the rules. */
+	   ManageSieve) never needs the rules. Shared by the process
+	   (ext-bounceinfo-classifier.c), not owned by this instance. */
 	struct bounceinfo *bi;
 	bool bi_failed:1;
 };
@@ -118,11 +119,15 @@ void ext_bounceinfo_unload(const struct sieve_extension *ext);
 bool ext_bounceinfo_read_settings(struct sieve_instance *svinst, pool_t pool,
 				  struct ext_bounceinfo_settings *set_r);
 
-/* The classifier of this Sieve instance, NULL (logged once) if its rules
-   could not be loaded. */
+/* ext-bounceinfo-classifier.c: the classifier for this Sieve instance's
+   settings, loaded once per process and shared; it logs through event
+   until the next call. NULL (logged once per instance) if its rules could
+   not be loaded. */
 struct bounceinfo *
 ext_bounceinfo_get_classifier(const struct sieve_extension *ext,
 			      struct event *event);
+/* The instance ends: detach the shared classifier from its events. */
+void ext_bounceinfo_release_classifier(struct ext_bounceinfo_context *ectx);
 
 /*
  * Per-message information

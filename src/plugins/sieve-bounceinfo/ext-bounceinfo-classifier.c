@@ -1,0 +1,153 @@
+/* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
+
+#include "lib.h"
+#include "llist.h"
+#include "str.h"
+
+#include "sieve-common.h"
+#include "sieve-extensions.h"
+
+#include "ext-bounceinfo-common.h"
+
+/* Compiled rules shared by every Sieve instance of the process whose rules
+   settings are the same. LMTP and LDA make a new Sieve instance for every
+   delivery and Pigeonhole then unloads its plugins; the module is linked
+   with -z nodelete (Makefile.am) so this list survives the dlclose() and a
+   delivery does not read and compile all rules again. Freed at process
+   exit (lib_atexit). */
+struct ext_bounceinfo_classifier {
+	struct ext_bounceinfo_classifier *prev, *next;
+	char *key;
+	struct bounceinfo *bi;
+};
+
+static struct ext_bounceinfo_classifier *ext_bounceinfo_classifiers = NULL;
+
+static void ext_bounceinfo_classifiers_free(void)
+{
+	struct ext_bounceinfo_classifier *cl;
+
+	while ((cl = ext_bounceinfo_classifiers) != NULL) {
+		DLLIST_REMOVE(&ext_bounceinfo_classifiers, cl);
+		bounceinfo_deinit(&cl->bi);
+		i_free(cl->key);
+		i_free(cl);
+	}
+}
+
+static const char *
+ext_bounceinfo_classifier_key(const struct ext_bounceinfo_settings *set)
+{
+	string_t *key = t_str_new(128);
+	const char *const *rule;
+
+	str_printfa(key, "%s\t%zu\t%u", set->datadir == NULL ? "" :
+		    set->datadir, set->max_scan_bytes, set->max_recipients);
+	for (rule = set->extra_rules; rule != NULL && *rule != NULL; rule++)
+		str_printfa(key, "\t%s", *rule);
+	return str_c(key);
+}
+
+/* "pt-BR" is known when "pt-BR" or "pt" explanations were loaded. */
+static bool
+ext_bounceinfo_language_known(struct bounceinfo *bi, const char *lang)
+{
+	const char *const *langs = bounceinfo_get_languages(bi);
+	size_t len = strcspn(lang, "-_");
+
+	for (; langs != NULL && *langs != NULL; langs++) {
+		if (strcasecmp(*langs, lang) == 0 ||
+		    (strlen(*langs) == len &&
+		     strncasecmp(*langs, lang, len) == 0))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static struct bounceinfo *
+ext_bounceinfo_classifier_load(const struct ext_bounceinfo_settings *eset,
+			       struct event *event)
+{
+	struct ext_bounceinfo_classifier *cl;
+	struct bounceinfo_settings set;
+	struct bounceinfo *bi;
+	const char *key, *error;
+
+	key = ext_bounceinfo_classifier_key(eset);
+	for (cl = ext_bounceinfo_classifiers; cl != NULL; cl = cl->next) {
+		if (strcmp(cl->key, key) == 0) {
+			/* log through this delivery's event */
+			bounceinfo_set_event_parent(cl->bi, event);
+			return cl->bi;
+		}
+	}
+
+	i_zero(&set);
+	set.datadir = eset->datadir;
+	set.extra_rules = eset->extra_rules;
+	set.max_scan_bytes = eset->max_scan_bytes;
+	set.max_recipients = eset->max_recipients;
+	set.event_parent = event;
+	if (bounceinfo_init(&set, &bi, &error) < 0) {
+		/* Not cached: the next Sieve instance tries again (and
+		   logs again), as the mail plugin does for the next user. */
+		e_error(event, "bounceinfo: Failed to load the rules "
+			"(bounceinfo_datadir=%s, bounceinfo_rules=%s): %s - "
+			"the bounceinfo test has no values",
+			set.datadir != NULL ? set.datadir : "(default)",
+			set.extra_rules != NULL ?
+			t_strarray_join(set.extra_rules, " ") : "",
+			error);
+		return NULL;
+	}
+	e_debug(event, "bounceinfo: Loaded the rules for this process "
+		"(bounceinfo_datadir=%s)",
+		set.datadir != NULL ? set.datadir : "(default)");
+	cl = i_new(struct ext_bounceinfo_classifier, 1);
+	cl->key = i_strdup(key);
+	cl->bi = bi;
+	if (ext_bounceinfo_classifiers == NULL)
+		lib_atexit(ext_bounceinfo_classifiers_free);
+	DLLIST_PREPEND(&ext_bounceinfo_classifiers, cl);
+	return bi;
+}
+
+struct bounceinfo *
+ext_bounceinfo_get_classifier(const struct sieve_extension *ext,
+			      struct event *event)
+{
+	struct ext_bounceinfo_context *ectx = ext->context;
+
+	if (ectx == NULL)
+		return NULL;
+	if (ectx->bi != NULL) {
+		/* each script run of the instance has its own event */
+		bounceinfo_set_event_parent(ectx->bi, event);
+		return ectx->bi;
+	}
+	if (ectx->bi_failed)
+		return NULL;
+
+	ectx->bi = ext_bounceinfo_classifier_load(&ectx->set, event);
+	if (ectx->bi == NULL) {
+		/* logged; every bounceinfo test of this instance is then
+		   false and the script goes on */
+		ectx->bi_failed = TRUE;
+		return NULL;
+	}
+	if (!ext_bounceinfo_language_known(ectx->bi, ectx->set.language)) {
+		e_warning(event, "bounceinfo: bounceinfo_language=%s: "
+			  "no explanations in that language, using English",
+			  ectx->set.language);
+	}
+	return ectx->bi;
+}
+
+void ext_bounceinfo_release_classifier(struct ext_bounceinfo_context *ectx)
+{
+	if (ectx->bi == NULL)
+		return;
+	/* The Sieve instance ends: keep no reference to its events. */
+	bounceinfo_set_event_parent(ectx->bi, NULL);
+	ectx->bi = NULL;
+}
