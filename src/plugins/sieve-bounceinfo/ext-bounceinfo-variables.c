@@ -251,9 +251,9 @@ ext_bounceinfo_variable_value(const struct sieve_runtime_env *renv,
 		} else {
 			lang = ectx->set.language;
 		}
-		/* The mail plugin's rules, when it is loaded: the Sieve
-		   instance lives for one delivery only, so loading its own
-		   would cost a rules load per delivery. */
+		/* The mail plugin's rules, when it is loaded: one set of
+		   rules per process is enough (the extension's own are
+		   loaded once per process too, but only when needed). */
 		if (bounceinfo_plugin_user_explain != NULL &&
 		    renv->exec_env->scriptenv->user != NULL) {
 			/* the rules of the user the script runs for */

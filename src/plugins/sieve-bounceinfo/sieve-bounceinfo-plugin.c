@@ -48,7 +48,9 @@ void sieve_bounceinfo_plugin_unload(struct sieve_instance *svinst ATTR_UNUSED,
 
 void sieve_bounceinfo_plugin_init(void)
 {
-	/* Nothing: everything is per Sieve instance (plugin_load). */
+	/* Nothing: everything is per Sieve instance (plugin_load), but
+	   the compiled rules, kept per process and freed at exit
+	   (ext-bounceinfo-classifier.c). */
 }
 
 void sieve_bounceinfo_plugin_deinit(void)
