@@ -14,9 +14,9 @@ each delivered mail classified at most once.
    test bounceinfo, add headers (editheader: Sieve then works on a
    modified copy) and fileinto twice: each delivered bounce is classified
    once (the mail plugin's one "Classified message" line, the Sieve
-   extension never classifies on its own but says in each script that it
-   used the mail plugin's result) and the bounceinfo_classified counter
-   rises by one per delivery.
+   extension never classifies on its own but takes the mail plugin's
+   result) and the bounceinfo_classified counter rises by one per
+   delivery, with keywords and trusted headers on (as conf.d ships).
 Exit 0 pass, 1 fail, 77 skip."""
 
 import os
@@ -214,7 +214,8 @@ def with_mail_plugin(check, bounces):
     env = start_env(sieve=True, debug=True, user_sieve=USER_SCRIPT,
                     sieve_before=tmp_before, extra_conf=METRIC,
                     sieve_extensions="+bounceinfo +editheader",
-                    plugin_settings={"bounceinfo_keywords": "yes"})
+                    plugin_settings={"bounceinfo_keywords": "yes",
+                                     "bounceinfo_headers": "yes"})
     os.unlink(tmp_before)
     if env is None:
         return 77
@@ -266,6 +267,14 @@ def with_mail_plugin(check, bounces):
                   "X-Before:" in text,
                   "the filed copies carry keywords and the added headers",
                   text[:600])
+            typ, data = im.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS "
+                                 "(X-Bounce-Class)])")
+            got = [d[1] for d in data if isinstance(d, tuple)]
+            check(len(got) == filed and
+                  all(b"X-Bounce-Class: " in h for h in got),
+                  "and the trusted X-Bounce-Class header (shipped "
+                  "bounceinfo_headers = yes), from the same classification",
+                  got)
         finally:
             im.logout()
     finally:
