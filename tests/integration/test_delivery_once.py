@@ -155,7 +155,7 @@ def sieve_only_rules(check, bounces, rules):
                                   log))
         check(len(sessions) == n, "Sieve only: the shared rules log with "
               "each delivery's own session prefix (%d sessions)"
-              % len(sessions), sorted(sessions))
+              % len(sessions), repr(sorted(sessions)))
         check(re.search(r"lmtp\(\)[^\n]*bounceinfo: classified ", log)
               is None, "Sieve only: no library line without a user")
 
@@ -178,14 +178,14 @@ def sieve_only_rules(check, bounces, rules):
               sum(len(users) for users in per_pid.values()) <= 2 *
               len(per_pid),
               "Sieve only: bob's other settings load rules once more, "
-              "nobody's twice in one process", per_pid)
+              "nobody's twice in one process", repr(per_pid))
         warned = re.findall(LOAD_WARNING, log)
         check(len(warned) == len(loaded), "Sieve only: the library read "
               "the rules only for those loads (%d load warnings, %d loads, "
               "%d deliveries)" % (len(warned), len(loaded), n + 3))
         errors = [ln for ln in log.splitlines()
                   if re.search(r"\b(Error|Panic|Fatal|leaked)\b", ln)]
-        check(not errors, "Sieve only: no errors in the log", errors)
+        check(not errors, "Sieve only: no errors in the log", "\n".join(errors))
         im = env.imap()
         try:
             typ, data = im.select("Bounces/user-unknown")
@@ -200,8 +200,8 @@ def sieve_only_rules(check, bounces, rules):
     log = env.log_text()
     check(re.search(r"leaked|Panic|Fatal", log) is None,
           "Sieve only: clean process exit",
-          [ln for ln in log.splitlines() if re.search(r"leak|Panic|Fatal",
-                                                      ln)])
+          "\n".join(ln for ln in log.splitlines()
+                    if re.search(r"leak|Panic|Fatal", ln)))
     return 0
 
 
@@ -279,7 +279,7 @@ def with_mail_plugin(check, bounces):
                   all(b"X-Bounce-Class: " in h for h in got),
                   "and the trusted X-Bounce-Class header (shipped "
                   "bounceinfo_headers = yes), from the same classification",
-                  got)
+                  repr(got))
         finally:
             im.logout()
     finally:
