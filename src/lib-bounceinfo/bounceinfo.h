@@ -173,6 +173,11 @@ struct bounceinfo_settings {
 int bounceinfo_init(const struct bounceinfo_settings *set,
 		    struct bounceinfo **bi_r, const char **error_r);
 void bounceinfo_deinit(struct bounceinfo **bi);
+/* A string that is the same for two settings exactly when they load the
+   same rules with the same limits (datadir, extra_rules, max_*): the key
+   under which a process shares one struct bounceinfo between callers
+   (users, Sieve instances). Allocated from the data stack. */
+const char *bounceinfo_settings_key(const struct bounceinfo_settings *set);
 /* Log through a new child of parent (NULL: a root event) from now on. For
    a classifier shared by a whole process whose callers each have their own
    event (the Sieve extension: one Sieve instance per delivery), so that the

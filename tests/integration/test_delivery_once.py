@@ -105,6 +105,13 @@ def settled_log(env, pattern, at_least, timeout=10):
     return env.log_text()
 
 
+def deliver_settled(env, bounces, pattern):
+    """All bounces in one LMTP session to the test user; the log once
+    pattern is in it once per bounce."""
+    deliver_session(env, bounces, env.user)
+    return settled_log(env, pattern, len(bounces))
+
+
 def sieve_only(check, bounces):
     rules = os.path.join(os.environ.get("TMPDIR", "/tmp"),
                          "bounceinfo-once-%d.rules" % os.getpid())
@@ -129,8 +136,7 @@ def sieve_only_rules(check, bounces, rules):
         return 77
     try:
         n = len(bounces)
-        deliver_session(env, bounces, env.user)
-        log = settled_log(env, r"sieve: bounceinfo: kind=", n)
+        log = deliver_settled(env, bounces, r"sieve: bounceinfo: kind=")
         pids = set(re.findall(r"lmtp\(%s\)<(\d+)>" % env.user, log))
         check(len(pids) == 1, "Sieve only: %d bounces in one lmtp process "
               "(%s)" % (n, sorted(pids)))
@@ -226,8 +232,7 @@ def with_mail_plugin(check, bounces):
         return 77
     try:
         n = len(bounces)
-        deliver_session(env, bounces, env.user)
-        log = settled_log(env, r"bounceinfo: Classified message", n)
+        log = deliver_settled(env, bounces, r"bounceinfo: Classified message")
         # bounceinfo_parse() has two callers in a delivery, each logging
         # once per call: the mail plugin ("Classified message") and the
         # Sieve extension when it has to classify on its own

@@ -2,7 +2,6 @@
 
 #include "lib.h"
 #include "llist.h"
-#include "str.h"
 #include "mail-storage-hooks.h"
 #include "bounceinfo-plugin-private.h"
 
@@ -32,19 +31,6 @@ static struct bounceinfo_user *bounceinfo_current_user = NULL;
 /* Hands out bounceinfo_user.serial */
 static unsigned int bounceinfo_user_serial = 0;
 
-static const char *
-bounceinfo_instance_key(const struct bounceinfo_plugin_settings *set)
-{
-	string_t *key = t_str_new(128);
-	const char *const *rule;
-
-	str_printfa(key, "%s\t%zu\t%u", set->datadir == NULL ? "" :
-		    set->datadir, set->max_scan_bytes, set->max_recipients);
-	for (rule = set->rules; rule != NULL && *rule != NULL; rule++)
-		str_printfa(key, "\t%s", *rule);
-	return str_c(key);
-}
-
 static struct bounceinfo_instance *
 bounceinfo_instance_load(struct bounceinfo_user *buser)
 {
@@ -53,18 +39,18 @@ bounceinfo_instance_load(struct bounceinfo_user *buser)
 	struct bounceinfo *bi;
 	const char *key, *error;
 
-	key = bounceinfo_instance_key(&buser->set);
-	for (inst = bounceinfo_instances; inst != NULL; inst = inst->next) {
-		if (strcmp(inst->key, key) == 0)
-			return inst;
-	}
-
 	i_zero(&bset);
 	bset.datadir = buser->set.datadir;
 	bset.extra_rules = buser->set.rules;
 	bset.max_scan_bytes = buser->set.max_scan_bytes;
 	bset.max_recipients = buser->set.max_recipients;
 	bset.event_parent = buser->event;
+	key = bounceinfo_settings_key(&bset);
+	for (inst = bounceinfo_instances; inst != NULL; inst = inst->next) {
+		if (strcmp(inst->key, key) == 0)
+			return inst;
+	}
+
 	if (bounceinfo_init(&bset, &bi, &error) < 0) {
 		/* fail open: mail is delivered as without the plugin */
 		e_error(buser->event,

@@ -2,7 +2,6 @@
 
 #include "lib.h"
 #include "llist.h"
-#include "str.h"
 
 #include "sieve-common.h"
 #include "sieve-extensions.h"
@@ -35,19 +34,6 @@ static void ext_bounceinfo_classifiers_free(void)
 	}
 }
 
-static const char *
-ext_bounceinfo_classifier_key(const struct ext_bounceinfo_settings *set)
-{
-	string_t *key = t_str_new(128);
-	const char *const *rule;
-
-	str_printfa(key, "%s\t%zu\t%u", set->datadir == NULL ? "" :
-		    set->datadir, set->max_scan_bytes, set->max_recipients);
-	for (rule = set->extra_rules; rule != NULL && *rule != NULL; rule++)
-		str_printfa(key, "\t%s", *rule);
-	return str_c(key);
-}
-
 /* "pt-BR" is known when "pt-BR" or "pt" explanations were loaded. */
 static bool
 ext_bounceinfo_language_known(struct bounceinfo *bi, const char *lang)
@@ -73,7 +59,13 @@ ext_bounceinfo_classifier_load(const struct ext_bounceinfo_settings *eset,
 	struct bounceinfo *bi;
 	const char *key, *error;
 
-	key = ext_bounceinfo_classifier_key(eset);
+	i_zero(&set);
+	set.datadir = eset->datadir;
+	set.extra_rules = eset->extra_rules;
+	set.max_scan_bytes = eset->max_scan_bytes;
+	set.max_recipients = eset->max_recipients;
+	set.event_parent = event;
+	key = bounceinfo_settings_key(&set);
 	for (cl = ext_bounceinfo_classifiers; cl != NULL; cl = cl->next) {
 		if (strcmp(cl->key, key) == 0) {
 			/* log through this delivery's event */
@@ -82,12 +74,6 @@ ext_bounceinfo_classifier_load(const struct ext_bounceinfo_settings *eset,
 		}
 	}
 
-	i_zero(&set);
-	set.datadir = eset->datadir;
-	set.extra_rules = eset->extra_rules;
-	set.max_scan_bytes = eset->max_scan_bytes;
-	set.max_recipients = eset->max_recipients;
-	set.event_parent = event;
 	if (bounceinfo_init(&set, &bi, &error) < 0) {
 		/* Not cached: the next Sieve instance tries again (and
 		   logs again), as the mail plugin does for the next user. */
