@@ -175,18 +175,3 @@ void bounceinfo_set_event_parent(struct bounceinfo *bi, struct event *parent)
 	event_unref(&bi->event);
 	bi->event = event;
 }
-
-const char *bounceinfo_settings_key(const struct bounceinfo_settings *set)
-{
-	string_t *key = t_str_new(128);
-	const char *const *rule;
-
-	str_printfa(key, "%s\t%zu\t%u\t%u\t%u\t%u\t%d",
-		    set->datadir == NULL ? "" : set->datadir,
-		    set->max_scan_bytes, set->max_recipients,
-		    set->max_mime_parts, set->pcre_match_limit,
-		    set->pcre_depth_limit, set->no_prefilter ? 1 : 0);
-	for (rule = set->extra_rules; rule != NULL && *rule != NULL; rule++)
-		str_printfa(key, "\t%s", *rule);
-	return str_c(key);
-}

@@ -173,11 +173,17 @@ struct bounceinfo_settings {
 int bounceinfo_init(const struct bounceinfo_settings *set,
 		    struct bounceinfo **bi_r, const char **error_r);
 void bounceinfo_deinit(struct bounceinfo **bi);
-/* A string that is the same for two settings exactly when they load the
-   same rules with the same limits (datadir, extra_rules, max_*): the key
-   under which a process shares one struct bounceinfo between callers
-   (users, Sieve instances). Allocated from the data stack. */
-const char *bounceinfo_settings_key(const struct bounceinfo_settings *set);
+/* A classifier shared by every caller of the process (users of an LMTP
+   process, Sieve instances) whose settings load the same rules with the
+   same limits, so that the rules are compiled once per process. created_r
+   says whether this call loaded it. A failed load is not kept: the next
+   call tries again. Each plugin links its own copy of this library, so
+   each has its own list. */
+int bounceinfo_shared_get(const struct bounceinfo_settings *set,
+			  struct bounceinfo **bi_r, bool *created_r,
+			  const char **error_r);
+/* Free every shared classifier (at plugin unload or process exit). */
+void bounceinfo_shared_free_all(void);
 /* Log through a new child of parent (NULL: a root event) from now on. For
    a classifier shared by a whole process whose callers each have their own
    event (the Sieve extension: one Sieve instance per delivery), so that the

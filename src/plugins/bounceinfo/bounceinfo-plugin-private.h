@@ -37,7 +37,7 @@ struct bounceinfo_user {
 	/* Loaded rules shared by all users of this process with the same
 	   rules settings. NULL when loading failed: the plugin is then
 	   disabled for this user (fail open, error logged once). */
-	struct bounceinfo_instance *instance;
+	struct bounceinfo *bi;
 	/* unique in the process: cached results name the user they were
 	   computed for by it (a freed user's address may be reused) */
 	unsigned int serial;

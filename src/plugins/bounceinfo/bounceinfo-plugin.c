@@ -1,7 +1,6 @@
 /* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
 
 #include "lib.h"
-#include "llist.h"
 #include "mail-storage-hooks.h"
 #include "bounceinfo-plugin-private.h"
 
@@ -14,16 +13,6 @@ static struct event_category event_category_bounceinfo = {
 	.name = "bounceinfo",
 };
 
-/* Loaded rules, shared by all users of the process whose rules settings
-   are the same (an LMTP process delivers to many users: compile the rules
-   once). Kept until the plugin is unloaded. */
-struct bounceinfo_instance {
-	struct bounceinfo_instance *prev, *next;
-	char *key;
-	struct bounceinfo *bi;
-};
-
-static struct bounceinfo_instance *bounceinfo_instances = NULL;
 /* The user mail is being delivered to: the raw mail of LMTP/LDA belongs to
    an internal user, so verification needs to know the recipient. Mail
    processes handle one user at a time. */
@@ -31,13 +20,15 @@ static struct bounceinfo_user *bounceinfo_current_user = NULL;
 /* Hands out bounceinfo_user.serial */
 static unsigned int bounceinfo_user_serial = 0;
 
-static struct bounceinfo_instance *
-bounceinfo_instance_load(struct bounceinfo_user *buser)
+/* Rules are shared by all users of the process whose rules settings are
+   the same (an LMTP process delivers to many users: compile them once);
+   kept until the plugin is unloaded. */
+static struct bounceinfo *bounceinfo_user_load(struct bounceinfo_user *buser)
 {
-	struct bounceinfo_instance *inst;
 	struct bounceinfo_settings bset;
 	struct bounceinfo *bi;
-	const char *key, *error;
+	const char *error;
+	bool created;
 
 	i_zero(&bset);
 	bset.datadir = buser->set.datadir;
@@ -45,36 +36,14 @@ bounceinfo_instance_load(struct bounceinfo_user *buser)
 	bset.max_scan_bytes = buser->set.max_scan_bytes;
 	bset.max_recipients = buser->set.max_recipients;
 	bset.event_parent = buser->event;
-	key = bounceinfo_settings_key(&bset);
-	for (inst = bounceinfo_instances; inst != NULL; inst = inst->next) {
-		if (strcmp(inst->key, key) == 0)
-			return inst;
-	}
-
-	if (bounceinfo_init(&bset, &bi, &error) < 0) {
+	if (bounceinfo_shared_get(&bset, &bi, &created, &error) < 0) {
 		/* fail open: mail is delivered as without the plugin */
 		e_error(buser->event,
 			"Failed to load rules, bounce classification is "
 			"disabled for this user: %s", error);
 		return NULL;
 	}
-	inst = i_new(struct bounceinfo_instance, 1);
-	inst->key = i_strdup(key);
-	inst->bi = bi;
-	DLLIST_PREPEND(&bounceinfo_instances, inst);
-	return inst;
-}
-
-static void bounceinfo_instances_free(void)
-{
-	struct bounceinfo_instance *inst;
-
-	while ((inst = bounceinfo_instances) != NULL) {
-		DLLIST_REMOVE(&bounceinfo_instances, inst);
-		bounceinfo_deinit(&inst->bi);
-		i_free(inst->key);
-		i_free(inst);
-	}
+	return bi;
 }
 
 struct bounceinfo *bounceinfo_user_get_bi(struct bounceinfo_user *buser)
@@ -83,9 +52,9 @@ struct bounceinfo *bounceinfo_user_get_bi(struct bounceinfo_user *buser)
 	   classifies a mail does not pay for compiling them. */
 	if (!buser->load_attempted) {
 		buser->load_attempted = TRUE;
-		buser->instance = bounceinfo_instance_load(buser);
+		buser->bi = bounceinfo_user_load(buser);
 	}
-	return buser->instance == NULL ? NULL : buser->instance->bi;
+	return buser->bi;
 }
 
 bool bounceinfo_mail_is_raw(struct mail *mail)
@@ -190,5 +159,5 @@ void bounceinfo_plugin_deinit(void)
 	bounceinfo_headers_hook_uninstall();
 	bounceinfo_current_user = NULL;
 	bounceinfo_mail_unhooked_free();
-	bounceinfo_instances_free();
+	bounceinfo_shared_free_all();
 }

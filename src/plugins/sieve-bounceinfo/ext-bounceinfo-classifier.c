@@ -1,38 +1,19 @@
 /* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
 
 #include "lib.h"
-#include "llist.h"
 
 #include "sieve-common.h"
 #include "sieve-extensions.h"
 
 #include "ext-bounceinfo-common.h"
 
-/* Compiled rules shared by every Sieve instance of the process whose rules
-   settings are the same. LMTP and LDA make a new Sieve instance for every
-   delivery and Pigeonhole then unloads its plugins; the module is linked
-   with -z nodelete (Makefile.am) so this list survives the dlclose() and a
-   delivery does not read and compile all rules again. Freed at process
-   exit (lib_atexit). */
-struct ext_bounceinfo_classifier {
-	struct ext_bounceinfo_classifier *prev, *next;
-	char *key;
-	struct bounceinfo *bi;
-};
-
-static struct ext_bounceinfo_classifier *ext_bounceinfo_classifiers = NULL;
-
-static void ext_bounceinfo_classifiers_free(void)
-{
-	struct ext_bounceinfo_classifier *cl;
-
-	while ((cl = ext_bounceinfo_classifiers) != NULL) {
-		DLLIST_REMOVE(&ext_bounceinfo_classifiers, cl);
-		bounceinfo_deinit(&cl->bi);
-		i_free(cl->key);
-		i_free(cl);
-	}
-}
+/* The compiled rules are shared by every Sieve instance of the process
+   whose rules settings are the same (bounceinfo_shared_get()). LMTP and
+   LDA make a new Sieve instance for every delivery and Pigeonhole then
+   unloads its plugins; the module is linked with -z nodelete
+   (Makefile.am) so the shared rules survive the dlclose() and a delivery
+   does not read and compile all rules again. Freed at process exit. */
+static bool ext_bounceinfo_atexit_registered = FALSE;
 
 /* "pt-BR" is known when "pt-BR" or "pt" explanations were loaded. */
 static bool
@@ -54,10 +35,10 @@ static struct bounceinfo *
 ext_bounceinfo_classifier_load(const struct ext_bounceinfo_settings *eset,
 			       struct event *event)
 {
-	struct ext_bounceinfo_classifier *cl;
 	struct bounceinfo_settings set;
 	struct bounceinfo *bi;
-	const char *key, *error;
+	const char *error;
+	bool created;
 
 	i_zero(&set);
 	set.datadir = eset->datadir;
@@ -65,18 +46,9 @@ ext_bounceinfo_classifier_load(const struct ext_bounceinfo_settings *eset,
 	set.max_scan_bytes = eset->max_scan_bytes;
 	set.max_recipients = eset->max_recipients;
 	set.event_parent = event;
-	key = bounceinfo_settings_key(&set);
-	for (cl = ext_bounceinfo_classifiers; cl != NULL; cl = cl->next) {
-		if (strcmp(cl->key, key) == 0) {
-			/* log through this delivery's event */
-			bounceinfo_set_event_parent(cl->bi, event);
-			return cl->bi;
-		}
-	}
-
-	if (bounceinfo_init(&set, &bi, &error) < 0) {
-		/* Not cached: the next Sieve instance tries again (and
-		   logs again), as the mail plugin does for the next user. */
+	if (bounceinfo_shared_get(&set, &bi, &created, &error) < 0) {
+		/* Not kept: the next Sieve instance tries again (and logs
+		   again), as the mail plugin does for the next user. */
 		e_error(event, "bounceinfo: Failed to load the rules "
 			"(bounceinfo_datadir=%s, bounceinfo_rules=%s): %s - "
 			"the bounceinfo test has no values",
@@ -86,15 +58,18 @@ ext_bounceinfo_classifier_load(const struct ext_bounceinfo_settings *eset,
 			error);
 		return NULL;
 	}
+	if (!created) {
+		/* log through this delivery's event */
+		bounceinfo_set_event_parent(bi, event);
+		return bi;
+	}
 	e_debug(event, "bounceinfo: Loaded the rules for this process "
 		"(bounceinfo_datadir=%s)",
 		set.datadir != NULL ? set.datadir : "(default)");
-	cl = i_new(struct ext_bounceinfo_classifier, 1);
-	cl->key = i_strdup(key);
-	cl->bi = bi;
-	if (ext_bounceinfo_classifiers == NULL)
-		lib_atexit(ext_bounceinfo_classifiers_free);
-	DLLIST_PREPEND(&ext_bounceinfo_classifiers, cl);
+	if (!ext_bounceinfo_atexit_registered) {
+		ext_bounceinfo_atexit_registered = TRUE;
+		lib_atexit(bounceinfo_shared_free_all);
+	}
 	return bi;
 }
 
