@@ -1,7 +1,7 @@
 /* Copyright (c) the dovecot-bounceinfo authors, see AUTHORS */
 
 /* Reading the line-based data files (rules/<class>.rules, status.map, mta.map,
-   ndr-layout.map): one place that opens them, skips blank and comment
+   ndr-layout.map, explanations/<lang>.txt): one place that opens them, skips blank and comment
    lines, trims blanks and CR, counts lines and names file:line in
    errors. */
 

@@ -8,7 +8,6 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
-#include "istream.h"
 #include "unichar.h"
 #include "str-sanitize.h"
 #include "bounceinfo-private.h"
@@ -16,8 +15,6 @@
 #include <ctype.h>
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #define BOUNCEINFO_GENERIC_DELAYED_EXPLANATION \
 	"Delivery of the message is delayed; the server keeps trying and " \
@@ -52,43 +49,33 @@ int bounceinfo_explanations_load(struct bounceinfo *bi, const char *path,
 				 const char *lang, const char **error_r)
 {
 	struct bounceinfo_lang *l;
-	struct istream *input;
+	struct bounceinfo_datafile file;
 	const char *line;
-	unsigned int linenum = 0;
-	int fd, ret = 0;
+	int ret;
 
-	fd = open(path, O_RDONLY);
-	if (fd == -1) {
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+	if (bounceinfo_datafile_open(bi, path, FALSE, &file, error_r) < 0)
 		return -1;
-	}
 	l = lang_find(bi, lang, strlen(lang));
 	if (l == NULL) {
 		l = array_append_space(&bi->langs);
 		l->lang = p_strdup(bi->pool, lang);
 		array_push_back(&bi->lang_names, &l->lang);
 	}
-	input = i_stream_create_fd_autoclose(&fd, 4096);
-	i_stream_set_max_buffer_size(input, 64 * 1024);
-	while ((line = i_stream_read_next_line(input)) != NULL) {
+	ret = 0;
+	while ((line = bounceinfo_datafile_next(&file)) != NULL) {
 		enum bounceinfo_class class_;
 		const char *name, *text, *eq;
 
-		linenum++;
-		while (*line == ' ' || *line == '\t')
-			line++;
-		if (*line == '#' || *line == '\0' || *line == '\r')
-			continue;
 		eq = strchr(line, '=');
 		if (eq == NULL) {
-			*error_r = t_strdup_printf("%s:%u: expected "
-				"'<class> = <text>'", path, linenum);
+			*error_r = bounceinfo_datafile_error(&file,
+				"expected '<class> = <text>'");
 			ret = -1;
 			break;
 		}
 		name = t_strdup_until(line, eq);
 		name = t_str_trim(name, " \t");
-		text = t_str_trim(eq + 1, " \t\r");
+		text = t_str_trim(eq + 1, " \t");
 		const char *colon = strchr(name, ':');
 		enum bounceinfo_kind kind = BOUNCEINFO_KIND_NONE;
 		bool kind_only = FALSE;
@@ -96,8 +83,8 @@ int bounceinfo_explanations_load(struct bounceinfo *bi, const char *path,
 			if (!bounceinfo_kind_parse(t_strdup_until(name, colon),
 						   &kind) ||
 			    kind == BOUNCEINFO_KIND_NONE) {
-				*error_r = t_strdup_printf("%s:%u: unknown "
-					"kind '%s' (valid: %s)", path, linenum,
+				*error_r = bounceinfo_datafile_error(&file,
+					"unknown kind '%s' (valid: %s)",
 					t_strdup_until(name, colon),
 					bounceinfo_kind_names_list());
 				ret = -1;
@@ -110,14 +97,14 @@ int bounceinfo_explanations_load(struct bounceinfo *bi, const char *path,
 			kind_only = TRUE;
 		}
 		if (!kind_only && !bounceinfo_class_parse(name, &class_)) {
-			*error_r = t_strdup_printf("%s:%u: unknown class '%s'",
-						   path, linenum, name);
+			*error_r = bounceinfo_datafile_error(&file,
+				"unknown class '%s'", name);
 			ret = -1;
 			break;
 		}
 		if (!uni_utf8_str_is_valid(text)) {
-			*error_r = t_strdup_printf("%s:%u: text is not valid "
-						   "UTF-8", path, linenum);
+			*error_r = bounceinfo_datafile_error(&file,
+				"text is not valid UTF-8");
 			ret = -1;
 			break;
 		}
@@ -131,13 +118,7 @@ int bounceinfo_explanations_load(struct bounceinfo *bi, const char *path,
 		else
 			l->texts[class_] = p_strdup(bi->pool, text);
 	}
-	if (ret == 0 && input->stream_errno != 0) {
-		*error_r = t_strdup_printf("read(%s) failed: %s", path,
-					   i_stream_get_error(input));
-		ret = -1;
-	}
-	i_stream_unref(&input);
-	return ret;
+	return bounceinfo_datafile_close(&file, ret, error_r);
 }
 
 int bounceinfo_explanations_load_dir(struct bounceinfo *bi, const char *dir,
