@@ -639,6 +639,20 @@ service stats {{
 }}""".format(key=key, imap_port=self.imap_port, lmtp_port=self.lmtp_port,
              metrics_port=self.metrics_port)
 
+    def _managesieve_listener(self, key, deprecated):
+        """ManageSieve on 127.0.0.1 (key as for _listeners); 2.3 also has
+        the deprecated port 2000 listener, switched off here"""
+        conf = """\
+service managesieve-login {{
+  inet_listener sieve {{
+    {key} = 127.0.0.1
+    port = {port}
+  }}
+""".format(key=key, port=self.managesieve_port)
+        if deprecated:
+            conf += "  inet_listener sieve_deprecated {\n    port = 0\n  }\n"
+        return conf + "}\n"
+
     def _plugin_settings(self):
         """The plugin { } settings (2.3 terms; translated for 2.4)."""
         plugin = {} if self.installed else {"bounceinfo_datadir": self.srcdir}
@@ -710,17 +724,7 @@ protocol lda {{
            mail_plugins=mail_plugins, passwd=self.passwd_path,
            delivery_plugins=delivery_plugins)
         if self.sieve:
-            conf += """\
-service managesieve-login {{
-  inet_listener sieve {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener sieve_deprecated {{
-    port = 0
-  }}
-}}
-""".format(port=self.managesieve_port)
+            conf += self._managesieve_listener("address", deprecated=True)
 
         plugin = self._plugin_settings()
         conf += "plugin {\n"
@@ -775,14 +779,7 @@ userdb passwd-file {{
             conf += "protocol %s {\n%s}\n" % (proto,
                                               plugins_block(delivery))
         if self.sieve:
-            conf += """\
-service managesieve-login {{
-  inet_listener sieve {{
-    listen = 127.0.0.1
-    port = {port}
-  }}
-}}
-""".format(port=self.managesieve_port)
+            conf += self._managesieve_listener("listen", deprecated=False)
 
         conf += plugin_settings24(self._plugin_settings())
         if self.extra_conf:
