@@ -61,9 +61,21 @@ struct bounceinfo_provider {
 };
 ARRAY_DEFINE_TYPE(bounceinfo_provider_p, struct bounceinfo_provider *);
 
-/* One compiled text rule. */
+/* One text rule. Its pattern is compiled when the rule is first tried
+   (the literal prefilter keeps most rules from ever running, and
+   compiling them all dominated every process' start-up), and
+   JIT-compiled then, once. bounceinfo_rules_check() compiles them all. */
 struct bounceinfo_rule {
+	/* the pattern as written (pool) */
+	const char *pattern;
+	/* NULL until the first use, or when the pattern does not compile
+	   (logged once: the rule then never matches) */
 	pcre2_code *code;
+	/* compiling was tried (code NULL: it failed) */
+	bool compiled:1;
+	/* pcre2_jit_compile() was called (JIT is an optimisation only:
+	   pcre2_match() interprets when it failed) */
+	bool jit:1;
 	enum bounceinfo_class class_;
 	/* NONE = the class' default severity */
 	enum bounceinfo_severity severity;
@@ -304,6 +316,15 @@ void bounceinfo_header_lines_cache(struct bounceinfo *bi, bool enable);
 const char *const *bounceinfo_pcre_alternatives(const char *pattern);
 /* Compile a pattern with the library's options; NULL + error on failure */
 pcre2_code *bounceinfo_pcre_compile(const char *pattern, const char **error_r);
+/* Compile the rule's pattern if not tried yet: 0, or -1 with error_r
+   ("file:line: pcre2 error ..."); the rule then never matches */
+int bounceinfo_rule_compile(struct bounceinfo_rule *rule,
+			    const char **error_r);
+/* Does the rule match text? Compiled on first use; a pattern that does
+   not compile is logged once through bi->event and never matches. */
+bool bounceinfo_rule_match(struct bounceinfo *bi,
+			   struct bounceinfo_rule *rule, const char *text,
+			   size_t len);
 /* Compile a built-in structural pattern (caseless UTF-8, no Unicode
    properties; JIT on first match): NULL + error on failure */
 pcre2_code *bounceinfo_builtin_compile(const char *pattern, uint32_t flags,
@@ -320,7 +341,7 @@ bool bounceinfo_pcre_match_group(struct bounceinfo *bi, pcre2_code *code,
    prefilter; scope may be NULL for rules that are never scoped */
 const struct bounceinfo_rule *
 bounceinfo_rules_match(struct bounceinfo *bi,
-		       const ARRAY_TYPE(bounceinfo_rule) *rules,
+		       ARRAY_TYPE(bounceinfo_rule) *rules,
 		       const char *text, const unsigned char *hits,
 		       struct bounceinfo_scope_ctx *scope);
 /* Put every prefilter literal (rules, mta.map, SMTP-command patterns)

@@ -14,8 +14,13 @@
    @scope FIELD PCRE2  where the block applies (any scope matching)
    @provider none      end the block
 
-   A file named after a class starts in that class' section. All patterns
-   are compiled once, case-insensitive UTF-8, with JIT on first use. */
+   A file named after a class starts in that class' section. Patterns
+   are case-insensitive UTF-8. A rule's pattern is compiled (and
+   JIT-compiled) when the rule is first tried, so that start-up does not
+   pay for the many rules a process never runs; a pattern that does not
+   compile is logged then, once, and left out. bounceinfo_rules_check()
+   compiles them all (bounceinfo --check-rules). @scope patterns are
+   compiled at load. */
 
 #include "lib.h"
 #include "array.h"
@@ -501,17 +506,16 @@ pcre2_code *bounceinfo_builtin_compile(const char *pattern, uint32_t flags,
 	return code;
 }
 
-bool bounceinfo_pcre_match_group(struct bounceinfo *bi, pcre2_code *code,
-				 const char *text, size_t len,
-				 unsigned int group, size_t *start_r,
-				 size_t *end_r)
+/* pcre2_match() with the library's match data, JIT code used when
+   made */
+static bool
+pcre_match_code(struct bounceinfo *bi, pcre2_code *code, const char *text,
+		size_t len, unsigned int group, size_t *start_r,
+		size_t *end_r)
 {
 	PCRE2_SIZE *ovector;
 	int ret;
 
-	/* JIT is an optimisation only: without it pcre2_match() interprets.
-	   A pattern already compiled returns at once. */
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
 	/* text is valid UTF-8 (bounceinfo_text_clean() or checked) */
 	ret = pcre2_match(code, (PCRE2_SPTR)text, len, 0, PCRE2_NO_UTF_CHECK,
 			  bi->match_data, bi->match_ctx);
@@ -536,10 +540,102 @@ bool bounceinfo_pcre_match_group(struct bounceinfo *bi, pcre2_code *code,
 	return TRUE;
 }
 
+bool bounceinfo_pcre_match_group(struct bounceinfo *bi, pcre2_code *code,
+				 const char *text, size_t len,
+				 unsigned int group, size_t *start_r,
+				 size_t *end_r)
+{
+	/* JIT is an optimisation only: without it pcre2_match() interprets.
+	   A pattern already compiled returns at once. */
+	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	return pcre_match_code(bi, code, text, len, group, start_r, end_r);
+}
+
 bool bounceinfo_pcre_match(struct bounceinfo *bi, pcre2_code *code,
 			   const char *text, size_t len)
 {
 	return bounceinfo_pcre_match_group(bi, code, text, len, 0, NULL, NULL);
+}
+
+int bounceinfo_rule_compile(struct bounceinfo_rule *rule,
+			    const char **error_r)
+{
+	const char *error;
+
+	if (rule->code != NULL)
+		return 0;
+	/* a pattern that failed before is compiled again for its message
+	   (bounceinfo_rules_check() only: matching does not retry) */
+	rule->compiled = TRUE;
+	rule->code = bounceinfo_pcre_compile(rule->pattern, &error);
+	if (rule->code == NULL) {
+		*error_r = t_strconcat(rule->source, ": ", error, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+bool bounceinfo_rule_match(struct bounceinfo *bi,
+			   struct bounceinfo_rule *rule, const char *text,
+			   size_t len)
+{
+	const char *error;
+
+	if (rule->code == NULL) {
+		if (rule->compiled)
+			return FALSE;
+		if (bounceinfo_rule_compile(rule, &error) < 0) {
+			/* the message is classified without this rule */
+			e_error(bi->event, "%s (the rule is left out; "
+				"bounceinfo --check-rules checks every rule)",
+				error);
+			return FALSE;
+		}
+	}
+	if (!rule->jit) {
+		/* once: JIT is an optimisation only, pcre2_match()
+		   interprets when it failed */
+		rule->jit = TRUE;
+		(void)pcre2_jit_compile(rule->code, PCRE2_JIT_COMPLETE);
+	}
+	return pcre_match_code(bi, rule->code, text, len, 0, NULL, NULL);
+}
+
+static int
+rules_check(ARRAY_TYPE(bounceinfo_rule) *rules, string_t *errors)
+{
+	struct bounceinfo_rule *rule;
+	const char *error;
+	int ret = 0;
+
+	array_foreach_modifiable(rules, rule) {
+		if (bounceinfo_rule_compile(rule, &error) < 0) {
+			if (str_len(errors) > 0)
+				str_append_c(errors, '\n');
+			str_append(errors, error);
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
+int bounceinfo_rules_check(struct bounceinfo *bi, const char **error_r)
+{
+	string_t *errors = t_str_new(256);
+	int ret = 0;
+
+	/* in the order they were loaded: administrator's, then shipped */
+	if (rules_check(&bi->admin_rules, errors) < 0)
+		ret = -1;
+	if (rules_check(&bi->provider_rules, errors) < 0)
+		ret = -1;
+	if (rules_check(&bi->rules, errors) < 0)
+		ret = -1;
+	if (rules_check(&bi->rules_tier2, errors) < 0)
+		ret = -1;
+	if (ret < 0)
+		*error_r = str_c(errors);
+	return ret;
 }
 
 /* Header signatures matched field by field (doc/rules.md, "Header
@@ -939,16 +1035,16 @@ bool bounceinfo_prefilter_candidate(const unsigned int *ids,
 
 const struct bounceinfo_rule *
 bounceinfo_rules_match(struct bounceinfo *bi,
-		       const ARRAY_TYPE(bounceinfo_rule) *rules,
+		       ARRAY_TYPE(bounceinfo_rule) *rules,
 		       const char *text, const unsigned char *hits,
 		       struct bounceinfo_scope_ctx *scope)
 {
-	const struct bounceinfo_rule *rule;
+	struct bounceinfo_rule *rule;
 	size_t len = strlen(text);
 
 	if (bi->no_prefilter)
 		hits = NULL;
-	array_foreach(rules, rule) {
+	array_foreach_modifiable(rules, rule) {
 		if (!bounceinfo_prefilter_candidate(rule->lit_ids,
 						    rule->lit_count, hits))
 			continue;
@@ -958,7 +1054,7 @@ bounceinfo_rules_match(struct bounceinfo *bi,
 		if (rule->provider != NULL &&
 		    !bounceinfo_provider_applies(bi, rule->provider, scope))
 			continue;
-		if (bounceinfo_pcre_match(bi, rule->code, text, len))
+		if (bounceinfo_rule_match(bi, rule, text, len))
 			return rule;
 	}
 	return NULL;
@@ -1134,7 +1230,7 @@ rule_parse(struct rules_file *rf, const char *line, const char **error_r)
 {
 	struct bounceinfo *bi = rf->bi;
 	struct bounceinfo_rule rule;
-	const char *name = NULL, *error, *first;
+	const char *name = NULL, *first;
 
 	i_zero(&rule);
 	rule.class_ = rf->class_;
@@ -1189,12 +1285,9 @@ rule_parse(struct rules_file *rf, const char *line, const char **error_r)
 			  "phrasing proves the address does not exist",
 			  rf->display, rf->linenum);
 	}
-	rule.code = bounceinfo_pcre_compile(line, &error);
-	if (rule.code == NULL) {
-		*error_r = t_strdup_printf("%s:%u: %s", rf->display,
-					   rf->linenum, error);
-		return -1;
-	}
+	/* compiled on first use (bounceinfo_rule_match()); the literals
+	   come from the text */
+	rule.pattern = p_strdup(bi->pool, line);
 	rule.literals = bounceinfo_pcre_literals(bi->pool, line);
 	/* (concatenated, not printf-ed: once per rule at start-up) */
 	rule.source = p_strconcat(bi->pool, rf->display, ":",
@@ -1213,7 +1306,6 @@ rule_parse(struct rules_file *rf, const char *line, const char **error_r)
 	first = rf->admin ? hash_table_lookup(bi->admin_ids, rule.id) :
 		hash_table_lookup(bi->shipped_ids, rule.id);
 	if (first != NULL) {
-		pcre2_code_free(rule.code);
 		*error_r = t_strdup_printf("%s:%u: duplicate rule id %s "
 					   "(first at %s)%s", rf->display,
 					   rf->linenum, rule.id, first,

@@ -169,10 +169,20 @@ struct bounceinfo_settings {
 
 /* Load rules and explanations. Returns 0 on success, -1 with error_r
    naming the file and line at fault. A struct bounceinfo holds shared
-   pcre2 match data: use it from one thread at a time. */
+   pcre2 match data: use it from one thread at a time.
+   The text rules' patterns are compiled when first tried, not here: a
+   rule whose pattern does not compile is then logged once (an error
+   through the library's event, naming file and line) and left out, the
+   message still classified. Use bounceinfo_rules_check() to find such
+   rules before deploying. */
 int bounceinfo_init(const struct bounceinfo_settings *set,
 		    struct bounceinfo **bi_r, const char **error_r);
 void bounceinfo_deinit(struct bounceinfo **bi);
+/* Compile every text rule's pattern now. Returns 0 if all compile, -1
+   with error_r holding one "file:line: pcre2 error at offset N: ..."
+   line per pattern that does not ("\n"-separated); those rules never
+   match (and are not logged again when tried). */
+int bounceinfo_rules_check(struct bounceinfo *bi, const char **error_r);
 /* A classifier shared by every caller of the process (users of an LMTP
    process, Sieve instances) whose settings load the same rules with the
    same limits, so that the rules are compiled once per process. created_r

@@ -602,19 +602,19 @@ texts_add_dir(struct bounceinfo *bi, ARRAY_TYPE(const_string) *texts,
 
 static unsigned int
 rules_check_literal(struct bounceinfo *bi,
-		    const ARRAY_TYPE(bounceinfo_rule) *rules,
+		    ARRAY_TYPE(bounceinfo_rule) *rules,
 		    const ARRAY_TYPE(const_string) *texts,
 		    const char *const *folded)
 {
-	const struct bounceinfo_rule *rule;
+	struct bounceinfo_rule *rule;
 	unsigned int i, count, matched = 0;
 	const char *const *t = array_get(texts, &count);
 
-	array_foreach(rules, rule) {
+	array_foreach_modifiable(rules, rule) {
 		bool any = FALSE;
 
 		for (i = 0; i < count; i++) {
-			if (!bounceinfo_pcre_match(bi, rule->code, t[i],
+			if (!bounceinfo_rule_match(bi, rule, t[i],
 						   strlen(t[i])))
 				continue;
 			any = TRUE;

@@ -312,10 +312,21 @@ static void test_rules_errors(void **state)
 	set.datadir = BOUNCEINFO_TEST_DATADIR;
 	set.extra_rules = extra;
 
-	test_write_file(path, "[quota]\n# fine\nmailbox (full\n");
-	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
-	assert_non_null(strstr(error, t_strconcat(path,
-		":3: pcre2 error at offset 13: ", NULL)));
+	/* a pattern that does not compile: loading succeeds (patterns are
+	   compiled when first tried), bounceinfo_rules_check() names it */
+	test_write_file(path, "[quota]\n# fine\nmailbox (full\n"
+			"[policy]\nour (own words\n");
+	assert_int_equal(bounceinfo_init(&set, &bi, &error), 0);
+	assert_int_equal(bounceinfo_rules_check(bi, &error), -1);
+	assert_string_equal(error, t_strconcat(
+		path, ":3: pcre2 error at offset 13: missing closing "
+		"parenthesis\n",
+		path, ":5: pcre2 error at offset 14: missing closing "
+		"parenthesis", NULL));
+	/* a second check says the same */
+	assert_int_equal(bounceinfo_rules_check(bi, &error), -1);
+	assert_non_null(strstr(error, ":5: pcre2 error at offset 14: "));
+	bounceinfo_deinit(&bi);
 
 	test_write_file(path, "[quota]\n[nope]\nfull\n");
 	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
@@ -330,17 +341,115 @@ static void test_rules_errors(void **state)
 	assert_non_null(strstr(error, "missing.rules"));
 
 	/* a broken shipped file is named relative to the data directory */
-	const char *ddir = test_mkdtemp();
-	assert_int_equal(mkdir(t_strconcat(ddir, "/rules", NULL), 0700), 0);
+	const char *ddir = test_mkdatadir("");
 	test_write_file(t_strconcat(ddir, "/rules/quota.rules", NULL),
 			"ok\n\n[[x\n");
 	set.datadir = ddir;
 	set.extra_rules = NULL;
-	assert_int_equal(bounceinfo_init(&set, &bi, &error), -1);
-	assert_non_null(strstr(error, "rules/quota.rules:3: pcre2 error at "
-			       "offset"));
+	bi = NULL;
+	if (bounceinfo_init(&set, &bi, &error) < 0)
+		fprintf(stderr, "%s\n", error);
+	assert_non_null(bi);
+	assert_int_equal(bounceinfo_rules_check(bi, &error), -1);
+	assert_string_equal(error, "rules/quota.rules:3: pcre2 error at "
+			    "offset 3: missing terminating ] for character "
+			    "class");
+	bounceinfo_deinit(&bi);
 	test_rmtree(ddir);
 	test_rmtree(dir);
+}
+
+static ARRAY_TYPE(string) logged_errors;
+
+static void ATTR_FORMAT(2, 0)
+capture_error_handler(const struct failure_context *ctx,
+		      const char *format, va_list args)
+{
+	char *line = i_strdup_vprintf(format, args);
+
+	if (ctx->type == LOG_TYPE_ERROR)
+		array_push_back(&logged_errors, &line);
+	else
+		i_free(line);
+}
+
+static void logged_errors_free(void)
+{
+	char **line;
+
+	array_foreach_modifiable(&logged_errors, line)
+		i_free(*line);
+	array_clear(&logged_errors);
+}
+
+/* A rule whose pattern does not compile, met when first tried: logged
+   once with file:line and the pcre2 message, left out, the text
+   classified by the other rules; bounceinfo_rules_check() afterwards
+   still names it */
+static void test_rules_broken_first_use(void **state)
+{
+	const char *dir, *path, *extra[2], *error, *rule;
+	struct bounceinfo *bi;
+	enum bounceinfo_class class_;
+	enum bounceinfo_severity sev;
+	failure_callback_t *fatal_cb, *error_cb, *info_cb, *debug_cb;
+
+	(void)state;
+	dir = test_mkdtemp();
+	path = t_strconcat(dir, "/local.rules", NULL);
+	extra[0] = path;
+	extra[1] = NULL;
+	/* the broken rule's literal "over quota" puts it in front of the
+	   shipped quota rules for this text */
+	test_write_file(path, "[policy]\n"
+			"maildir over quota (now\n"
+			"our own words\n");
+	bi = test_bi_init(extra);
+	assert_non_null(bi);
+
+	i_array_init(&logged_errors, 4);
+	i_get_failure_handlers(&fatal_cb, &error_cb, &info_cb, &debug_cb);
+	i_set_error_handler(capture_error_handler);
+	for (unsigned int i = 0; i < 3; i++) {
+		bounceinfo_classify(bi, NULL, 0, "maildrop: maildir over "
+				    "quota now", &class_, &sev, &rule);
+		assert_int_equal(class_, BOUNCEINFO_CLASS_QUOTA);
+		assert_null(strstr(rule, "local.rules"));
+	}
+	/* the other rules of the file work */
+	bounceinfo_classify(bi, NULL, 0, "in our own words", &class_, &sev,
+			    &rule);
+	i_set_error_handler(error_cb);
+	assert_int_equal(class_, BOUNCEINFO_CLASS_POLICY);
+	assert_string_equal(rule, t_strconcat(path, ":3", NULL));
+
+	/* logged once, naming file, line and pcre2's message */
+	assert_int_equal(array_count(&logged_errors), 1);
+	const char *logged = array_idx_elem(&logged_errors, 0);
+	assert_non_null(strstr(logged, t_strconcat(path, ":2: pcre2 error "
+		"at offset 23: missing closing parenthesis", NULL)));
+
+	assert_int_equal(bounceinfo_rules_check(bi, &error), -1);
+	assert_string_equal(error, t_strconcat(path, ":2: pcre2 error at "
+		"offset 23: missing closing parenthesis", NULL));
+	logged_errors_free();
+	array_free(&logged_errors);
+	bounceinfo_deinit(&bi);
+	test_rmtree(dir);
+}
+
+/* Every shipped rule compiles (what bounceinfo --check-rules checks) */
+static void test_rules_check_shipped(void **state)
+{
+	struct bounceinfo *bi = test_bi_init(NULL);
+	const char *error = NULL;
+
+	(void)state;
+	assert_non_null(bi);
+	if (bounceinfo_rules_check(bi, &error) < 0)
+		fprintf(stderr, "%s\n", error);
+	assert_null(error);
+	bounceinfo_deinit(&bi);
 }
 
 static void test_rules_hostile_pattern(void **state)
@@ -378,6 +487,8 @@ int main(void)
 		cmocka_unit_test(test_rules_every_file_tested),
 		cmocka_unit_test(test_rules_admin_precedence),
 		cmocka_unit_test(test_rules_errors),
+		cmocka_unit_test(test_rules_broken_first_use),
+		cmocka_unit_test(test_rules_check_shipped),
 		cmocka_unit_test(test_rules_hostile_pattern),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup,
