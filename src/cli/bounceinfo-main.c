@@ -34,6 +34,7 @@ enum cli_option {
 	OPT_VERSION = 'V',
 	OPT_EXPLAIN_RULE = 256,
 	OPT_LIST_CLASSES,
+	OPT_CHECK_RULES,
 };
 
 static const struct option cli_long_options[] = {
@@ -43,6 +44,7 @@ static const struct option cli_long_options[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "explain-rule", no_argument, NULL, OPT_EXPLAIN_RULE },
 	{ "list-classes", no_argument, NULL, OPT_LIST_CLASSES },
+	{ "check-rules", no_argument, NULL, OPT_CHECK_RULES },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -55,6 +57,7 @@ struct cli_context {
 	bool json;
 	bool with_rule;
 	bool list_classes;
+	bool check_rules;
 	const char *explanations[BOUNCEINFO_CLASS_COUNT];
 	/* for the recipients of a delay warning (kind delayed) */
 	const char *delayed_explanations[BOUNCEINFO_CLASS_COUNT];
@@ -86,6 +89,8 @@ static void cli_usage(FILE *out)
 "                        over the shipped rules; may be repeated\n"
 "      --explain-rule    show which rule decided each class\n"
 "      --list-classes    list every class with its explanation and exit\n"
+"      --check-rules     compile every rule (with --rules, --datadir) and\n"
+"                        exit: 0 all compile, 78 with file:line errors\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n"
 "\n"
@@ -237,6 +242,9 @@ static int cli_run(int argc, char *argv[])
 		case OPT_LIST_CLASSES:
 			ctx.list_classes = TRUE;
 			break;
+		case OPT_CHECK_RULES:
+			ctx.check_rules = TRUE;
+			break;
 		case OPT_HELP:
 			cli_usage(stdout);
 			return EXIT_SUCCESS;
@@ -265,6 +273,21 @@ static int cli_run(int argc, char *argv[])
 				"directory)\n", BOUNCEINFO_DATADIR);
 		}
 		return EXIT_CONFIG;
+	}
+	if (ctx.check_rules) {
+		/* patterns are otherwise compiled when first tried, and a
+		   broken one only logged then */
+		int ret = bounceinfo_rules_check(ctx.bi, &error);
+
+		if (ret < 0) {
+			const char *const *line;
+
+			for (line = t_strsplit(error, "\n"); *line != NULL;
+			     line++)
+				fprintf(stderr, "bounceinfo: %s\n", *line);
+		}
+		bounceinfo_deinit(&ctx.bi);
+		return ret < 0 ? EXIT_CONFIG : EXIT_SUCCESS;
 	}
 	if (lang == NULL)
 		lang = cli_env_language();
