@@ -2,13 +2,17 @@
 """doveadm bounceinfo list|stats|tag against a real Dovecot: bounces
 delivered before keywords were enabled are listed (one JSON row per bounce,
 ordinary mail left out), counted per class/severity/domain, restricted by a
-search query, and tagged with $Bounce keywords afterwards.
+search query, and tagged with $Bounce keywords afterwards; doveadm
+bounceinfo check-rules compiles the rules the user's settings load and
+names each pattern that does not compile.
 Exit 0 pass, 1 fail, 77 skip."""
 
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import DovecotEnv  # noqa: E402
@@ -156,6 +160,40 @@ def main():
               % (proc.returncode, proc.stderr.strip()))
     finally:
         env.stop()
+
+    # check-rules: the user's bounceinfo_rules, every pattern compiled
+    tmp = tempfile.mkdtemp(prefix="bounceinfo-doveadm-")
+    try:
+        rules = os.path.join(tmp, "local.rules")
+        with open(rules, "w") as f:
+            f.write("[policy]\nour own words\nmailbox (full\n")
+        os.chmod(tmp, 0o755)
+        os.chmod(rules, 0o644)
+        env = DovecotEnv(sieve=False,
+                         plugin_settings={"bounceinfo_rules": rules})
+        env.start()
+        try:
+            proc = env.doveadm("-f", "json", "bounceinfo", "check-rules",
+                               "-u", env.user, check=False)
+            rows = json.loads(proc.stdout or "[]")
+            check(proc.returncode == 78 and rows == [{
+                "username": env.user,
+                "error": "%s:3: pcre2 error at offset 13: missing "
+                         "closing parenthesis" % rules}],
+                  "check-rules names the broken pattern: exit %d, %r %r"
+                  % (proc.returncode, proc.stdout, proc.stderr))
+            with open(rules, "w") as f:
+                f.write("[policy]\nour own words\nmailbox \\(full\n")
+            proc = env.doveadm("-f", "json", "bounceinfo", "check-rules",
+                               "-u", env.user, check=False)
+            check(proc.returncode == 0 and
+                  json.loads(proc.stdout or "[]") == [],
+                  "check-rules: every pattern compiles: exit %d, %r %r"
+                  % (proc.returncode, proc.stdout, proc.stderr))
+        finally:
+            env.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -3,6 +3,9 @@
 - a broken, an unreadable and a missing bounceinfo_rules file: bounces and
   ordinary mail are still delivered into INBOX (untouched, no keywords) and
   the error, naming the file, is in the log;
+- a rules file with a pattern that does not compile (patterns are compiled
+  when first tried): the bounce is delivered and classified by the other
+  rules, the error naming file:line and pcre2's message is logged once;
 - an invalid setting value (bounceinfo_keywords = maybe, a bad size) fails
   the user's initialization with an error naming the setting and the value:
   LMTP answers 4xx (the MTA keeps the mail and retries), doveadm fails.
@@ -77,6 +80,49 @@ def fail_open_case(what, rules_path, bounce):
         env.stop()
 
 
+def broken_pattern_case(rules_path, bounce):
+    env = DovecotEnv(sieve=False, plugin_settings={
+        "bounceinfo_keywords": "yes", "bounceinfo_rules": rules_path})
+    env.start()
+    try:
+        env.lmtp_deliver(bounce)
+        env.lmtp_deliver(bounce)
+        env.lmtp_deliver(ORDINARY, mail_from="dave@example.org")
+        mails = inbox(env)
+        check(len(mails) == 3, "broken pattern: the mails delivered")
+        check(mails[0][1].endswith(crlf(bounce)),
+              "broken pattern: the bounce is stored unchanged")
+        check(all({"$Bounce", "$Bounce_user_unknown"} <= f
+                  for f, _ in mails[:2]) and
+              not any(k.startswith("$Bounce") for k in mails[2][0]),
+              "broken pattern: the bounces classified without the rule: %r"
+              % [sorted(f) for f, _ in mails])
+        want = ("%s:2: pcre2 error at offset 27: missing closing "
+                "parenthesis" % rules_path)
+        try:
+            # the log service writes asynchronously
+            env.wait_for_log(re.escape(want))
+        except DovecotEnvError:
+            pass
+        log = env.log_text()
+        errors = [ln for ln in log.splitlines() if want in ln]
+        # once per process (each keeps its compiled rules): two LMTP
+        # processes may have delivered the two bounces
+        pids = [m.group(1) for m in
+                (re.search(r"lmtp\([^)]*\)<(\d+)>", ln) for ln in errors)
+                if m]
+        check(1 <= len(errors) <= 2 and len(pids) == len(errors) and
+              len(set(pids)) == len(pids) and
+              all("Error:" in ln for ln in errors),
+              "broken pattern: logged once per process as an error: %r"
+              % errors)
+        check("Failed to load rules" not in log and "Panic" not in log and
+              "Fatal" not in log,
+              "broken pattern: the rules load, no crash")
+    finally:
+        env.stop()
+
+
 def invalid_setting_case24(setting, value):
     """Dovecot 2.4: the typed settings are checked when the configuration
     is read, so Dovecot refuses to start, naming the setting (no user ever
@@ -145,7 +191,13 @@ def main():
         os.chmod(unreadable, 0o000)
         os.chmod(tmp, 0o755)
         missing = os.path.join(tmp, "missing.rules")
+        # "recipient address " is in the bounce: the rule is tried
+        bad_pattern = os.path.join(tmp, "bad-pattern.rules")
+        with open(bad_pattern, "w") as f:
+            f.write("[policy]\nrecipient address (rejected\n")
+        os.chmod(bad_pattern, 0o644)
         try:
+            broken_pattern_case(bad_pattern, bounce)
             fail_open_case("broken rules file", broken, bounce)
             fail_open_case("unreadable rules file", unreadable, bounce)
             fail_open_case("missing rules file", missing, bounce)

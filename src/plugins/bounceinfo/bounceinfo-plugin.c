@@ -57,6 +57,26 @@ struct bounceinfo *bounceinfo_user_get_bi(struct bounceinfo_user *buser)
 	return buser->bi;
 }
 
+int bounceinfo_plugin_user_check_rules(struct mail_user *user,
+				       const char **error_r)
+{
+	struct bounceinfo_user *buser = BOUNCEINFO_USER_CONTEXT(user);
+	struct bounceinfo *bi;
+
+	if (buser == NULL) {
+		*error_r = "the bounceinfo mail plugin is not enabled for "
+			"this user";
+		return -1;
+	}
+	bi = bounceinfo_user_get_bi(buser);
+	if (bi == NULL) {
+		/* bounceinfo_user_load() logged why */
+		*error_r = "Failed to load rules (see the error logged)";
+		return -1;
+	}
+	return bounceinfo_rules_check(bi, error_r);
+}
+
 bool bounceinfo_mail_is_raw(struct mail *mail)
 {
 	return strcmp(mail->box->storage->name, "raw") == 0;

@@ -83,6 +83,14 @@ const char *bounceinfo_plugin_user_explain(struct mail_user *user,
 					   enum bounceinfo_class class_,
 					   const char *lang);
 
+/* Compile every rule pattern of the rules loaded for user (they are
+   otherwise compiled when first tried; bounceinfo_rules_check()): 0 if
+   all compile, -1 with error_r ("file:line: pcre2 error ..." lines, or
+   why the rules could not be loaded). For doveadm bounceinfo
+   check-rules. */
+int bounceinfo_plugin_user_check_rules(struct mail_user *user,
+				       const char **error_r);
+
 void bounceinfo_plugin_init(struct module *module);
 void bounceinfo_plugin_deinit(void);
 

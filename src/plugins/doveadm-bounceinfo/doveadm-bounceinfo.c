@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 
 /* doveadm bounceinfo list|stats|tag [-u user|-A] [<search query>]
+   doveadm bounceinfo check-rules [-u user|-A]
 
    The classification is the mail plugin's (its settings, rules, cache and
    spoof check), so the user's mail_plugins must contain bounceinfo. Its
@@ -34,11 +35,14 @@ void doveadm_bounceinfo_plugin_deinit(void);
 typedef int bounceinfo_get_info_func_t(struct mail *,
 				       const struct bounceinfo_mail_info **);
 typedef int bounceinfo_set_keywords_func_t(struct mail *);
+typedef int bounceinfo_check_rules_func_t(struct mail_user *,
+					  const char **);
 
 enum bounceinfo_cmd {
 	BOUNCEINFO_CMD_LIST,
 	BOUNCEINFO_CMD_STATS,
 	BOUNCEINFO_CMD_TAG,
+	BOUNCEINFO_CMD_CHECK_RULES,
 };
 
 struct bounceinfo_cmd_context {
@@ -47,6 +51,7 @@ struct bounceinfo_cmd_context {
 
 	bounceinfo_get_info_func_t *get_info;
 	bounceinfo_set_keywords_func_t *set_keywords;
+	bounceinfo_check_rules_func_t *check_rules;
 
 	/* stats of the current user */
 	pool_t stats_pool;
@@ -229,7 +234,29 @@ static bool cmd_bounceinfo_find_plugin(struct bounceinfo_cmd_context *ctx)
 		dlsym(RTLD_DEFAULT, "bounceinfo_plugin_mail_get_info");
 	ctx->set_keywords = (bounceinfo_set_keywords_func_t *)
 		dlsym(RTLD_DEFAULT, "bounceinfo_plugin_mail_set_keywords");
-	return ctx->get_info != NULL && ctx->set_keywords != NULL;
+	ctx->check_rules = (bounceinfo_check_rules_func_t *)
+		dlsym(RTLD_DEFAULT, "bounceinfo_plugin_user_check_rules");
+	return ctx->get_info != NULL && ctx->set_keywords != NULL &&
+		ctx->check_rules != NULL;
+}
+
+/* The rules the mail plugin loads for the user, every pattern compiled:
+   one row per pattern that does not compile (the plugin compiles them
+   when first tried, and only logs a broken one then) */
+static int
+cmd_bounceinfo_check_rules(struct bounceinfo_cmd_context *ctx,
+			   struct mail_user *user)
+{
+	const char *error, *const *line;
+
+	if (ctx->check_rules(user, &error) == 0)
+		return 0;
+	for (line = t_strsplit(error, "\n"); *line != NULL; line++) {
+		doveadm_print(user->username);
+		doveadm_print(*line);
+	}
+	ctx->ctx.exit_code = EX_CONFIG;
+	return -1;
 }
 
 static int
@@ -251,6 +278,8 @@ cmd_bounceinfo_run(struct doveadm_mail_cmd_context *_ctx,
 		_ctx->exit_code = EX_CONFIG;
 		return -1;
 	}
+	if (ctx->cmd == BOUNCEINFO_CMD_CHECK_RULES)
+		return cmd_bounceinfo_check_rules(ctx, user);
 
 	if (ctx->cmd == BOUNCEINFO_CMD_STATS) {
 		ctx->stats_pool = pool_alloconly_create("bounceinfo stats",
@@ -319,6 +348,10 @@ cmd_bounceinfo_init_args(struct doveadm_mail_cmd_context *_ctx,
 				     DOVEADM_PRINT_HEADER_FLAG_NUMBER);
 		doveadm_print_header_simple("class");
 		break;
+	case BOUNCEINFO_CMD_CHECK_RULES:
+		doveadm_print_header_simple("username");
+		doveadm_print_header_simple("error");
+		break;
 	}
 }
 
@@ -363,6 +396,12 @@ static struct doveadm_mail_cmd_context *cmd_bounceinfo_tag_alloc(void)
 	return cmd_bounceinfo_alloc(BOUNCEINFO_CMD_TAG);
 }
 
+static struct doveadm_mail_cmd_context *
+cmd_bounceinfo_check_rules_alloc(void)
+{
+	return cmd_bounceinfo_alloc(BOUNCEINFO_CMD_CHECK_RULES);
+}
+
 static struct doveadm_cmd_ver2 bounceinfo_commands[] = {
 {
 	.name = "bounceinfo list",
@@ -389,6 +428,14 @@ DOVEADM_CMD_PARAMS_END
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_MAIL_COMMON
 DOVEADM_CMD_PARAM('\0', "query", CMD_PARAM_ARRAY, CMD_PARAM_FLAG_POSITIONAL)
+DOVEADM_CMD_PARAMS_END
+},
+{
+	.name = "bounceinfo check-rules",
+	.mail_cmd = cmd_bounceinfo_check_rules_alloc,
+	.usage = DOVEADM_CMD_MAIL_USAGE_PREFIX,
+DOVEADM_CMD_PARAMS_START
+DOVEADM_CMD_MAIL_COMMON
 DOVEADM_CMD_PARAMS_END
 },
 };
