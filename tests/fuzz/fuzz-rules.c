@@ -2,8 +2,10 @@
 
 /* Rules loader: the input is an administrator's extra rules file. Loading
    must either succeed (and the rules then classify without crashing) or
-   fail with an error naming the file and the line at fault. The first
-   input byte picks the class the file is named for (rules/<class>.rules). */
+   fail with an error naming the file and the line at fault; so must
+   bounceinfo_rules_check(), which compiles the patterns loading leaves to
+   their first use. The first input byte picks the class the file is named
+   for (rules/<class>.rules). */
 
 #include "lib.h"
 #include "bounceinfo.h"
@@ -124,6 +126,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (getenv("FUZZ_VERBOSE") != NULL)
 				fprintf(stderr, "fuzz-rules: %s\n", error);
 		} else {
+			/* before classifying: the patterns that do not
+			   compile are then left out without being logged */
+			if (bounceinfo_rules_check(bi, &error) < 0 &&
+			    !error_names_file_line(error, path)) {
+				fprintf(stderr, "fuzz: rules check error "
+					"without %s:LINE: %s\n", path, error);
+				abort();
+			}
 			for (i = 0; i < N_ELEMENTS(probe_diagnostics); i++) {
 				bounceinfo_classify(bi, i == 0 ? "5.1.1" : NULL,
 						    i == 0 ? 550 : 0,
