@@ -18,6 +18,8 @@
 
 #define BOUNCEINFO_DEFAULT_PCRE_MATCH_LIMIT 100000
 #define BOUNCEINFO_DEFAULT_PCRE_DEPTH_LIMIT 2000
+/* bounceinfo.jit_done (a power of 2) */
+#define BOUNCEINFO_JIT_DONE_SLOTS 256
 
 static inline bool bi_str_ends_with(const char *str, const char *suffix)
 {
@@ -192,6 +194,10 @@ struct bounceinfo {
 	pcre2_match_context *match_ctx;
 	pcre2_jit_stack *jit_stack;
 	pcre2_match_data *match_data;
+	/* built-in and data-file patterns (not rules: they have a flag)
+	   already given to pcre2_jit_compile(), by address: a slot holding
+	   another pattern only costs one more (idempotent) call */
+	const pcre2_code *jit_done[BOUNCEINFO_JIT_DONE_SLOTS];
 
 	/* tests only: no literal prefilter (bounceinfo_settings) */
 	bool no_prefilter;

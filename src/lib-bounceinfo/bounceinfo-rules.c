@@ -545,9 +545,15 @@ bool bounceinfo_pcre_match_group(struct bounceinfo *bi, pcre2_code *code,
 				 unsigned int group, size_t *start_r,
 				 size_t *end_r)
 {
-	/* JIT is an optimisation only: without it pcre2_match() interprets.
-	   A pattern already compiled returns at once. */
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	/* JIT once per pattern: it is an optimisation only (without it
+	   pcre2_match() interprets), so the slot only saves calls */
+	unsigned int slot = ((uintptr_t)code >> 4) &
+		(BOUNCEINFO_JIT_DONE_SLOTS - 1);
+
+	if (bi->jit_done[slot] != code) {
+		(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+		bi->jit_done[slot] = code;
+	}
 	return pcre_match_code(bi, code, text, len, group, start_r, end_r);
 }
 
