@@ -53,6 +53,14 @@ def read_corpus(name):
         return f.read()
 
 
+def write_readable(path, text):
+    """Write a file (a rules file) that Dovecot's mail processes, running
+    as another user, can read."""
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o644)
+
+
 def start_env(*args, **kwargs):
     """dovecot_env.DovecotEnv(*args, **kwargs), started; None, having
     printed the SKIP line, if Dovecot cannot run here (not root, not

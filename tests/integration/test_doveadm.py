@@ -17,7 +17,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import DovecotEnv  # noqa: E402
 from bounceinfo_testlib import (check, corpus_missing,  # noqa: E402
-                               imap_uid_flags, read_corpus, start_env)
+                               imap_uid_flags, read_corpus, start_env,
+                               write_readable)
 
 BOUNCES = ["lhost-amavis-01.eml", "lhost-amazonses-03.eml",
            "lhost-amavis-02.eml"]
@@ -165,10 +166,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="bounceinfo-doveadm-")
     try:
         rules = os.path.join(tmp, "local.rules")
-        with open(rules, "w") as f:
-            f.write("[policy]\nour own words\nmailbox (full\n")
+        write_readable(rules, "[policy]\nour own words\nmailbox (full\n")
         os.chmod(tmp, 0o755)
-        os.chmod(rules, 0o644)
         env = DovecotEnv(sieve=False,
                          plugin_settings={"bounceinfo_rules": rules})
         env.start()
@@ -182,8 +181,8 @@ def main():
                          "closing parenthesis" % rules}],
                   "check-rules names the broken pattern: exit %d, %r %r"
                   % (proc.returncode, proc.stdout, proc.stderr))
-            with open(rules, "w") as f:
-                f.write("[policy]\nour own words\nmailbox \\(full\n")
+            write_readable(rules,
+                           "[policy]\nour own words\nmailbox \\(full\n")
             proc = env.doveadm("-f", "json", "bounceinfo", "check-rules",
                                "-u", env.user, check=False)
             check(proc.returncode == 0 and

@@ -22,7 +22,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import (DovecotEnv, DovecotEnvError,  # noqa: E402
                          DovecotEnvUnavailable, is_dovecot24)
-from bounceinfo_testlib import check, corpus_missing, read_corpus  # noqa: E402
+from bounceinfo_testlib import (check, corpus_missing,  # noqa: E402
+                               read_corpus, write_readable)
 
 BOUNCE = "lhost-amavis-01.eml"
 ORDINARY = b"""\
@@ -193,9 +194,7 @@ def main():
         missing = os.path.join(tmp, "missing.rules")
         # "recipient address " is in the bounce: the rule is tried
         bad_pattern = os.path.join(tmp, "bad-pattern.rules")
-        with open(bad_pattern, "w") as f:
-            f.write("[policy]\nrecipient address (rejected\n")
-        os.chmod(bad_pattern, 0o644)
+        write_readable(bad_pattern, "[policy]\nrecipient address (rejected\n")
         try:
             broken_pattern_case(bad_pattern, bounce)
             fail_open_case("broken rules file", broken, bounce)
