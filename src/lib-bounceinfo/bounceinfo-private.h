@@ -185,6 +185,8 @@ struct bounceinfo_header_line {
 struct bounceinfo {
 	pool_t pool;
 	struct event *event;
+	/* what event is a child of (bounceinfo_set_event_parent()) */
+	struct event *event_parent;
 	const char *datadir;
 
 	size_t max_scan_bytes;

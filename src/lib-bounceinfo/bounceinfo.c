@@ -80,6 +80,7 @@ int bounceinfo_init(const struct bounceinfo_settings *set,
 	bi = p_new(pool, struct bounceinfo, 1);
 	bi->pool = pool;
 	bi->event = event_create(set->event_parent);
+	bi->event_parent = set->event_parent;
 	event_add_category(bi->event, &event_category_bounceinfo);
 	event_set_append_log_prefix(bi->event, "bounceinfo: ");
 	bi->datadir = p_strdup(pool, set->datadir != NULL ?
@@ -169,9 +170,14 @@ void bounceinfo_set_event_parent(struct bounceinfo *bi, struct event *parent)
 {
 	struct event *event;
 
+	/* the same caller again: its child is already there (called for
+	   every mail classified) */
+	if (parent == bi->event_parent)
+		return;
 	event = event_create(parent);
 	event_add_category(event, &event_category_bounceinfo);
 	event_set_append_log_prefix(event, "bounceinfo: ");
 	event_unref(&bi->event);
 	bi->event = event;
+	bi->event_parent = parent;
 }

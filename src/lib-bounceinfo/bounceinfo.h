@@ -196,9 +196,10 @@ int bounceinfo_shared_get(const struct bounceinfo_settings *set,
 void bounceinfo_shared_free_all(void);
 /* Log through a new child of parent (NULL: a root event) from now on. For
    a classifier shared by a whole process whose callers each have their own
-   event (the Sieve extension: one Sieve instance per delivery), so that the
-   classifier neither logs with a finished caller's prefix nor keeps its
-   event referenced. */
+   event (the Sieve extension: one Sieve instance per delivery; the mail
+   plugin: the users of an LMTP process), so that the classifier neither
+   logs with a finished caller's prefix nor keeps its event referenced.
+   Nothing changes when parent is the current one already. */
 void bounceinfo_set_event_parent(struct bounceinfo *bi, struct event *parent);
 
 /* Parse one message read from input (not seeked back afterwards).

@@ -117,6 +117,13 @@ def broken_pattern_case(rules_path, bounce):
               all("Error:" in ln for ln in errors),
               "broken pattern: logged once per process as an error: %r"
               % errors)
+        # the shared rules log as the user being delivered to, and the
+        # "bounceinfo: " prefix is there once (library and plugin events
+        # used to stack theirs)
+        check(all(("lmtp(%s)" % env.user) in ln and
+                  ln.count("bounceinfo: ") == 1 for ln in errors),
+              "broken pattern: logged with the user's prefix and one "
+              "bounceinfo prefix: %r" % errors)
         check("Failed to load rules" not in log and "Panic" not in log and
               "Fatal" not in log,
               "broken pattern: the rules load, no crash")

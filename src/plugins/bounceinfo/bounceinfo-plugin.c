@@ -35,7 +35,8 @@ static struct bounceinfo *bounceinfo_user_load(struct bounceinfo_user *buser)
 	bset.extra_rules = buser->set.rules;
 	bset.max_scan_bytes = buser->set.max_scan_bytes;
 	bset.max_recipients = buser->set.max_recipients;
-	bset.event_parent = buser->event;
+	/* the user's event: the library adds its own "bounceinfo: " */
+	bset.event_parent = buser->user->event;
 	if (bounceinfo_shared_get(&bset, &bi, &created, &error) < 0) {
 		/* fail open: mail is delivered as without the plugin */
 		e_error(buser->event,
@@ -54,6 +55,9 @@ struct bounceinfo *bounceinfo_user_get_bi(struct bounceinfo_user *buser)
 		buser->load_attempted = TRUE;
 		buser->bi = bounceinfo_user_load(buser);
 	}
+	/* shared with the process' other users: log as this one */
+	if (buser->bi != NULL)
+		bounceinfo_set_event_parent(buser->bi, buser->user->event);
 	return buser->bi;
 }
 
@@ -114,6 +118,9 @@ static void bounceinfo_user_deinit(struct mail_user *user)
 	if (bounceinfo_current_user == buser)
 		bounceinfo_current_user = NULL;
 	bounceinfo_mail_delivery_free(buser);
+	/* the shared rules keep no reference to a finished user's event */
+	if (buser->bi != NULL)
+		bounceinfo_set_event_parent(buser->bi, NULL);
 	/* mailboxes closed by the deinit may still log through our event */
 	buser->module_ctx.super.deinit(user);
 	event_unref(&buser->event);
