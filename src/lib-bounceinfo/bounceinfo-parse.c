@@ -22,6 +22,7 @@
 #include "unichar.h"
 #include "bounceinfo-private.h"
 #include "bounceinfo-format.h"
+#include "bounceinfo-decode.h"
 
 #include <ctype.h>
 
@@ -197,8 +198,10 @@ static bool scan_append(struct bounceinfo_parse_ctx *ctx, string_t *dest,
 	size_t left = ctx->bi->max_scan_bytes - ctx->scanned;
 
 	if (size > left) {
+		/* (possibly inside a character) */
 		size = left;
 		ctx->result->truncated = TRUE;
+		ctx->text_maybe_invalid = TRUE;
 	}
 	str_append_data(dest, data, size);
 	ctx->scanned += size;
@@ -251,7 +254,7 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 {
 	struct message_parser_settings pset;
 	struct message_parser_ctx *parser;
-	struct message_decoder_context *decoder;
+	struct bounceinfo_decoder *decoder;
 	struct message_block block, decoded;
 	struct message_part *parts;
 	string_t *html = t_str_new(256);
@@ -270,7 +273,13 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 
 	part_pool = pool_alloconly_create("bounceinfo parts", 4096);
 	parser = message_parser_init(part_pool, input, &pset);
-	decoder = message_decoder_init(NULL, 0);
+	/* the decoder is kept from one message to the next (its two 8 KB
+	   buffers are not made again for every message) */
+	decoder = ctx->bi->decoder;
+	ctx->bi->decoder = NULL;
+	if (decoder == NULL)
+		decoder = bounceinfo_decoder_init();
+	bounceinfo_decoder_begin(decoder, ctx->bi->plain_decode);
 	while (go_on) {
 		struct part_info *info;
 		bool is_root;
@@ -319,8 +328,7 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 			continue;
 		if (!part_wanted(info, block.hdr != NULL))
 			continue;
-		if (!message_decoder_decode_next_block(decoder, &block,
-						       &decoded))
+		if (!bounceinfo_decoder_next(decoder, &block, &decoded))
 			continue;
 		if (decoded.hdr != NULL) {
 			const struct message_header_line *hdr = decoded.hdr;
@@ -369,7 +377,10 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 	} else {
 		ret = 0;
 	}
-	message_decoder_deinit(&decoder);
+	if (ctx->bi->decoder == NULL)
+		ctx->bi->decoder = decoder;
+	else
+		bounceinfo_decoder_deinit(&decoder);
 	message_parser_deinit(&parser, &parts);
 	pool_unref(&part_pool);
 
@@ -379,6 +390,8 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 	if (str_len(ctx->text) == 0 && str_len(html) > 0) {
 		/* HTML-only bounces (some Exchange and webmail NDRs) */
 		struct mail_html2text *ht = mail_html2text_init(0);
+		/* (entities may name what UTF-8 cannot hold) */
+		ctx->text_maybe_invalid = TRUE;
 		mail_html2text_more(ht, str_data(html), str_len(html),
 				    ctx->text);
 		mail_html2text_deinit(&ht);
@@ -387,15 +400,17 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 }
 
 /* Valid UTF-8, CRLF as LF, a lone CR or NUL as a space: the text is then
-   handled line by line */
-static const char *text_clean_multiline(const char *text, size_t len)
+   handled line by line. The decoder's output is valid UTF-8 already:
+   checked again only where it may have stopped being so (maybe_invalid). */
+static const char *
+text_clean_multiline(const char *text, size_t len, bool maybe_invalid)
 {
 	const unsigned char *p, *end;
 	unsigned char *out;
 	size_t out_len = 0;
 
 	p = (const unsigned char *)text;
-	if (!uni_utf8_data_is_valid(p, len)) {
+	if (maybe_invalid && !uni_utf8_data_is_valid(p, len)) {
 		string_t *valid = t_str_new(len + 1);
 
 		if (!uni_utf8_get_valid_data(p, len, valid)) {
@@ -603,7 +618,8 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 			str_data(ctx->orig_headers),
 			str_len(ctx->orig_headers));
 	}
-	text = text_clean_multiline(str_c(ctx->text), str_len(ctx->text));
+	text = text_clean_multiline(str_c(ctx->text), str_len(ctx->text),
+				    ctx->text_maybe_invalid);
 	ctx->clean_text = text;
 	ctx->bounce_text_long = bounceinfo_original_bounce_text(ctx, text,
 		BOUNCEINFO_MAX_CLASSIFY_LEN);

@@ -203,6 +203,9 @@ struct bounceinfo {
 
 	/* tests only: no literal prefilter (bounceinfo_settings) */
 	bool no_prefilter;
+	/* tests only: every block through lib-mail's decoder, none handed
+	   over as it is (bounceinfo-decode.h) */
+	bool plain_decode;
 
 	/* administrator's rules, checked first */
 	ARRAY_TYPE(bounceinfo_rule) admin_rules;
@@ -251,6 +254,9 @@ struct bounceinfo {
 	buffer_t *parse_buf;
 	/* the rest of a message after the buffer with its header */
 	buffer_t *parse_buf_rest;
+	/* lib-mail's decoder, kept between messages (NULL while a message
+	   is being parsed) */
+	struct bounceinfo_decoder *decoder;
 
 	ARRAY_TYPE(bounceinfo_lang) langs;
 	ARRAY_TYPE(const_string) lang_names;
@@ -491,6 +497,9 @@ struct bounceinfo_parse_ctx {
 	size_t text_end;
 	/* multipart preamble of the top part */
 	string_t *preamble;
+	/* text may hold invalid UTF-8: it was cut at the scan limit or
+	   made from HTML (decoded blocks are valid) */
+	bool text_maybe_invalid:1;
 
 	const char *subject, *from, *content_type, *report_type;
 	/* the address in From (for provider scopes) */

@@ -4,6 +4,7 @@
 #include "array.h"
 #include "str.h"
 #include "bounceinfo-private.h"
+#include "bounceinfo-decode.h"
 
 #include <sys/stat.h>
 
@@ -154,6 +155,8 @@ void bounceinfo_deinit(struct bounceinfo **_bi)
 		buffer_free(&bi->parse_buf);
 	if (bi->parse_buf_rest != NULL)
 		buffer_free(&bi->parse_buf_rest);
+	if (bi->decoder != NULL)
+		bounceinfo_decoder_deinit(&bi->decoder);
 	if (array_is_created(&bi->header_lines))
 		array_free(&bi->header_lines);
 	if (hash_table_is_created(bi->status_index))
