@@ -107,6 +107,14 @@ void bounceinfo_original_find(struct bounceinfo_parse_ctx *ctx,
 const char *bounceinfo_original_bounce_text(struct bounceinfo_parse_ctx *ctx,
 					    const char *text, size_t max_len)
 {
-	text = t_strndup(text, bounceinfo_original_text_end(ctx, text));
-	return bounceinfo_text_clean(ctx->pool, text, strlen(text), max_len);
+	size_t end = bounceinfo_original_text_end(ctx, text);
+
+	/* text is the cleaned text (valid UTF-8): so is its start up to
+	   where a character begins */
+	if (((unsigned char)text[end] & 0xc0) == 0x80) {
+		text = t_strndup(text, end);
+		return bounceinfo_text_clean(ctx->pool, text, strlen(text),
+					     max_len);
+	}
+	return bounceinfo_text_clean_valid(ctx->pool, text, end, max_len);
 }

@@ -72,7 +72,8 @@ root_header(struct bounceinfo_parse_ctx *ctx, const struct message_header_line *
 	if (str_len(ctx->headers) < BOUNCEINFO_MAX_HEADER_BYTES) {
 		str_append(ctx->headers, hdr->name);
 		str_append(ctx->headers, ": ");
-		value = bounceinfo_text_clean(pool_datastack_create(),
+		/* (header values the decoder gave are valid UTF-8) */
+		value = bounceinfo_text_clean_valid(pool_datastack_create(),
 			(const char *)hdr->full_value, hdr->full_value_len,
 			4096);
 		if (value != NULL)
@@ -83,11 +84,12 @@ root_header(struct bounceinfo_parse_ctx *ctx, const struct message_header_line *
 		ctx->content_type = content_type_parse(hdr->full_value,
 			hdr->full_value_len, &ctx->report_type);
 	} else if (BI_NAME_IS(hdr->name, name_len, "Subject")) {
-		ctx->subject = bounceinfo_text_clean(pool_datastack_create(),
+		ctx->subject = bounceinfo_text_clean_valid(
+			pool_datastack_create(),
 			(const char *)hdr->full_value, hdr->full_value_len,
 			BOUNCEINFO_MAX_FIELD_LEN);
 	} else if (BI_NAME_IS(hdr->name, name_len, "From")) {
-		ctx->from = bounceinfo_text_clean(pool_datastack_create(),
+		ctx->from = bounceinfo_text_clean_valid(pool_datastack_create(),
 			(const char *)hdr->full_value, hdr->full_value_len,
 			BOUNCEINFO_MAX_FIELD_LEN);
 		if (ctx->from != NULL) {
@@ -168,7 +170,7 @@ original_header(struct bounceinfo_parse_ctx *ctx,
 
 	dest = bounceinfo_original_field(orig, hdr->name);
 	if (dest != NULL && *dest == NULL) {
-		*dest = bounceinfo_text_clean(ctx->pool,
+		*dest = bounceinfo_text_clean_valid(ctx->pool,
 			(const char *)hdr->full_value, hdr->full_value_len,
 			BOUNCEINFO_MAX_FIELD_LEN);
 	}
@@ -190,6 +192,23 @@ static bool part_wanted(const struct part_info *info, bool header)
 		strcmp(ct, "message/feedback-report") == 0 ||
 		strcmp(ct, "message/global-headers") == 0 ||
 		strcmp(ct, "message/rfc822-headers") == 0;
+}
+
+/* A header line of a part other than the top one matters only for what it
+   says of the part (Content-Type; Content-Transfer-Encoding for the
+   decoder) or, in the returned message's header, for a field kept of it:
+   the other lines (Received, DKIM-Signature, ...) are not decoded. */
+static bool
+part_header_wanted(struct bounceinfo_parse_ctx *ctx,
+		   const struct part_info *info,
+		   const struct message_header_line *hdr)
+{
+	if (strcasecmp(hdr->name, "Content-Type") == 0 ||
+	    strcasecmp(hdr->name, "Content-Transfer-Encoding") == 0)
+		return TRUE;
+	return info->is_original_root && !info->forwarded_report &&
+		bounceinfo_original_field(&ctx->result->original,
+					  hdr->name) != NULL;
 }
 
 static bool scan_append(struct bounceinfo_parse_ctx *ctx, string_t *dest,
@@ -327,6 +346,9 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 		if (block.hdr != NULL && block.hdr->eoh)
 			continue;
 		if (!part_wanted(info, block.hdr != NULL))
+			continue;
+		if (block.hdr != NULL && !is_root &&
+		    !part_header_wanted(ctx, info, block.hdr))
 			continue;
 		if (!bounceinfo_decoder_next(decoder, &block, &decoded))
 			continue;
@@ -624,9 +646,9 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 	ctx->bounce_text_long = bounceinfo_original_bounce_text(ctx, text,
 		BOUNCEINFO_MAX_CLASSIFY_LEN);
 	ctx->bounce_text = ctx->bounce_text_long == NULL ? NULL :
-		bounceinfo_text_clean(ctx->pool, ctx->bounce_text_long,
-				      strlen(ctx->bounce_text_long),
-				      BOUNCEINFO_MAX_DIAGNOSTIC_LEN);
+		bounceinfo_text_clean_valid(ctx->pool, ctx->bounce_text_long,
+					    strlen(ctx->bounce_text_long),
+					    BOUNCEINFO_MAX_DIAGNOSTIC_LEN);
 	if (result->original.message_id == NULL &&
 	    result->original.subject == NULL)
 		bounceinfo_original_find(ctx, text);

@@ -458,6 +458,11 @@ const char **bounceinfo_original_field(struct bounceinfo_original *orig,
 				       const char *name);
 const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
 				  size_t max_len);
+/* The same for text known to be valid UTF-8 (what lib-mail's decoder
+   gives, a cleaned text or a part of it cut where a character starts):
+   not checked again */
+const char *bounceinfo_text_clean_valid(pool_t pool, const char *text,
+					size_t len, size_t max_len);
 /* "Remote_host_said:_550_No_such_user" -> spaces, when underscores
    stand for spaces (more underscores than spaces); else text itself */
 const char *bounceinfo_text_ununderscore(const char *text);
@@ -536,7 +541,8 @@ void bounceinfo_original_deinit(struct bounceinfo *bi);
 /* Where the copy of the returned message starts in text (or its end) */
 size_t bounceinfo_original_text_end(struct bounceinfo_parse_ctx *ctx,
 				    const char *text);
-/* The bounce's own text (without the copy of the message), one line */
+/* The bounce's own text (without the copy of the message), one line;
+   text is the cleaned text (valid UTF-8, no NUL) */
 const char *bounceinfo_original_bounce_text(struct bounceinfo_parse_ctx *ctx,
 					    const char *text, size_t max_len);
 /* The returned message's header fields from an inline copy in text */

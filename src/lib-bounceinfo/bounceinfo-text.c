@@ -8,8 +8,9 @@
 
 #include <ctype.h>
 
-const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
-				  size_t max_len)
+static const char *
+text_clean(pool_t pool, const char *text, size_t len, size_t max_len,
+	   bool valid)
 {
 	const unsigned char *p, *end;
 	unsigned char *out;
@@ -18,11 +19,14 @@ const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
 
 	if (text == NULL || len == 0)
 		return NULL;
-	if (len > max_len * 4)
+	if (len > max_len * 4) {
+		/* (possibly inside a character) */
 		len = max_len * 4;
+		valid = FALSE;
+	}
 
 	p = (const unsigned char *)text;
-	if (!uni_utf8_data_is_valid(p, len)) {
+	if (!valid && !uni_utf8_data_is_valid(p, len)) {
 		string_t *valid = t_str_new(len + 16);
 
 		if (!uni_utf8_get_valid_data(p, len, valid)) {
@@ -74,6 +78,18 @@ const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
 	if (out_len == 0)
 		return NULL;
 	return p_strndup(pool, out, out_len);
+}
+
+const char *bounceinfo_text_clean(pool_t pool, const char *text, size_t len,
+				  size_t max_len)
+{
+	return text_clean(pool, text, len, max_len, FALSE);
+}
+
+const char *bounceinfo_text_clean_valid(pool_t pool, const char *text,
+					size_t len, size_t max_len)
+{
+	return text_clean(pool, text, len, max_len, TRUE);
 }
 
 const char *bounceinfo_text_ununderscore(const char *text)
