@@ -276,7 +276,7 @@ parse_mime(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 	struct bounceinfo_decoder *decoder;
 	struct message_block block, decoded;
 	struct message_part *parts;
-	string_t *html = t_str_new(256);
+	string_t *html = ctx->html;
 	pool_t part_pool;
 	bool root_done = FALSE, go_on = TRUE;
 	int ret;
@@ -682,6 +682,65 @@ bounceinfo_parse_real(struct bounceinfo_parse_ctx *ctx, struct istream *input,
 	return 0;
 }
 
+/* A string that grew past this is freed after the message, not kept for
+   the next one */
+#define BOUNCEINFO_PARSE_STR_KEEP (64 * 1024)
+
+/* The strings of the last message, emptied, or new ones (no zeroed
+   allocations for every message); taken from bi while in use */
+static struct bounceinfo_parse_strs *parse_strs_get(struct bounceinfo *bi)
+{
+	struct bounceinfo_parse_strs *strs = bi->parse_strs;
+
+	bi->parse_strs = NULL;
+	if (strs == NULL) {
+		strs = i_new(struct bounceinfo_parse_strs, 1);
+		strs->headers = str_new(default_pool, 2048);
+		strs->text = str_new(default_pool, 4096);
+		strs->report = str_new(default_pool, 1024);
+		strs->orig_headers = str_new(default_pool, 1024);
+		strs->preamble = str_new(default_pool, 256);
+		strs->html = str_new(default_pool, 256);
+		return strs;
+	}
+	str_truncate(strs->headers, 0);
+	str_truncate(strs->text, 0);
+	str_truncate(strs->report, 0);
+	str_truncate(strs->orig_headers, 0);
+	str_truncate(strs->preamble, 0);
+	str_truncate(strs->html, 0);
+	return strs;
+}
+
+static void parse_strs_put(struct bounceinfo *bi,
+			   struct bounceinfo_parse_strs *strs)
+{
+	if (bi->parse_strs == NULL &&
+	    buffer_get_size(strs->headers) <= BOUNCEINFO_PARSE_STR_KEEP &&
+	    buffer_get_size(strs->text) <= BOUNCEINFO_PARSE_STR_KEEP &&
+	    buffer_get_size(strs->report) <= BOUNCEINFO_PARSE_STR_KEEP &&
+	    buffer_get_size(strs->orig_headers) <= BOUNCEINFO_PARSE_STR_KEEP &&
+	    buffer_get_size(strs->preamble) <= BOUNCEINFO_PARSE_STR_KEEP &&
+	    buffer_get_size(strs->html) <= BOUNCEINFO_PARSE_STR_KEEP)
+		bi->parse_strs = strs;
+	else
+		bounceinfo_parse_strs_free(&strs);
+}
+
+void bounceinfo_parse_strs_free(struct bounceinfo_parse_strs **_strs)
+{
+	struct bounceinfo_parse_strs *strs = *_strs;
+
+	*_strs = NULL;
+	str_free(&strs->headers);
+	str_free(&strs->text);
+	str_free(&strs->report);
+	str_free(&strs->orig_headers);
+	str_free(&strs->preamble);
+	str_free(&strs->html);
+	i_free(strs);
+}
+
 static int
 parse_stream(struct bounceinfo *bi, struct istream *input,
 	     struct bounceinfo_parse_more *more, pool_t pool,
@@ -689,6 +748,7 @@ parse_stream(struct bounceinfo *bi, struct istream *input,
 	     const char **error_r)
 {
 	struct bounceinfo_parse_ctx ctx;
+	struct bounceinfo_parse_strs *strs;
 	struct bounceinfo_result *result;
 	int ret;
 
@@ -699,17 +759,19 @@ parse_stream(struct bounceinfo *bi, struct istream *input,
 
 	/* the header text of this message only grows from here on */
 	bounceinfo_header_lines_cache(bi, TRUE);
+	strs = parse_strs_get(bi);
 	T_BEGIN {
 		i_zero(&ctx);
 		ctx.bi = bi;
 		ctx.pool = pool;
 		ctx.result = result;
 		ctx.more = more;
-		ctx.headers = t_str_new(2048);
-		ctx.text = t_str_new(4096);
-		ctx.report = t_str_new(1024);
-		ctx.orig_headers = t_str_new(1024);
-		ctx.preamble = t_str_new(256);
+		ctx.headers = strs->headers;
+		ctx.text = strs->text;
+		ctx.report = strs->report;
+		ctx.orig_headers = strs->orig_headers;
+		ctx.preamble = strs->preamble;
+		ctx.html = strs->html;
 		ret = bounceinfo_parse_real(&ctx, input, error_r);
 		*not_bounce_r = ctx.not_bounce_by_header;
 		if (ret < 0)
@@ -717,6 +779,7 @@ parse_stream(struct bounceinfo *bi, struct istream *input,
 		else if (result->kind != BOUNCEINFO_KIND_NONE)
 			detect_mta(&ctx);
 	} T_END;
+	parse_strs_put(bi, strs);
 	bounceinfo_header_lines_cache(bi, FALSE);
 	if (ret < 0) {
 		*error_r = t_strdup(*error_r);

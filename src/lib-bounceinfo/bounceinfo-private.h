@@ -257,6 +257,8 @@ struct bounceinfo {
 	/* lib-mail's decoder, kept between messages (NULL while a message
 	   is being parsed) */
 	struct bounceinfo_decoder *decoder;
+	/* the text gathered from one message, likewise */
+	struct bounceinfo_parse_strs *parse_strs;
 
 	ARRAY_TYPE(bounceinfo_lang) langs;
 	ARRAY_TYPE(const_string) lang_names;
@@ -472,6 +474,12 @@ const char *bounceinfo_address_clean(pool_t pool, const char *text);
 
 struct bounceinfo_parse_more;
 
+/* bounceinfo_parse(): what is gathered from one message (see below) */
+struct bounceinfo_parse_strs {
+	string_t *headers, *text, *report, *orig_headers, *preamble, *html;
+};
+void bounceinfo_parse_strs_free(struct bounceinfo_parse_strs **strs);
+
 /* State of one bounceinfo_parse() call */
 struct bounceinfo_parse_ctx {
 	struct bounceinfo *bi;
@@ -502,6 +510,8 @@ struct bounceinfo_parse_ctx {
 	size_t text_end;
 	/* multipart preamble of the top part */
 	string_t *preamble;
+	/* text/html parts (made text when there is no other) */
+	string_t *html;
 	/* text may hold invalid UTF-8: it was cut at the scan limit or
 	   made from HTML (decoded blocks are valid) */
 	bool text_maybe_invalid:1;

@@ -157,6 +157,8 @@ void bounceinfo_deinit(struct bounceinfo **_bi)
 		buffer_free(&bi->parse_buf_rest);
 	if (bi->decoder != NULL)
 		bounceinfo_decoder_deinit(&bi->decoder);
+	if (bi->parse_strs != NULL)
+		bounceinfo_parse_strs_free(&bi->parse_strs);
 	if (array_is_created(&bi->header_lines))
 		array_free(&bi->header_lines);
 	if (hash_table_is_created(bi->status_index))
