@@ -120,14 +120,33 @@ static void follow_part(struct bounceinfo_decoder *dec,
 	dec->charset_utf8 = TRUE;
 }
 
+/* Does the value hold the word "charset" anywhere? A parameter of that
+   name (also continued or extended: "charset*0", "charset*") cannot be
+   written without it. */
+static bool value_has_charset(const unsigned char *value, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 7 <= len; i++) {
+		if ((value[i] | 0x20) == 'c' &&
+		    strncasecmp((const char *)value + i, "charset", 7) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 static bool content_type_charset_utf8(const struct message_header_line *hdr)
 {
 	struct rfc822_parser_context parser;
 	const char *const *results;
-	string_t *str = t_str_new(64);
+	string_t *str;
 	bool utf8 = TRUE;
 
+	/* (multipart/... and message/... types mostly have none) */
+	if (!value_has_charset(hdr->full_value, hdr->full_value_len))
+		return TRUE;
 	/* the decoder's reading of it: the first charset parameter */
+	str = t_str_new(64);
 	rfc822_parser_init(&parser, hdr->full_value, hdr->full_value_len,
 			   NULL);
 	rfc822_skip_lwsp(&parser);

@@ -202,9 +202,17 @@ static void random_text(string_t *out, unsigned int len, const char *nl)
 		str_append_c(out, "\xc3\xe2\xf0\xe2\x82"[test_rand() % 5]);
 }
 
-static const char *const charsets[] = {
-	NULL, "us-ascii", "utf-8", "UTF8", "ascii", "\"utf-8\"",
-	"iso-8859-1", "iso-2022-jp", "utf-16", "x-unknown", "windows-1252",
+/* Content-Type parameters: the charset as the decoder reads it */
+static const char *const ct_params[] = {
+	"", "; charset=us-ascii", "; charset=utf-8", "; charset=UTF8",
+	"; CHARSET=\"UTF-8\"", "; charset=ascii", "; format=flowed",
+	"; charset=iso-8859-1", "; charset=iso-2022-jp", "; charset=utf-16",
+	"; charset=x-unknown", "; charset=windows-1252",
+	"; charset*=utf-8''", "; charset*0=iso-8859; charset*1=-1",
+	"; charset*0=utf; charset*1=-8", "; name=\"charset.txt\"",
+	"; format=flowed (charset=iso-8859-1)",
+	"; charset=windows-1252; charset=utf-8", "; charset=",
+	"; CharSet=ISO-8859-1",
 };
 static const char *const ctes[] = {
 	NULL, "7bit", "8bit", "binary", "quoted-printable", "base64",
@@ -213,7 +221,7 @@ static const char *const ctes[] = {
 
 static void random_part(string_t *msg, unsigned int depth, const char *nl)
 {
-	const char *cs = charsets[test_rand() % N_ELEMENTS(charsets)];
+	const char *params = ct_params[test_rand() % N_ELEMENTS(ct_params)];
 	const char *cte = ctes[test_rand() % N_ELEMENTS(ctes)];
 	string_t *body = t_str_new(512);
 
@@ -245,9 +253,7 @@ static void random_part(string_t *msg, unsigned int depth, const char *nl)
 		str_printfa(msg, "Content-Type: message/delivery-status%s", nl);
 		break;
 	default:
-		str_printfa(msg, "Content-Type: text/plain%s%s%s",
-			    cs == NULL ? "" : "; charset=",
-			    cs == NULL ? "" : cs, nl);
+		str_printfa(msg, "Content-Type: text/plain%s%s", params, nl);
 		break;
 	}
 	if (test_rand() % 5 == 0) {
