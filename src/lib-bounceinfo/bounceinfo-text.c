@@ -8,6 +8,16 @@
 
 #include <ctype.h>
 
+/* Bytes text_clean() copies as they are: not blank (C0 controls, space,
+   DEL) and not the lead byte of a C1 control (0xc2) or of U+2028/9
+   (0xe2) */
+static const bool text_copied[256] = {
+	[0x21 ... 0x7e] = TRUE,
+	[0x80 ... 0xc1] = TRUE,
+	[0xc3 ... 0xe1] = TRUE,
+	[0xe3 ... 0xff] = TRUE,
+};
+
 static const char *
 text_clean(pool_t pool, const char *text, size_t len, size_t max_len,
 	   bool valid)
@@ -15,7 +25,6 @@ text_clean(pool_t pool, const char *text, size_t len, size_t max_len,
 	const unsigned char *p, *end;
 	unsigned char *out;
 	size_t out_len = 0;
-	bool space = TRUE;
 
 	if (text == NULL || len == 0)
 		return NULL;
@@ -37,17 +46,32 @@ text_clean(pool_t pool, const char *text, size_t len, size_t max_len,
 	end = p + len;
 
 	/* control characters and whitespace runs become one space; the
-	   output is never longer than the input */
+	   output is never longer than the input. (The last byte written is
+	   a space exactly when a space was last written for a blank: no
+	   copied byte is one.) */
 	out = t_malloc_no0(len + 1);
-	for (; p < end && out_len <= max_len + 4; p++) {
+	while (p < end && out_len <= max_len + 4) {
+		size_t room = max_len + 5 - out_len;
+		const unsigned char *run_end =
+			(size_t)(end - p) > room ? p + room : end;
+
+		/* most bytes are copied as they are, and most blanks are
+		   single spaces between words */
+		for (; p < run_end; p++) {
+			if (text_copied[*p])
+				out[out_len++] = *p;
+			else if (*p == ' ' && out_len > 0 &&
+				 out[out_len-1] != ' ')
+				out[out_len++] = ' ';
+			else
+				break;
+		}
+		if (p == run_end)
+			continue;
+
 		/* C0 and C1 controls, DEL, and the Unicode line and paragraph
 		   separators (U+2028/9) all end up as one space: no field
 		   may contain anything a reader could take for a line break */
-		if (*p > ' ' && *p != 0x7f && *p != 0xc2 && *p != 0xe2) {
-			out[out_len++] = *p;
-			space = FALSE;
-			continue;
-		}
 		bool blank = *p <= ' ' || *p == 0x7f;
 		unsigned int skip = 0;
 
@@ -59,15 +83,14 @@ text_clean(pool_t pool, const char *text, size_t len, size_t max_len,
 			blank = TRUE;
 			skip = 2;
 		}
-		if (blank) {
-			if (!space)
-				out[out_len++] = ' ';
-			space = TRUE;
-			p += skip;
-		} else {
+		if (!blank)
 			out[out_len++] = *p;
-			space = FALSE;
+		else {
+			if (out_len > 0 && out[out_len-1] != ' ')
+				out[out_len++] = ' ';
+			p += skip;
 		}
+		p++;
 	}
 	while (out_len > 0 && out[out_len-1] == ' ')
 		out_len--;
