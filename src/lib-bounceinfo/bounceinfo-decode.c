@@ -40,6 +40,9 @@
 /* ASCII bytes in a row after which no character, counted by its lead byte
    (at most 6 bytes), can still be open */
 #define ASCII_RUN_CLOSES 5
+/* a joined block buffer that grew past this is freed before the next
+   message */
+#define DECODER_JOINED_KEEP (64 * 1024)
 
 struct bounceinfo_decoder {
 	struct message_decoder_context *decoder;
@@ -84,6 +87,11 @@ void bounceinfo_decoder_begin(struct bounceinfo_decoder *dec, bool plain)
 		/* the last message may have left part of a character in
 		   it, and lib-mail has no call that drops it */
 		message_decoder_deinit(&dec->decoder);
+	}
+	if (dec->joined != NULL &&
+	    buffer_get_size(dec->joined) > DECODER_JOINED_KEEP) {
+		/* (a block can be most of a large message) */
+		buffer_free(&dec->joined);
 	}
 	if (dec->decoder == NULL) {
 		dec->decoder = message_decoder_init(NULL, 0);
