@@ -17,6 +17,13 @@ each delivered mail classified at most once.
    extension never classifies on its own but takes the mail plugin's
    result) and the bounceinfo_classified counter rises by one per
    delivery, with keywords and trusted headers on (as conf.d ships).
+3. Trusted headers (bounceinfo_headers = yes) replace each delivered
+   bounce by a copy opened in a raw mail user, and no raw user is made
+   per delivery: bounces over one LMTP connection use LMTP's own (no
+   internal user initialized during any delivery), a transaction to three
+   recipients makes one for the two later recipients (who get the first
+   one's saved copy) and frees it after the transaction, and every
+   recipient's copy carries the headers.
 Exit 0 pass, 1 fail, 77 skip."""
 
 import os
@@ -26,8 +33,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bounceinfo_testlib import (Checker, corpus_missing,  # noqa: E402
-                                read_corpus, start_env)
+from bounceinfo_testlib import (Checker, add_user,  # noqa: E402
+                                corpus_missing, imap_login, read_corpus,
+                                start_env)
 
 BOUNCES = ["lhost-amavis-01.eml", "lhost-exim-04.eml",
            "lhost-gmail-01.eml", "lhost-courier-01.eml"]
@@ -292,12 +300,71 @@ def with_mail_plugin(check, bounces):
     return 0
 
 
+# the mail plugin's debug lines on internal users (raw mail users) made
+# while a user is being delivered to, and those of the trusted headers'
+# own raw user (bounceinfo-headers.c)
+INTERNAL_INIT = r"bounceinfo: Internal user raw[ -]mail[ -]user initialized"
+HEADERS_RAW_CREATED = r"bounceinfo: Creating a raw user for the"
+HEADERS_RAW_FREED = r"bounceinfo: Freeing the raw user of the copies"
+
+
+def raw_user_reuse(check, bounces):
+    env = start_env(sieve=True, debug=True,
+                    plugin_settings={"bounceinfo_headers": "yes"})
+    if env is None:
+        return 77
+    try:
+        for name in ("second", "third"):
+            add_user(env, name, env.password)
+        n = len(bounces)
+        log = deliver_settled(env, bounces, r"bounceinfo: Classified message")
+        made = re.findall(INTERNAL_INIT, log)
+        check(not made and not re.search(HEADERS_RAW_CREATED, log),
+              "trusted headers: %d bounces over one LMTP connection made "
+              "no raw user during their deliveries (%d)" % (n, len(made)))
+        before = len(env.log_text())
+        env.lmtp_deliver(bounces[0], rcpt=[env.user, "second", "third"])
+        log = settled_log(env, HEADERS_RAW_FREED, 1)[before:]
+        created = re.findall(HEADERS_RAW_CREATED, log)
+        freed = re.findall(HEADERS_RAW_FREED, log)
+        made = re.findall(INTERNAL_INIT, log)
+        check(len(created) == 1 and len(made) == 1,
+              "trusted headers: one transaction to three recipients made "
+              "one raw user, for the later two (%d, %d internal users)"
+              % (len(created), len(made)),
+              "\n".join(re.findall(r".*bounceinfo: (?:Creating|Internal)"
+                                   r".*", log)))
+        check(len(freed) == len(created),
+              "trusted headers: and freed it after the transaction "
+              "(%d freed)" % len(freed))
+        got = []
+        for user in (env.user, "second", "third"):
+            im = imap_login(env, user, env.password)
+            try:
+                im.select("INBOX", readonly=True)
+                typ, data = im.fetch("*", "(BODY.PEEK[HEADER.FIELDS "
+                                     "(X-Bounce-Class)])")
+                got += [d[1] for d in data if isinstance(d, tuple)]
+            finally:
+                im.logout()
+        check(len(got) == 3 and
+              all(h.count(b"X-Bounce-Class: ") == 1 for h in got),
+              "trusted headers: each of the three recipients' copies "
+              "carries X-Bounce-Class once", repr(got))
+        check(not re.search(r"Error:|Panic:|Fatal:", env.log_text()),
+              "trusted headers: no errors logged")
+    finally:
+        env.stop()
+    return 0
+
+
 def main():
     if corpus_missing():
         return 1
     bounces = [read_corpus(name) for name in BOUNCES]
     check = Checker()
-    for part in (sieve_only, with_mail_plugin):
+    for part in (sieve_only, with_mail_plugin, raw_user_reuse):
+
         if part(check, bounces) == 77:
             return 77
     return check.finish()

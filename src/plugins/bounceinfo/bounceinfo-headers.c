@@ -42,6 +42,9 @@
 
 /* The replacing mail of one delivery, freed before our hook returns. */
 struct bounceinfo_delivery {
+	/* a raw user of this delivery alone (rare: see
+	   bounceinfo_headers_raw_user()), NULL when a longer-lived one
+	   holds the copy */
 	struct mail_user *raw_user;
 	struct mailbox *box;
 	struct mailbox_transaction_context *trans;
@@ -251,6 +254,54 @@ static void bounceinfo_delivery_free(struct bounceinfo_delivery **_del)
 	i_free(del);
 }
 
+/* The raw user the filtered copy is opened in. Making one (mail user,
+   settings, namespace, raw storage) and freeing it cost more than the
+   rest of the copy (issue 10), so none is made per delivery:
+
+   - the mail being delivered is a raw mail (dovecot-lda; LMTP's first
+     recipient of each transaction): its own raw user, which LMTP keeps
+     for the whole connection and dovecot-lda for the process, whichever
+     recipient this is, as Dovecot opens every transaction's mail there;
+   - LMTP hands the later recipients of a transaction the first
+     recipient's saved copy: one raw user, made on first need and kept by
+     that copy's owner until it is freed (bounceinfo_headers_user_deinit())
+     after the transaction;
+   - else (the owner has no context of ours) one for this delivery. */
+static struct mail_user *
+bounceinfo_headers_raw_user(struct mail_deliver_context *ctx,
+			    struct bounceinfo_user *buser,
+			    struct bounceinfo_delivery *del)
+{
+	struct mail_user *owner = ctx->src_mail->box->storage->user;
+	struct bounceinfo_user *obuser;
+
+	if (bounceinfo_mail_is_raw(ctx->src_mail))
+		return owner;
+	obuser = BOUNCEINFO_USER_CONTEXT(owner);
+	if (obuser == NULL) {
+		e_debug(buser->event, "Creating a raw user for this delivery's "
+			"copy with bounce headers");
+		del->raw_user = bounceinfo_raw_storage_create(ctx->rcpt_user);
+		return del->raw_user;
+	}
+	if (obuser->headers_raw_user == NULL) {
+		e_debug(buser->event, "Creating a raw user for the copies "
+			"with bounce headers of %s's saved mail",
+			owner->username);
+		obuser->headers_raw_user = bounceinfo_raw_storage_create(owner);
+	}
+	return obuser->headers_raw_user;
+}
+
+void bounceinfo_headers_user_deinit(struct bounceinfo_user *buser)
+{
+	if (buser->headers_raw_user == NULL)
+		return;
+	e_debug(buser->event, "Freeing the raw user of the copies with "
+		"bounce headers");
+	mail_user_unref(&buser->headers_raw_user);
+}
+
 /* The delivered mail read through the filter, as a raw mail of its own.
    Returns 0 with *mail_r, or -1 (logged). */
 static int
@@ -294,8 +345,9 @@ bounceinfo_headers_open(struct mail_deliver_context *ctx,
 	i_stream_add_destroy_callback(filtered, bounceinfo_header_filter_free,
 				      fctx);
 
-	del->raw_user = bounceinfo_raw_storage_create(ctx->rcpt_user);
-	if (raw_mailbox_alloc_stream(del->raw_user, filtered, received,
+	if (raw_mailbox_alloc_stream(bounceinfo_headers_raw_user(ctx, buser,
+								 del),
+				     filtered, received,
 				     envelope_sender, &del->box) < 0) {
 		e_error(buser->event, "Delivering the mail without bounce "
 			"headers: Failed to open the filtered mail: %s",

@@ -48,6 +48,10 @@ struct bounceinfo_user {
 	   here, for this user. */
 	pool_t delivery_pool;
 	struct bounceinfo_mail_info delivery_info;
+	/* raw user holding the copies with bounce headers that LMTP's later
+	   recipients get of this user's saved mail (bounceinfo-headers.c),
+	   NULL until needed; freed before the user */
+	struct mail_user *headers_raw_user;
 
 	bool load_attempted:1;
 	/* user->service is lmtp or lda */
@@ -109,6 +113,9 @@ bounceinfo_verify_original(struct mail_user *user,
 /* bounceinfo-headers.c: trusted X-Bounce-* headers at delivery */
 void bounceinfo_headers_hook_install(void);
 void bounceinfo_headers_hook_uninstall(void);
+/* Free what the user keeps for the copies (user deinit, before the
+   storage goes). */
+void bounceinfo_headers_user_deinit(struct bounceinfo_user *buser);
 /* The X-Bounce-* header lines (LF-terminated, encoded and folded) for a
    classified result; "" when it is not a bounce. */
 const char *

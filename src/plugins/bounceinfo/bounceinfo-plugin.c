@@ -110,6 +110,17 @@ struct mail_user *bounceinfo_mail_target_user(struct mail *mail)
 	return owner;
 }
 
+/* Internal users (raw users) made during a delivery are a cost per
+   delivery (issue 10): their life is logged through the event of the user
+   being delivered to, whose debug logging mail_debug turns on (a raw
+   user's own event has none); tests count these lines. */
+static struct event *
+bounceinfo_internal_user_event(struct bounceinfo_user *buser)
+{
+	return bounceinfo_current_user != NULL ?
+		bounceinfo_current_user->event : buser->event;
+}
+
 static void bounceinfo_user_deinit(struct mail_user *user)
 {
 	struct bounceinfo_user *buser = BOUNCEINFO_USER_CONTEXT(user);
@@ -121,6 +132,11 @@ static void bounceinfo_user_deinit(struct mail_user *user)
 	/* the shared rules keep no reference to a finished user's event */
 	if (buser->bi != NULL)
 		bounceinfo_set_event_parent(buser->bi, NULL);
+	bounceinfo_headers_user_deinit(buser);
+	if (user->autocreated) {
+		e_debug(bounceinfo_internal_user_event(buser),
+			"Internal user %s deinitialized", user->username);
+	}
 	/* mailboxes closed by the deinit may still log through our event */
 	buser->module_ctx.super.deinit(user);
 	event_unref(&buser->event);
@@ -161,7 +177,10 @@ static void bounceinfo_mail_user_created(struct mail_user *user)
 
 	/* the internal users (raw mail of deliveries, shared namespace
 	   owners) are never the user mail is delivered to */
-	if (!user->autocreated) {
+	if (user->autocreated) {
+		e_debug(bounceinfo_internal_user_event(buser),
+			"Internal user %s initialized", user->username);
+	} else {
 		bounceinfo_current_user = buser;
 		/* every mail plugin (Sieve's deliver hook too) is
 		   initialized by now */
