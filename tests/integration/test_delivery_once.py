@@ -23,7 +23,9 @@ each delivered mail classified at most once.
    internal user initialized during any delivery), a transaction to three
    recipients makes one for the two later recipients (who get the first
    one's saved copy) and frees it after the transaction, and every
-   recipient's copy carries the headers.
+   recipient's copy carries the headers. (Internal users are counted by
+   the mail plugin's hook on Dovecot 2.3; 2.4 runs no plugin hooks on raw
+   users, so there only the trusted headers' own lines count them.)
 Exit 0 pass, 1 fail, 77 skip."""
 
 import os
@@ -33,6 +35,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dovecot_env import is_dovecot24  # noqa: E402
 from bounceinfo_testlib import (Checker, add_user,  # noqa: E402
                                 corpus_missing, imap_login, read_corpus,
                                 start_env)
@@ -328,7 +331,10 @@ def raw_user_reuse(check, bounces):
         created = re.findall(HEADERS_RAW_CREATED, log)
         freed = re.findall(HEADERS_RAW_FREED, log)
         made = re.findall(INTERNAL_INIT, log)
-        check(len(created) == 1 and len(made) == 1,
+        # Dovecot 2.4 runs no mail plugin hooks on raw users (it clears
+        # their mail_plugins): there the headers' own line is the count
+        check(len(created) == 1 and
+              len(made) == (0 if is_dovecot24() else 1),
               "trusted headers: one transaction to three recipients made "
               "one raw user, for the later two (%d, %d internal users)"
               % (len(created), len(made)),
