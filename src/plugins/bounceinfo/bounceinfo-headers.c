@@ -65,6 +65,11 @@ mail_deliver_save(struct mail_deliver_context *ctx, const char *mailbox,
 		  enum mail_flags flags, const char *const *keywords,
 		  struct mail_storage **storage_r) __attribute__((weak));
 
+/* the header fields LMTP and dovecot-lda ask for on their raw mail */
+static const char *const bounceinfo_wanted_headers[] = {
+	"From", "To", "Message-ID", "Subject", "Return-Path", NULL
+};
+
 static deliver_mail_func_t *bounceinfo_next_deliver_mail = NULL;
 static bool bounceinfo_deliver_hook_installed = FALSE;
 
@@ -312,6 +317,7 @@ bounceinfo_headers_open(struct mail_deliver_context *ctx,
 	struct mail *src = ctx->src_mail;
 	const struct bounceinfo_mail_info *info;
 	struct bounceinfo_header_filter *fctx;
+	struct mailbox_header_lookup_ctx *headers_ctx;
 	struct istream *input, *filtered;
 	const char *envelope_sender = NULL;
 	time_t received = (time_t)-1;
@@ -358,7 +364,14 @@ bounceinfo_headers_open(struct mail_deliver_context *ctx,
 	i_stream_unref(&filtered);
 	del->trans = mailbox_transaction_begin(del->box, 0,
 					       "bounceinfo headers");
-	del->mail = mail_alloc(del->trans, 0, NULL);
+	/* the fields LMTP and dovecot-lda read of every delivered mail
+	   (Return-Path of a bounce, Message-ID, the log line's Subject):
+	   parsed in one pass on first access, as they ask for theirs, not
+	   one header parse per field (issue 10) */
+	headers_ctx = mailbox_header_lookup_init(del->box,
+						 bounceinfo_wanted_headers);
+	del->mail = mail_alloc(del->trans, 0, headers_ctx);
+	mailbox_header_lookup_unref(&headers_ctx);
 	mail_set_seq(del->mail, 1);
 	/* one classification per delivery (and one event): the filtered
 	   copy shares the original's */
