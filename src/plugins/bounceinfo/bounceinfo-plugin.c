@@ -112,8 +112,9 @@ struct mail_user *bounceinfo_mail_target_user(struct mail *mail)
 
 /* Internal users (raw users) made during a delivery are a cost per
    delivery (issue 10): their life is logged through the event of the user
-   being delivered to, whose debug logging mail_debug turns on (a raw
-   user's own event has none); tests count these lines. */
+   being delivered to, with its log prefix and its debug logging (on 2.3
+   a raw user's own event never logs debug lines); tests count these
+   lines. */
 static struct event *
 bounceinfo_internal_user_event(struct bounceinfo_user *buser)
 {
