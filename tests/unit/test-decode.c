@@ -14,6 +14,7 @@
 #include "message-parser.h"
 #include "message-decoder.h"
 #include "bounceinfo-decode.h"
+#include "result-facts.h"
 
 #include <dirent.h>
 
@@ -404,36 +405,17 @@ static void test_decode_blocks(void **state)
 
 /* Every result field, for one message */
 static const char *
-result_facts(struct bounceinfo *bi, const char *msg, size_t len)
+parse_facts(struct bounceinfo *bi, const char *msg, size_t len)
 {
 	struct bounceinfo_result *result;
-	const struct bounceinfo_recipient *rcpt;
-	const char *error;
-	string_t *str = t_str_new(256);
+	const char *error, *facts;
 	pool_t pool = pool_alloconly_create("facts", 4096);
 
 	assert_int_equal(bounceinfo_parse_data(bi, msg, len, pool, &result,
 					       &error), 0);
-#define S(s) ((s) == NULL ? "-" : (s))
-	str_printfa(str, "kind=%d mta=%s format=%s reporting=%s trunc=%d "
-		    "orig=[%s %s %s %s %s]", result->kind, S(result->mta),
-		    S(result->format), S(result->reporting_mta),
-		    result->truncated ? 1 : 0,
-		    S(result->original.message_id),
-		    S(result->original.subject), S(result->original.from),
-		    S(result->original.to), S(result->original.date));
-	array_foreach(&result->recipients, rcpt) {
-		str_printfa(str, " [%s %s %s %s %u %s {%s} %d %d %s %s]",
-			    S(rcpt->address), S(rcpt->original_address),
-			    S(rcpt->action), S(rcpt->status),
-			    rcpt->reply_code, S(rcpt->remote_mta),
-			    S(rcpt->diagnostic), rcpt->class_,
-			    rcpt->severity, S(rcpt->rule_id),
-			    S(rcpt->smtp_command));
-	}
-#undef S
+	facts = result_facts(result);
 	pool_unref(&pool);
-	return str_c(str);
+	return facts;
 }
 
 static const char *
@@ -442,9 +424,9 @@ facts_both(struct bounceinfo *bi, const char *msg, size_t len)
 	const char *fast, *plain;
 
 	bi->plain_decode = TRUE;
-	plain = result_facts(bi, msg, len);
+	plain = parse_facts(bi, msg, len);
 	bi->plain_decode = FALSE;
-	fast = result_facts(bi, msg, len);
+	fast = parse_facts(bi, msg, len);
 	if (strcmp(fast, plain) != 0) {
 		fprintf(stderr, "fast:  %s\nplain: %s\n", fast, plain);
 		fail();
