@@ -119,7 +119,7 @@ static const struct rule_example examples[] = {
 	  "the directory" },
 	{ "host-unknown", "550 Recipient domain example.invalid does not "
 	  "exist" },
-	/* the audit against Sisimai 5.1 lib/Sisimai/Reason/*.pm: each
+	/* the audit against Sisimai 5.1 lib/Sisimai/Reason/<reason>.pm: each
 	   phrase in the class of the table that lists it */
 	{ "blocklist", "Remote protocol error: Connection reset by peer" },
 	{ "blocklist", "550 192.0.2.1 is not allowed to send mail from "
@@ -160,7 +160,7 @@ static const struct rule_example examples[] = {
 	  "www.example.net/" },
 	{ "user-unknown", "550 <kim@example.org>... blocked by ldap" },
 	{ "user-unknown", "550 5.1.1 Bad recipient" },
-	/* ... and the message tables of its lib/Sisimai/Lhost/*.pm */
+	/* ... and the message tables of its lib/Sisimai/Lhost/<mta>.pm */
 	{ "system", "LMTP error after end of data" },
 	{ "quota", "550 User mailbox exceeds allowed size" },
 	{ "expired", "No action is required on your part. Delivery attempts "
