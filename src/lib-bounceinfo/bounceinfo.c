@@ -12,6 +12,16 @@ static struct event_category event_category_bounceinfo = {
 	.name = "bounceinfo",
 };
 
+/* The library's own log event under parent (NULL: a root event) */
+static struct event *bounceinfo_event_create(struct event *parent)
+{
+	struct event *event = event_create(parent);
+
+	event_add_category(event, &event_category_bounceinfo);
+	event_set_append_log_prefix(event, "bounceinfo: ");
+	return event;
+}
+
 static int
 bounceinfo_load_extra(struct bounceinfo *bi, const char *path,
 		      const char **error_r)
@@ -80,10 +90,8 @@ int bounceinfo_init(const struct bounceinfo_settings *set,
 	pool = pool_alloconly_create("bounceinfo", 16384);
 	bi = p_new(pool, struct bounceinfo, 1);
 	bi->pool = pool;
-	bi->event = event_create(set->event_parent);
+	bi->event = bounceinfo_event_create(set->event_parent);
 	bi->event_parent = set->event_parent;
-	event_add_category(bi->event, &event_category_bounceinfo);
-	event_set_append_log_prefix(bi->event, "bounceinfo: ");
 	bi->datadir = p_strdup(pool, set->datadir != NULL ?
 			       set->datadir : BOUNCEINFO_DATADIR);
 	bi->max_scan_bytes = set->max_scan_bytes != 0 ? set->max_scan_bytes :
@@ -179,9 +187,7 @@ void bounceinfo_set_event_parent(struct bounceinfo *bi, struct event *parent)
 	   every mail classified) */
 	if (parent == bi->event_parent)
 		return;
-	event = event_create(parent);
-	event_add_category(event, &event_category_bounceinfo);
-	event_set_append_log_prefix(event, "bounceinfo: ");
+	event = bounceinfo_event_create(parent);
 	event_unref(&bi->event);
 	bi->event = event;
 	bi->event_parent = parent;
